@@ -1,0 +1,46 @@
+# The two commands the README opens with: `make demo` and `make test`.
+# The virtual environment is cached outside the clone, keyed on the hash of the
+# requirements files, so a fresh clone (CI) reuses it; .venv links to it.
+PYTHON ?= python3
+CACHE_HOME ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/enhance-studio
+REQ_HASH := $(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)
+VENV_CACHE := $(CACHE_HOME)/venv-$(REQ_HASH)
+VENV := .venv
+PY := $(VENV)/bin/python
+export GRADIO_ANALYTICS_ENABLED ?= False
+
+.PHONY: demo test lint bench venv clean
+
+venv: $(VENV)/.studio-$(REQ_HASH)
+
+$(VENV_CACHE)/.complete: requirements.txt requirements-dev.txt
+	rm -rf $(VENV_CACHE)
+	$(PYTHON) -m venv $(VENV_CACHE)
+	$(VENV_CACHE)/bin/pip install --quiet --upgrade pip setuptools wheel
+	$(VENV_CACHE)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# Link the cached environment and point its editable install at this clone.
+$(VENV)/.studio-$(REQ_HASH): $(VENV_CACHE)/.complete pyproject.toml
+	rm -rf $(VENV)
+	ln -s $(VENV_CACHE) $(VENV)
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	rm -f $(VENV)/.studio-*
+	touch $@
+
+demo: venv
+	$(PY) app.py
+
+test: venv
+	$(PY) -m ruff check studio tests app.py
+	$(PY) -m pytest -q
+
+lint: venv
+	$(PY) -m ruff check studio tests app.py
+	$(PY) -m ruff format --check studio tests app.py
+
+bench: venv
+	$(VENV)/bin/studio bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache tests/artifacts

@@ -1,0 +1,90 @@
+"""The one place that reads environment variables and default paths.
+
+Everything else receives a `Settings` object (or calls `Settings.from_env()`),
+so tests can point the whole program elsewhere by setting variables.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import UsageError
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = PACKAGE_DIR.parent
+BUILTIN_REGISTRY = PROJECT_DIR / "model_registry.yaml"
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+
+
+def _flag(env: dict[str, str], name: str) -> bool:
+    return env.get(name, "").strip().lower() in TRUE_WORDS
+
+
+def _int(env: dict[str, str], name: str, default: int, minimum: int = 1) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(float(raw))
+    except ValueError:
+        raise UsageError(f"{name}={raw!r} is not a number") from None
+    if value < minimum:
+        raise UsageError(f"{name}={raw!r} must be at least {minimum}")
+    return value
+
+
+def _cache_home(env: dict[str, str]) -> Path:
+    return Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "enhance-studio"
+
+
+def _hf_cache(env: dict[str, str]) -> Path:
+    """The Hub cache huggingface_hub itself would use (HF_HUB_CACHE, else HF_HOME/hub)."""
+    if env.get("HF_HUB_CACHE"):
+        return Path(env["HF_HUB_CACHE"]).expanduser()
+    home = env.get("HF_HOME") or Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "huggingface"
+    return Path(home).expanduser() / "hub"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Process-wide settings, read from the environment (see README, "Environment")."""
+
+    registry_files: tuple[Path, ...] = (BUILTIN_REGISTRY,)
+    weights_dir: Path = field(default_factory=lambda: _cache_home({}) / "weights")
+    weights_mirror: str | None = None
+    hub_offline: bool = False
+    offline: bool = False
+    hf_cache: Path = field(default_factory=lambda: Path.home() / ".cache" / "huggingface" / "hub")
+    require_pinned: bool = False
+    cache_mb: int = 4096
+    max_pixels: int = 16_000_000
+    threads: int = max(1, os.cpu_count() or 1)
+    data_dir: Path = field(default_factory=lambda: _cache_home({}) / "data")
+    hf_endpoint: str = "https://huggingface.co"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, registry: str | Path | None = None) -> Settings:
+        """Build settings from `env` (default: os.environ); `registry` adds a user registry."""
+        env = dict(os.environ if env is None else env)
+        files = [BUILTIN_REGISTRY]
+        for extra in (env.get("STUDIO_REGISTRY"), registry):
+            if extra:
+                files.append(Path(extra).expanduser().resolve())
+        cache = _cache_home(env)
+        return cls(
+            registry_files=tuple(files),
+            weights_dir=Path(env.get("STUDIO_WEIGHTS_DIR") or cache / "weights").expanduser(),
+            weights_mirror=env.get("STUDIO_WEIGHTS_MIRROR") or None,
+            hub_offline=_flag(env, "HF_HUB_OFFLINE") or _flag(env, "STUDIO_OFFLINE"),
+            offline=_flag(env, "STUDIO_OFFLINE"),
+            hf_cache=_hf_cache(env),
+            require_pinned=_flag(env, "STUDIO_REQUIRE_PINNED"),
+            cache_mb=_int(env, "STUDIO_CACHE_MB", 4096),
+            max_pixels=_int(env, "STUDIO_MAX_PIXELS", 16_000_000),
+            threads=_int(env, "STUDIO_THREADS", max(1, os.cpu_count() or 1)),
+            data_dir=Path(env.get("STUDIO_DATA_DIR") or cache / "data").expanduser(),
+            hf_endpoint=(env.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/"),
+        )

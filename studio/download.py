@@ -1,0 +1,122 @@
+"""Fetch a file by URL or from the weights mirror into place, verified by sha256.
+
+A file only ever appears at its final path after its checksum matched: it is
+written to a temporary name beside it and renamed, under a file lock, so two
+processes fetching the same file at once leave one good copy and a mismatch
+leaves nothing usable behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+from filelock import FileLock
+
+from .errors import ChecksumMismatchError, WeightsError, WeightsNotAvailableError
+
+CHUNK = 1 << 20
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def lock_for(path: Path) -> FileLock:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(path) + ".lock")
+
+
+def mirror_locations(mirror: str | None, filename: str) -> Iterator[str]:
+    """Where a weights mirror may hold `filename`: local paths first, then URLs.
+
+    The mirror is a comma-separated list of local folders (searched by file name,
+    subfolders included) and base URLs (`BASE/filename`), like pip's --find-links.
+    """
+    for entry in (part.strip() for part in (mirror or "").split(",")):
+        if not entry:
+            continue
+        if entry.startswith(("http://", "https://")):
+            yield entry.rstrip("/") + "/" + filename
+        else:
+            folder = Path(entry).expanduser()
+            if folder.is_dir():
+                yield from (str(p) for p in sorted(folder.rglob(filename)) if p.is_file())
+
+
+def _copy_stream(source, handle, digest) -> None:
+    for block in iter(lambda: source.read(CHUNK), b""):
+        digest.update(block)
+        handle.write(block)
+
+
+def fetch_to(location: str, dest: Path, sha256: str | None, timeout: float = 30.0) -> Path:
+    """Copy `location` (a local path or URL) to `dest`, checking sha256 when given.
+
+    Raises WeightsNotAvailableError when the location cannot be read and
+    ChecksumMismatchError when the content is not the pinned file.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    fd, tmp_name = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            if "://" in location and not location.startswith("file://"):
+                request = urllib.request.Request(location, headers={"User-Agent": "enhance-studio"})
+                with urllib.request.urlopen(request, timeout=timeout) as response:
+                    _copy_stream(response, handle, digest)
+            else:
+                local = location.removeprefix("file://")
+                with open(local, "rb") as source:
+                    _copy_stream(source, handle, digest)
+        if sha256 and digest.hexdigest() != sha256:
+            raise ChecksumMismatchError(
+                f"{dest.name}: sha256 {digest.hexdigest()[:12]}… from {location} does not match the pinned "
+                f"{sha256[:12]}…; the file was refused"
+            )
+        os.replace(tmp, dest)
+        return dest
+    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        if isinstance(exc, WeightsError):
+            raise
+        reason = getattr(exc, "reason", None) or exc
+        raise WeightsNotAvailableError(f"cannot fetch {location}: {reason}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def fetch_verified(dest: Path, sha256: str | None, locations: list[str]) -> Path:
+    """Fill `dest` from the first location that yields the right bytes.
+
+    A checksum mismatch is final (a tampered mirror must not be papered over by a
+    later source); an unreachable location falls through to the next one.
+    """
+    with lock_for(dest):
+        if dest.exists():
+            return dest
+        errors: list[str] = []
+        for location in locations:
+            try:
+                return fetch_to(location, dest, sha256)
+            except WeightsNotAvailableError as exc:
+                errors.append(str(exc))
+        raise WeightsNotAvailableError(errors[-1] if errors else f"no source for {dest.name}")
+
+
+def remove_quietly(path: Path) -> None:
+    """Delete a file or folder if it is there; used to drop refused downloads."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)

