@@ -256,9 +256,7 @@ class WeightStore:
                 "run `studio lock`"
             )
         cached = self._hub_cached(src)
-        offline = self.settings.hub_offline or (
-            not cached and not endpoint_reachable(self.settings.hf_endpoint)
-        )
+        offline = self.settings.hub_offline or (not cached and not endpoint_reachable(self.settings.hf_endpoint))
         local_only = offline or (cached and src.pinned)
         paths: list[Path] = []
         for name in (src.filename, *src.companions):
@@ -268,21 +266,24 @@ class WeightStore:
                     endpoint=self.settings.hf_endpoint, local_files_only=local_only,
                 )  # fmt: skip
             except LocalEntryNotFoundError:
-                why = "HF_HUB_OFFLINE=1 is set" if self.settings.hub_offline else (
-                    f"the Hub ({self.settings.hf_endpoint}) is unreachable")
+                why = (
+                    "HF_HUB_OFFLINE=1 is set"
+                    if self.settings.hub_offline
+                    else (f"the Hub ({self.settings.hf_endpoint}) is unreachable")
+                )
                 raise _not_here(f"{src.repo_id}/{name}", model_id, why) from None
             except RepositoryNotFoundError:
                 raise WeightsNotAvailableError(f"Hub repository '{src.repo_id}' not found (404)") from None
             except RevisionNotFoundError:
                 raise WeightsNotAvailableError(
-                    f"revision '{src.revision}' not found in Hub repository '{src.repo_id}'") from None
+                    f"revision '{src.revision}' not found in Hub repository '{src.repo_id}'"
+                ) from None
             except EntryNotFoundError:
                 raise WeightsNotAvailableError(
                     f"file '{name}' not found in Hub repository '{src.repo_id}' at '{src.revision}' (404)"
                 ) from None
             except HfHubHTTPError as exc:
-                raise WeightsError(f"Hub download of {src.repo_id}/{name} failed: {str(exc).splitlines()[0]}")\
-                    from None
+                raise WeightsError(f"Hub download of {src.repo_id}/{name} failed: {str(exc).splitlines()[0]}") from None
             paths.append(Path(path))
         primary = paths[0]
         if src.sha256 and sha256_of(primary) != src.sha256:
