@@ -77,6 +77,9 @@ class WeightStore:
     def __init__(self, settings: Settings):
         self.settings = settings
 
+    def _offline_reason(self) -> str:
+        return "STUDIO_OFFLINE=1 is set" if self.settings.offline else "HF_HUB_OFFLINE=1 is set"
+
     # ---- public -------------------------------------------------------------------
     def state(self, spec: ModelSpec) -> WeightState:
         """Where the weights stand, with no network access."""

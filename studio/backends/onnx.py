@@ -1,0 +1,77 @@
+"""ONNX Runtime sessions for .onnx image-to-image models (NCHW float32 in [0, 1]).
+
+CUDA / TensorRT providers are requested only when the runtime offers them and a
+GPU is present; asking without CUDA libraries logs errors and falls back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import Settings
+from ..errors import EnhanceError, WeightsError
+from ..registry_schema import ModelSpec
+from ..tiling import crop_output, pad_to
+from .base import EnhancerInfo
+
+GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
+
+
+def _providers(ort: Any) -> list[str]:
+    available = ort.get_available_providers()
+    gpu = [p for p in GPU_PROVIDERS if p in available]
+    if gpu:
+        try:
+            import torch
+
+            if not torch.cuda.is_available():
+                gpu = []
+        except ImportError:
+            gpu = []
+    return [*gpu, "CPUExecutionProvider"]
+
+
+class OnnxEnhancer:
+    def __init__(self, spec: ModelSpec, path: Path, settings: Settings):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = settings.threads
+        options.log_severity_level = 3
+        try:
+            self._session = ort.InferenceSession(str(path), sess_options=options, providers=_providers(ort))
+        except Exception as exc:
+            raise WeightsError(f"cannot load ONNX model {path.name}: {str(exc).splitlines()[0][:200]}") from None
+        self._input = self._session.get_inputs()[0].name
+        provider = self._session.get_providers()[0]
+        self.info = EnhancerInfo(
+            model_id=spec.id,
+            task=spec.task,
+            scale=spec.scale,
+            backend="onnx",
+            device="cuda" if provider != "CPUExecutionProvider" else "cpu",
+            precision="fp32",
+            tile_multiple=int(spec.options.get("tile_multiple", 1)),
+            min_size=int(spec.options.get("min_size", 1)),
+        )
+        self.memory_mb = path.stat().st_size / 2**20
+
+    def enhance(self, image: np.ndarray) -> np.ndarray:
+        padded, original = pad_to(image, self.info.tile_multiple, self.info.min_size)
+        batch = (padded.astype(np.float32) / 255.0).transpose(2, 0, 1)[None]
+        try:
+            (result, *_) = self._session.run(None, {self._input: np.ascontiguousarray(batch)})
+        except Exception as exc:
+            raise EnhanceError(f"'{self.info.model_id}' failed in ONNX Runtime: {str(exc).splitlines()[0][:200]}") from None
+        output = np.clip(result[0].transpose(1, 2, 0) * 255.0, 0, 255).round().astype(np.uint8)
+        return np.ascontiguousarray(crop_output(output, original, self.info.scale))
+
+
+def load(spec: ModelSpec, weights_path: Path | None, params: dict[str, Any], settings: Settings) -> OnnxEnhancer:
+    """Backend entry point used by the loader."""
+    if weights_path is None:
+        raise WeightsError(f"'{spec.id}' has no weight file")
+    return OnnxEnhancer(spec, weights_path, settings)

