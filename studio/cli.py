@@ -116,7 +116,7 @@ def cmd_enhance(args: argparse.Namespace, settings: Settings, registry: Registry
 
     params = parse_sets(args.settings, registry)
     for model_id in args.models:
-        registry.get(model_id)
+        registry.get(model_id).resolve_params(params.get(model_id))  # bad input: exit 2 before any work
     image = decode(args.input, settings.max_pixels)
     args.out.mkdir(parents=True, exist_ok=True)
     outcomes = enhance_all(image, args.models, registry, Loader(settings), params)

@@ -270,9 +270,9 @@ class WeightStore:
                 )  # fmt: skip
             except LocalEntryNotFoundError:
                 why = (
-                    "HF_HUB_OFFLINE=1 is set"
+                    self._offline_reason()
                     if self.settings.hub_offline
-                    else (f"the Hub ({self.settings.hf_endpoint}) is unreachable")
+                    else f"the Hub ({self.settings.hf_endpoint}) is unreachable"
                 )
                 raise _not_here(f"{src.repo_id}/{name}", model_id, why) from None
             except RepositoryNotFoundError:

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import pytest
+
+from studio.cache import EnhancerCache
+from studio.loader import Loader
+from studio.registry import load_registry
+
+
+@dataclass
+class Loaded:
+    name: str
+    memory_mb: float = 100.0
+
+
+def test_eight_threads_asking_at_once_load_exactly_once():
+    cache = EnhancerCache(budget_mb=1000)
+    calls = []
+    barrier = threading.Barrier(8)
+    results = []
+
+    def slow_load():
+        calls.append(threading.get_ident())
+        time.sleep(0.2)
+        return Loaded("a")
+
+    def worker():
+        barrier.wait()
+        results.append(cache.get("a", slow_load))
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1
+    assert len(results) == 8 and all(r is results[0] for r in results)
+
+
+def test_a_failed_load_is_not_remembered():
+    cache = EnhancerCache(budget_mb=1000)
+
+    def broken():
+        raise RuntimeError("corrupt")
+
+    with pytest.raises(RuntimeError):
+        cache.get("a", broken)
+    assert cache.get("a", lambda: Loaded("ok")).name == "ok"
+
+
+def test_waiters_see_the_loaders_error():
+    cache = EnhancerCache(budget_mb=1000)
+    barrier = threading.Barrier(4)
+    errors = []
+
+    def broken():
+        time.sleep(0.1)
+        raise ValueError("bad weights")
+
+    def worker():
+        barrier.wait()
+        try:
+            cache.get("a", broken)
+        except ValueError as exc:
+            errors.append(str(exc))
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == ["bad weights"] * 4
+
+
+def test_least_recently_used_is_evicted_over_budget():
+    cache = EnhancerCache(budget_mb=250)
+    cache.get("a", lambda: Loaded("a"))
+    cache.get("b", lambda: Loaded("b"))
+    cache.get("a", lambda: Loaded("a-again"))  # touch a: b is now the oldest
+    cache.get("c", lambda: Loaded("c"))
+    assert cache.keys() == ["a", "c"]
+    assert cache.used_mb() == 200
+
+
+def test_loader_loads_a_model_once_per_parameter_set(settings):
+    registry = load_registry(settings)
+    loader = Loader(settings, cache=EnhancerCache(1000))
+    spec = registry.get("unsharp-mask")
+    first = loader.load(spec)
+    assert loader.load(spec) is first
+    assert loader.load(spec, {"amount": 2}) is not first
+    assert loader.cache.loads == 2
