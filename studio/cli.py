@@ -68,15 +68,34 @@ def cmd_models(args: argparse.Namespace, settings: Settings, registry: Registry)
     rows = []
     for spec in registry.by_task(args.task):
         state = model_state(spec, store)
-        rows.append({"id": spec.id, "name": spec.name, "task": spec.task, "scale": spec.scale,
-                     "backend": spec.backend, "source": spec.source.describe(), "state": state.label,
-                     "reason": state.reason, "license": spec.license})  # fmt: skip
+        rows.append(
+            {
+                "id": spec.id,
+                "name": spec.name,
+                "task": spec.task,
+                "scale": spec.scale,
+                "backend": spec.backend,
+                "source": spec.source.describe(),
+                "state": state.label,
+                "reason": state.reason,
+                "license": spec.license,
+            }
+        )
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
     headers = ["id", "task", "scale", "backend", "source", "state"]
-    table_rows = [[r["id"], r["task"], f"x{r['scale']}", r["backend"], r["source"],
-                   f"{r['state']}: {r['reason']}" if r["reason"] else r["state"]] for r in rows]  # fmt: skip
+    table_rows = [
+        [
+            r["id"],
+            r["task"],
+            f"x{r['scale']}",
+            r["backend"],
+            r["source"],
+            f"{r['state']}: {r['reason']}" if r["reason"] else r["state"],
+        ]
+        for r in rows
+    ]
     print(format_table(headers, table_rows))
     return 0
 
@@ -127,17 +146,33 @@ def cmd_enhance(args: argparse.Namespace, settings: Settings, registry: Registry
             path = args.out / f"{args.input.stem}_{outcome.model_id}.{args.format}"
             path.write_bytes(encode(outcome.image, args.format))
             width, height = outcome.image.size
-            row.update(output=str(path), width=width, height=height, latency_ms=round(outcome.latency_ms, 1),
-                       load_ms=round(outcome.load_ms, 1))  # fmt: skip
+            row.update(
+                output=str(path),
+                width=width,
+                height=height,
+                latency_ms=round(outcome.latency_ms, 1),
+                load_ms=round(outcome.load_ms, 1),
+            )
         else:
             print(f"error: {outcome.error}", file=sys.stderr)
         rows.append(row)
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
-        print(format_table(["model", "output size", "latency ms", "file"], [
-            [r["model"], f"{r['width']}x{r['height']}" if r["error"] is None else "failed",
-             r.get("latency_ms", ""), r.get("output", r["error"])] for r in rows]))  # fmt: skip
+        print(
+            format_table(
+                ["model", "output size", "latency ms", "file"],
+                [
+                    [
+                        r["model"],
+                        f"{r['width']}x{r['height']}" if r["error"] is None else "failed",
+                        r.get("latency_ms", ""),
+                        r.get("output", r["error"]),
+                    ]
+                    for r in rows
+                ],
+            )
+        )
     return 0 if all(o.ok for o in outcomes) else 1
 
 

@@ -50,8 +50,13 @@ class Loader:
     def load(self, spec: ModelSpec, params: dict[str, Any] | None = None) -> Enhancer:
         values = spec.resolve_params(params)
         options = dict(spec.options)
-        key = CacheKey(spec.id, spec.backend, str(options.get("device", "cpu")),
-                       str(options.get("precision", "fp32")), tuple(sorted(values.items())))  # fmt: skip
+        key = CacheKey(
+            spec.id,
+            spec.backend,
+            str(options.get("device", "cpu")),
+            str(options.get("precision", "fp32")),
+            tuple(sorted(values.items())),
+        )
         return self.cache.get(key, lambda: self._build(spec, values))
 
     def _build(self, spec: ModelSpec, values: dict[str, Any]) -> Enhancer:

@@ -53,8 +53,13 @@ def lock_registry(path: Path, settings: Settings) -> list[LockChange]:
             continue
         commit = _resolve_commit(hub["repo_id"], str(hub.get("revision", "main")), settings)
         try:
-            local = hf_hub_download(hub["repo_id"], hub["filename"], revision=commit,
-                                    cache_dir=settings.hf_cache, endpoint=settings.hf_endpoint)  # fmt: skip
+            local = hf_hub_download(
+                hub["repo_id"],
+                hub["filename"],
+                revision=commit,
+                cache_dir=settings.hf_cache,
+                endpoint=settings.hf_endpoint,
+            )
         except Exception as exc:
             raise WeightsError(f"cannot download {hub['repo_id']}/{hub['filename']}: {exc}") from None
         hub["revision"] = commit

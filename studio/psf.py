@@ -31,8 +31,15 @@ def motion_psf(length: float, angle_deg: float) -> np.ndarray:
     start = (centre - dx * half, centre - dy * half)
     end = (centre + dx * half, centre + dy * half)
     scale = 16  # sub-pixel line drawing through cv2's shift argument
-    cv2.line(kernel, tuple(round(v * scale) for v in start), tuple(round(v * scale) for v in end),
-             1.0, thickness=1, lineType=cv2.LINE_AA, shift=4)  # fmt: skip
+    cv2.line(
+        kernel,
+        tuple(round(v * scale) for v in start),
+        tuple(round(v * scale) for v in end),
+        1.0,
+        thickness=1,
+        lineType=cv2.LINE_AA,
+        shift=4,
+    )
     if kernel.sum() == 0:
         kernel[size // 2, size // 2] = 1.0
     return kernel / kernel.sum()

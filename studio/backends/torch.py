@@ -81,7 +81,7 @@ class TorchEnhancer:
                     result = self._model(tensor)
             else:
                 result = self._model(tensor)
-        output = result.float().clamp_(0, 1).mul_(255.0).round_().byte()[0].permute(1, 2, 0).cpu().numpy()
+            output = result.float().clamp_(0, 1).mul_(255.0).round_().byte()[0].permute(1, 2, 0).cpu().numpy()
         return np.ascontiguousarray(crop_output(output, original, self.info.scale))
 
 
@@ -95,7 +95,9 @@ def load(spec: ModelSpec, weights_path: Path | None, params: dict[str, Any], set
     try:
         descriptor = spandrel.ModelLoader("cpu").load_from_state_dict(spandrel.canonicalize_state_dict(state_dict))
     except spandrel.UnsupportedModelError:
-        raise WeightsError(f"'{spec.id}': spandrel does not recognise the architecture in {weights_path.name}") from None
+        raise WeightsError(
+            f"'{spec.id}': spandrel does not recognise the architecture in {weights_path.name}"
+        ) from None
     if not isinstance(descriptor, spandrel.ImageModelDescriptor):
         raise EnhanceError(f"'{spec.id}' is not an image-to-image model")
     if descriptor.scale != spec.scale:
