@@ -11,7 +11,12 @@ export GRADIO_ANALYTICS_ENABLED ?= False
 
 .PHONY: demo test lint bench venv clean
 
-venv: $(VENV)/.studio-$(REQ_HASH)
+venv: $(VENV_CACHE)/.complete
+	@[ -L $(VENV) ] && [ "$$(readlink $(VENV))" = "$(VENV_CACHE)" ] || { rm -rf $(VENV); ln -s $(VENV_CACHE) $(VENV); }
+	@# The cached environment is shared by clones: point its editable install at this one.
+	@[ "$$(cat $(VENV)/.studio-clone 2>/dev/null)" = "$(CURDIR)" ] || { \
+	  $(PY) -m pip install --quiet --no-deps --no-build-isolation -e . 2>&1 | grep -v "is ignored" || true; \
+	  echo "$(CURDIR)" > $(VENV)/.studio-clone; }
 
 $(VENV_CACHE)/.complete: requirements.txt requirements-dev.txt
 	rm -rf $(VENV_CACHE)
@@ -20,15 +25,12 @@ $(VENV_CACHE)/.complete: requirements.txt requirements-dev.txt
 	$(VENV_CACHE)/bin/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-# Link the cached environment and point its editable install at this clone.
-$(VENV)/.studio-$(REQ_HASH): $(VENV_CACHE)/.complete pyproject.toml
-	rm -rf $(VENV)
-	ln -s $(VENV_CACHE) $(VENV)
-	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
-	rm -f $(VENV)/.studio-*
-	touch $@
+# Offline machines reach small upstream weights through a mirror folder when one sits beside the clone.
+SHARED_WEIGHTS := $(wildcard $(CURDIR)/../shared/weights)
+export STUDIO_WEIGHTS_MIRROR ?= $(SHARED_WEIGHTS)
 
 demo: venv
+	$(PY) -m studio fetch --backend ncnn > /dev/null
 	$(PY) app.py
 
 test: venv

@@ -32,7 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     models.add_argument("--task", choices=TASKS, help="only models for this task")
 
     fetch = commands.add_parser("fetch", help="download and verify models' weights")
-    fetch.add_argument("ids", nargs="+", metavar="ID")
+    fetch.add_argument("ids", nargs="*", metavar="ID")
+    fetch.add_argument("--backend", help="fetch every model of this backend (e.g. ncnn)")
 
     lock = commands.add_parser("lock", help="pin Hub models to commits and record sha256 (network)")
     lock.add_argument("--file", type=Path, help="registry file to rewrite (default: the user or built-in one)")
@@ -104,8 +105,11 @@ def cmd_fetch(args: argparse.Namespace, settings: Settings, registry: Registry) 
     from .weights import WeightStore
 
     store = WeightStore(settings)
+    ids = list(args.ids) + [s.id for s in registry if args.backend and s.backend == args.backend]
+    if not ids:
+        raise UsageError("name models to fetch, or --backend BACKEND")
     failed = 0
-    for model_id in args.ids:
+    for model_id in ids:
         spec = registry.get(model_id)
         try:
             path = store.resolve(spec)

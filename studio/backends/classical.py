@@ -134,7 +134,9 @@ class ClassicalEnhancer:
             raise ParameterError(f"'{spec.id}' names unknown classical operator '{name}'")
         self._operator = OPERATORS[name]
         self._kwargs = {**spec.options, **params}
-        self.info = EnhancerInfo(model_id=spec.id, task=spec.task, scale=spec.scale, backend="classical")
+        self.info = EnhancerInfo(
+            model_id=spec.id, task=spec.task, scale=spec.scale, backend="classical", tileable=False
+        )  # classical operators are fast and some are global (CLAHE, deconvolution): never tiled
 
     def enhance(self, image: np.ndarray) -> np.ndarray:
         return self._operator(image, self.info.scale, **self._kwargs)

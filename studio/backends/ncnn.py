@@ -1,0 +1,114 @@
+"""ncnn networks on CPU (Vulkan only when a GPU is present) with the official `ncnn` package.
+
+The registry entry's `options` say how the reference implementations feed each
+network (realesrgan-, waifu2x- and realcugan-ncnn-vulkan):
+  input / output       blob names
+  prepadding           edge-replicated border the network consumes (valid convolutions)
+  multiple             the unpadded input is padded up to a multiple of this, then cropped
+  pad_mode             "edge" (waifu2x) or "reflect" (Real-CUGAN), as the reference pads
+  residual             "nearest": add the nearest-upsampled input after the graph (Real-CUGAN x4)
+  tileable             False where global pooling makes tiles change the output (Real-CUGAN SE)
+
+A wrong input size can crash ncnn itself, so sizes always follow these rules.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import Settings
+from ..errors import EnhanceError, WeightsError
+from ..registry_schema import ModelSpec
+from ..tiling import crop_output, padded_size
+from .base import EnhancerInfo
+
+
+def _gpu_present() -> bool:
+    """A Vulkan GPU, asked only when a Vulkan loader exists (ncnn prints errors otherwise)."""
+    import ctypes.util
+
+    if ctypes.util.find_library("vulkan") is None:
+        return False
+    try:
+        import ncnn
+
+        return ncnn.get_gpu_count() > 0
+    except Exception:
+        return False
+
+
+class NcnnEnhancer:
+    """One ncnn Net; an extractor per call, so concurrent requests do not share state."""
+
+    def __init__(self, spec: ModelSpec, param_path: Path, settings: Settings):
+        import ncnn
+
+        options = spec.options
+        bin_path = param_path.with_suffix(".bin")
+        if not bin_path.exists():
+            raise WeightsError(f"'{spec.id}': {bin_path.name} is missing beside {param_path.name}")
+        self._net = ncnn.Net()
+        self._net.opt.use_vulkan_compute = bool(options.get("vulkan", True)) and _gpu_present()
+        self._net.opt.num_threads = settings.threads
+        precision = str(options.get("precision", "fp32"))
+        self._net.opt.use_bf16_storage = precision == "bf16"
+        if self._net.load_param(str(param_path)) != 0 or self._net.load_model(str(bin_path)) != 0:
+            raise WeightsError(f"'{spec.id}': ncnn could not load {param_path.name} / {bin_path.name}")
+        self._ncnn = ncnn
+        self._input = str(options.get("input", "data"))
+        self._output = str(options.get("output", "output"))
+        self._prepadding = int(options.get("prepadding", 0))
+        self._pad_mode = str(options.get("pad_mode", "edge"))
+        self._residual = options.get("residual")
+        self._lock = threading.Lock() if self._net.opt.use_vulkan_compute else None
+        self.info = EnhancerInfo(
+            model_id=spec.id,
+            task=spec.task,
+            scale=spec.scale,
+            backend="ncnn",
+            device="vulkan" if self._net.opt.use_vulkan_compute else "cpu",
+            precision=precision,
+            tile_multiple=int(options.get("multiple", 1)),
+            min_size=int(options.get("min_size", 1)),
+            tileable=bool(options.get("tileable", True)),
+        )
+        self.memory_mb = bin_path.stat().st_size / 2**20 * 2  # fp16 weights unpacked to fp32
+
+    def enhance(self, image: np.ndarray) -> np.ndarray:
+        height, width = image.shape[:2]
+        pad = self._prepadding
+        bottom = pad + padded_size(height, self.info.tile_multiple, self.info.min_size) - height
+        right = pad + padded_size(width, self.info.tile_multiple, self.info.min_size) - width
+        mode = self._pad_mode if pad < min(height, width) else "edge"  # reflect needs a pad smaller than the side
+        padded = np.pad(image, ((pad, bottom), (pad, right), (0, 0)), mode=mode) if pad or bottom or right else image
+        planar = np.ascontiguousarray(padded.transpose(2, 0, 1), dtype=np.float32) / np.float32(255.0)
+        mat_in = self._ncnn.Mat(planar)  # borrows `planar`: keep it alive until extraction is done
+        extractor = self._net.create_extractor()
+        extractor.input(self._input, mat_in)
+        status, mat_out = extractor.extract(self._output)
+        if status != 0:
+            raise EnhanceError(f"'{self.info.model_id}': ncnn extraction failed (code {status})")
+        result = np.array(mat_out, copy=True).transpose(1, 2, 0)
+        del planar
+        scale = self.info.scale
+        if self._residual == "nearest":
+            result = result[: height * scale, : width * scale]
+            result = result + np.repeat(np.repeat(image, scale, axis=0), scale, axis=1) / np.float32(255.0)
+        output = np.clip(result * 255.0, 0, 255).round().astype(np.uint8)
+        if output.shape[0] < height * scale or output.shape[1] < width * scale:
+            raise EnhanceError(
+                f"'{self.info.model_id}': network returned {output.shape[1]}x{output.shape[0]} for a "
+                f"{width}x{height} input (check prepadding in the registry)"
+            )
+        return np.ascontiguousarray(crop_output(output, (height, width), scale))
+
+
+def load(spec: ModelSpec, weights_path: Path | None, params: dict[str, Any], settings: Settings) -> NcnnEnhancer:
+    """Backend entry point used by the loader; `weights_path` is the .param file."""
+    if weights_path is None:
+        raise WeightsError(f"'{spec.id}' has no weight file")
+    return NcnnEnhancer(spec, weights_path, settings)
