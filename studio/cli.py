@@ -45,6 +45,21 @@ def _parser() -> argparse.ArgumentParser:
     enhance.add_argument("--set", dest="settings", action="append", default=[], metavar="ID.PARAM=VALUE")
     enhance.add_argument("--format", default="png", choices=("png", "jpeg", "webp"))
     enhance.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    compare = commands.add_parser("compare", help="run models, time them and score them (optionally vs a reference)")
+    compare.add_argument("input", type=Path)
+    compare.add_argument("-m", "--model", dest="models", action="append", required=True, metavar="ID")
+    source = compare.add_mutually_exclusive_group()
+    source.add_argument("--reference", type=Path, metavar="GT", help="ground-truth image for full-reference metrics")
+    source.add_argument("--degrade", metavar="RECIPE", help='e.g. "x4,blur=gauss:1.2,noise=5,jpeg=75": degrade INPUT '
+                        "with a seeded recipe, enhance the degraded copy, score against INPUT")  # fmt: skip
+    compare.add_argument("--metrics", help="comma-separated metric ids (default depends on reference)")
+    compare.add_argument("--repeat", type=int, default=1, help="runs per model; latency is the median after the first")
+    compare.add_argument("--preview", type=int, default=512, help="limit the long side (px) first; 0 = full size")
+    compare.add_argument("--tile", type=int, help="tile size in px (0 = never tile; default automatic)")
+    compare.add_argument("--set", dest="settings", action="append", default=[], metavar="ID.PARAM=VALUE")
+    compare.add_argument("-o", "--out", type=Path, metavar="OUTDIR", help="write outputs, results.csv/json/md here")
+    compare.add_argument("--format", default="table", choices=("table", "csv", "json", "md"))
     return parser
 
 
@@ -132,55 +147,110 @@ def cmd_lock(args: argparse.Namespace, settings: Settings, registry: Registry) -
     return 0
 
 
-def cmd_enhance(args: argparse.Namespace, settings: Settings, registry: Registry) -> int:
-    from .enhance import enhance_all
-    from .loader import Loader
-    from .media import decode, encode
-
+def _checked_params(args: argparse.Namespace, registry: Registry) -> dict[str, dict[str, Any]]:
+    """--set values, checked against every chosen model before any work starts (bad input: exit 2)."""
     params = parse_sets(args.settings, registry)
     for model_id in args.models:
-        registry.get(model_id).resolve_params(params.get(model_id))  # bad input: exit 2 before any work
+        registry.get(model_id).resolve_params(params.get(model_id))
+    return params
+
+
+def _progress_printer(enabled: bool):
+    def report(fraction: float, message: str) -> None:
+        print(f"\r[{fraction * 100:5.1f}%] {message:<60}", end="" if fraction < 1 else "\n", file=sys.stderr)
+
+    return report if enabled else None
+
+
+def _write_outputs(results, out: Path, stem: str, fmt: str) -> dict[str, str]:
+    from .media import encode
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for row in results.rows:
+        if row.ok:
+            path = out / f"{stem}_{row.model_id}.{fmt}"
+            path.write_bytes(encode(row.output, fmt))
+            written[row.model_id] = str(path)
+    return written
+
+
+def cmd_enhance(args: argparse.Namespace, settings: Settings, registry: Registry) -> int:
+    from .compare import CompareOptions, run
+    from .loader import Loader
+    from .media import decode
+
+    params = _checked_params(args, registry)
     image = decode(args.input, settings.max_pixels)
-    args.out.mkdir(parents=True, exist_ok=True)
-    outcomes = enhance_all(image, args.models, registry, Loader(settings), params)
+    results = run(image, args.models, registry, Loader(settings), options=CompareOptions(preview=None), params=params)
+    written = _write_outputs(results, args.out, args.input.stem, args.format)
     rows = []
-    for outcome in outcomes:
-        row: dict[str, Any] = {"model": outcome.model_id, "error": outcome.error}
-        if outcome.ok:
-            path = args.out / f"{args.input.stem}_{outcome.model_id}.{args.format}"
-            path.write_bytes(encode(outcome.image, args.format))
-            width, height = outcome.image.size
-            row.update(
-                output=str(path),
-                width=width,
-                height=height,
-                latency_ms=round(outcome.latency_ms, 1),
-                load_ms=round(outcome.load_ms, 1),
-            )
+    for row in results.rows:
+        record: dict[str, Any] = {"model": row.model_id, "error": row.error}
+        if row.ok:
+            width, height = row.output.size
+            record.update(output=written[row.model_id], width=width, height=height,
+                          latency_ms=round(row.first_ms, 1), load_ms=round(row.load_ms, 1))  # fmt: skip
         else:
-            print(f"error: {outcome.error}", file=sys.stderr)
-        rows.append(row)
+            print(f"error: {row.error}", file=sys.stderr)
+        rows.append(record)
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
-        print(
-            format_table(
-                ["model", "output size", "latency ms", "file"],
-                [
-                    [
-                        r["model"],
-                        f"{r['width']}x{r['height']}" if r["error"] is None else "failed",
-                        r.get("latency_ms", ""),
-                        r.get("output", r["error"]),
-                    ]
-                    for r in rows
-                ],
-            )
-        )
-    return 0 if all(o.ok for o in outcomes) else 1
+        print(format_table(["model", "output size", "latency ms", "file"], [
+            [r["model"], f"{r['width']}x{r['height']}" if r["error"] is None else "failed",
+             r.get("latency_ms", ""), r.get("output", r["error"])] for r in rows]))  # fmt: skip
+    return 0 if all(row.ok for row in results.rows) else 1
 
 
-COMMANDS = {"models": cmd_models, "fetch": cmd_fetch, "lock": cmd_lock, "enhance": cmd_enhance}
+def cmd_compare(args: argparse.Namespace, settings: Settings, registry: Registry) -> int:
+    from .compare import CompareOptions, run
+    from .degrade import Recipe
+    from .loader import Loader
+    from .media import decode
+    from .metrics import parse_metric_list
+    from .results_export import results_frame, results_json, results_markdown
+
+    params = _checked_params(args, registry)
+    if args.repeat < 1:
+        raise UsageError("--repeat must be at least 1")
+    recipe = Recipe.parse(args.degrade) if args.degrade else None
+    metrics = parse_metric_list(args.metrics, has_reference=bool(args.reference or recipe))
+    image = decode(args.input, settings.max_pixels)
+    reference = decode(args.reference, settings.max_pixels) if args.reference else None
+    options = CompareOptions(repeat=args.repeat, preview=args.preview or None, tile=args.tile)
+    results = run(image, args.models, registry, Loader(settings), metrics, reference, recipe, options, params,
+                  on_progress=_progress_printer(sys.stderr.isatty()))  # fmt: skip
+    for row in results.rows:
+        if not row.ok:
+            print(f"error: {row.error}", file=sys.stderr)
+    for metric_id, reason in results.unavailable.items():
+        print(f"note: metric '{metric_id}' unavailable: {reason}", file=sys.stderr)
+    if results.preview_note:
+        print(f"note: {results.preview_note} (--preview 0 for full size)", file=sys.stderr)
+    frame = results_frame(results)
+    if args.out:
+        _write_outputs(results, args.out, args.input.stem, "png")
+        from .media import encode
+
+        encode_input = encode(results.input.rgb, "png")
+        (args.out / f"{args.input.stem}_input.png").write_bytes(encode_input)
+        frame.to_csv(args.out / "results.csv", index=False)
+        (args.out / "results.json").write_text(results_json(results), encoding="utf-8")
+        (args.out / "results.md").write_text(results_markdown(results) + "\n", encoding="utf-8")
+    if args.format == "csv":
+        print(frame.to_csv(index=False), end="")
+    elif args.format == "json":
+        print(results_json(results))
+    elif args.format == "md":
+        print(results_markdown(results))
+    else:
+        shown = frame.drop(columns=[c for c in ("device", "notes") if c in frame.columns]).fillna("-")
+        print(shown.to_string(index=False))
+    return 0 if all(row.ok for row in results.rows) else 1
+
+
+COMMANDS = {"models": cmd_models, "fetch": cmd_fetch, "lock": cmd_lock, "enhance": cmd_enhance, "compare": cmd_compare}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

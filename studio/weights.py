@@ -26,7 +26,7 @@ from .errors import (
     WeightsError,
     WeightsNotAvailableError,
 )
-from .registry_schema import HubSource, ModelSpec, PackageSource, UrlSource, WheelRef
+from .registry_schema import HubSource, ModelSpec, PackageSource, SourceSpec, UrlSource, WheelRef
 
 READY, CACHED, NOT_DOWNLOADED, UNAVAILABLE = "ready", "cached", "not downloaded", "unavailable"
 _REACHABLE: dict[str, tuple[float, bool]] = {}
@@ -83,7 +83,10 @@ class WeightStore:
     # ---- public -------------------------------------------------------------------
     def state(self, spec: ModelSpec) -> WeightState:
         """Where the weights stand, with no network access."""
-        source = spec.source
+        return self.source_state(spec.source)
+
+    def source_state(self, source: SourceSpec) -> WeightState:
+        """`state` for a bare source (metrics declare their weight files this way)."""
         if source.builtin is not None:
             return WeightState(READY)
         if source.file is not None:
@@ -106,18 +109,21 @@ class WeightStore:
 
         Companion files (an ncnn .bin beside its .param) are placed beside it.
         """
-        source = spec.source
+        return self.resolve_source(spec.id, spec.source)
+
+    def resolve_source(self, owner: str, source: SourceSpec) -> Path | None:
+        """`resolve` for a bare source; `owner` names it in messages."""
         if source.builtin is not None:
             return None
         if source.file is not None:
             if not source.file.exists():
-                raise WeightsNotAvailableError(f"weights file for '{spec.id}' not found: {source.file}")
+                raise WeightsNotAvailableError(f"weights file for '{owner}' not found: {source.file}")
             return source.file
         if source.package is not None:
-            return self._resolve_package(spec.id, source.package)
+            return self._resolve_package(owner, source.package)
         if source.url is not None:
-            return self._resolve_url(spec.id, source.url)
-        return self._resolve_hub(spec.id, source.hf)
+            return self._resolve_url(owner, source.url)
+        return self._resolve_hub(owner, source.hf)
 
     # ---- url ----------------------------------------------------------------------
     def _url_dest(self, src: UrlSource) -> Path:

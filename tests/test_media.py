@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from studio.cache import EnhancerCache
-from studio.enhance import enhance_all
+from studio.compare import CompareOptions, run
 from studio.errors import ImageTooLargeError, MediaError
 from studio.loader import Loader
 from studio.media import decode, encode
@@ -50,9 +50,10 @@ def test_alpha_is_split_carried_through_an_upscaler_and_reattached(small_photo, 
     rgba = Image.fromarray(np.dstack([small_photo, alpha]), "RGBA")
     decoded = decode(to_bytes(rgba, "PNG"), LIMIT)
     assert decoded.alpha is not None and decoded.rgb.shape[2] == 3
-    (outcome,) = enhance_all(decoded, ["lanczos-x2"], load_registry(settings), Loader(settings, EnhancerCache(100)))
-    assert outcome.ok and outcome.image.alpha.shape == (256, 256)
-    back = Image.open(io.BytesIO(encode(outcome.image, "png")))
+    loader = Loader(settings, EnhancerCache(100))
+    (row,) = run(decoded, ["lanczos-x2"], load_registry(settings), loader, options=CompareOptions(preview=None)).rows
+    assert row.ok and row.output.alpha.shape == (256, 256)
+    back = Image.open(io.BytesIO(encode(row.output, "png")))
     assert back.mode == "RGBA" and back.size == (256, 256)
     assert np.asarray(back)[:, :100, 3].max() < 20 and np.asarray(back)[:, 160:, 3].min() > 235
 

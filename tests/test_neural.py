@@ -8,8 +8,9 @@ import pytest
 from skimage.metrics import peak_signal_noise_ratio as psnr
 
 from studio.cache import EnhancerCache
+from studio.compare import run
 from studio.config import Settings
-from studio.enhance import enhance_all, run_enhancer
+from studio.enhance import run_enhancer
 from studio.loader import Loader
 from studio.media import DecodedImage
 from studio.registry import load_registry
@@ -41,7 +42,7 @@ def test_at_least_twelve_package_shipped_neural_entries():
 @pytest.mark.parametrize("model_id", NCNN_IDS)
 def test_every_ncnn_model_runs_from_its_wheel(loader, photo, model_id):
     spec = REGISTRY.get(model_id)
-    sharp, small = downscaled(photo, spec.scale)
+    _, small = downscaled(photo, spec.scale)
     output = loader.load(spec).enhance(small)
     assert output.shape == (small.shape[0] * spec.scale, small.shape[1] * spec.scale, 3)
     assert output.dtype == np.uint8
@@ -83,9 +84,9 @@ def test_realcugan_is_marked_untileable(loader):
 
 def test_one_failing_model_does_not_stop_the_others(loader, small_photo):
     image = DecodedImage(rgb=small_photo)
-    outcomes = enhance_all(image, ["realesr-animevideov3-x2", "scunet-color-real", "clahe"], REGISTRY, loader)
-    assert [o.ok for o in outcomes] == [True, False, True]
-    assert "not downloaded" in outcomes[1].error
+    rows = run(image, ["realesr-animevideov3-x2", "scunet-color-real", "clahe"], REGISTRY, loader).rows
+    assert [row.ok for row in rows] == [True, False, True]
+    assert "not downloaded" in rows[1].error
 
 
 @pytest.mark.skipif(not SHARED_WEIGHTS.exists(), reason="../shared/weights is not beside this checkout")

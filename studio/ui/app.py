@@ -7,7 +7,8 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
-from ..enhance import enhance_all
+from ..compare import CompareOptions
+from ..compare import run as compare_run
 from ..errors import StudioError
 from ..loader import model_state
 from ..media import DecodedImage, decode
@@ -43,10 +44,11 @@ def build_demo(services: Services) -> gr.Blocks:
         image = load_upload(path, services)
         if not model_id:
             raise gr.Error("Pick a model.")
-        (outcome,) = enhance_all(image, [model_id], services.registry, services.loader)
+        options = CompareOptions(preview=None)
+        (outcome,) = compare_run(image, [model_id], services.registry, services.loader, options=options).rows
         if not outcome.ok:
             raise gr.Error(outcome.error)
-        output = outcome.image.rgb
+        output = outcome.output.rgb
         before = image.rgb
         if before.shape != output.shape:
             before = cv2.resize(before, (output.shape[1], output.shape[0]), interpolation=cv2.INTER_CUBIC)

@@ -1,0 +1,72 @@
+"""Results -> pandas DataFrame, CSV, JSON and markdown (the same table everywhere)."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from .compare import Results
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None if value is None or math.isnan(value) else value
+    return round(value, digits)
+
+
+def results_records(results: Results) -> list[dict[str, Any]]:
+    """One dict per model: identity, timing, size, each metric (with its arrow) and its delta."""
+    records = []
+    for row in results.rows:
+        record: dict[str, Any] = {"model": row.model_id, "backend": row.backend, "precision": row.precision,
+                                  "device": row.device}  # fmt: skip
+        if row.ok:
+            width, height = row.output.size
+            record.update({"output": f"{width}x{height}", "load ms": _round(row.load_ms, 1),
+                           "first ms": _round(row.first_ms, 1), "warm ms": _round(row.warm_ms, 1),
+                           "MP/s": _round(row.megapixels_per_s, 3), "peak MB": _round(row.peak_mb, 1)})  # fmt: skip
+        for spec in results.metrics:
+            record[spec.label] = _round(row.metrics.get(spec.id))
+            if spec.id in row.deltas:
+                record[f"{spec.name} Δ vs bicubic"] = _round(row.deltas[spec.id])
+        record["error"] = row.error or ""
+        record["notes"] = "; ".join(row.notes)
+        records.append(record)
+    return records
+
+
+def results_frame(results: Results) -> pd.DataFrame:
+    return pd.DataFrame.from_records(results_records(results))
+
+
+def results_json(results: Results) -> str:
+    payload = {
+        "input_size": list(results.input.size),
+        "original_size": list(results.original_size),
+        "preview": results.preview_note,
+        "degradation": results.recipe.to_dict() if results.recipe else None,
+        "metrics": {
+            s.id: {
+                "name": s.name,
+                "kind": s.kind,
+                "lower_better": s.lower_better,
+                "range": list(s.value_range),
+                "unavailable": results.unavailable.get(s.id),
+            }
+            for s in results.metrics
+        },
+        "rows": results_records(results),
+    }
+    return json.dumps(payload, indent=2, ensure_ascii=False, default=str)
+
+
+def results_markdown(results: Results) -> str:
+    frame = results_frame(results).fillna("")
+    header = "| " + " | ".join(frame.columns) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    lines = [header, rule] + ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
