@@ -51,8 +51,12 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("-m", "--model", dest="models", action="append", required=True, metavar="ID")
     source = compare.add_mutually_exclusive_group()
     source.add_argument("--reference", type=Path, metavar="GT", help="ground-truth image for full-reference metrics")
-    source.add_argument("--degrade", metavar="RECIPE", help='e.g. "x4,blur=gauss:1.2,noise=5,jpeg=75": degrade INPUT '
-                        "with a seeded recipe, enhance the degraded copy, score against INPUT")  # fmt: skip
+    source.add_argument(
+        "--degrade",
+        metavar="RECIPE",
+        help='e.g. "x4,blur=gauss:1.2,noise=5,jpeg=75": degrade INPUT '
+        "with a seeded recipe, enhance the degraded copy, score against INPUT",
+    )
     compare.add_argument("--metrics", help="comma-separated metric ids (default depends on reference)")
     compare.add_argument("--repeat", type=int, default=1, help="runs per model; latency is the median after the first")
     compare.add_argument("--preview", type=int, default=512, help="limit the long side (px) first; 0 = full size")
@@ -189,17 +193,33 @@ def cmd_enhance(args: argparse.Namespace, settings: Settings, registry: Registry
         record: dict[str, Any] = {"model": row.model_id, "error": row.error}
         if row.ok:
             width, height = row.output.size
-            record.update(output=written[row.model_id], width=width, height=height,
-                          latency_ms=round(row.first_ms, 1), load_ms=round(row.load_ms, 1))  # fmt: skip
+            record.update(
+                output=written[row.model_id],
+                width=width,
+                height=height,
+                latency_ms=round(row.first_ms, 1),
+                load_ms=round(row.load_ms, 1),
+            )
         else:
             print(f"error: {row.error}", file=sys.stderr)
         rows.append(record)
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
-        print(format_table(["model", "output size", "latency ms", "file"], [
-            [r["model"], f"{r['width']}x{r['height']}" if r["error"] is None else "failed",
-             r.get("latency_ms", ""), r.get("output", r["error"])] for r in rows]))  # fmt: skip
+        print(
+            format_table(
+                ["model", "output size", "latency ms", "file"],
+                [
+                    [
+                        r["model"],
+                        f"{r['width']}x{r['height']}" if r["error"] is None else "failed",
+                        r.get("latency_ms", ""),
+                        r.get("output", r["error"]),
+                    ]
+                    for r in rows
+                ],
+            )
+        )
     return 0 if all(row.ok for row in results.rows) else 1
 
 
@@ -219,8 +239,18 @@ def cmd_compare(args: argparse.Namespace, settings: Settings, registry: Registry
     image = decode(args.input, settings.max_pixels)
     reference = decode(args.reference, settings.max_pixels) if args.reference else None
     options = CompareOptions(repeat=args.repeat, preview=args.preview or None, tile=args.tile)
-    results = run(image, args.models, registry, Loader(settings), metrics, reference, recipe, options, params,
-                  on_progress=_progress_printer(sys.stderr.isatty()))  # fmt: skip
+    results = run(
+        image,
+        args.models,
+        registry,
+        Loader(settings),
+        metrics,
+        reference,
+        recipe,
+        options,
+        params,
+        on_progress=_progress_printer(sys.stderr.isatty()),
+    )
     for row in results.rows:
         if not row.ok:
             print(f"error: {row.error}", file=sys.stderr)
@@ -245,7 +275,7 @@ def cmd_compare(args: argparse.Namespace, settings: Settings, registry: Registry
     elif args.format == "md":
         print(results_markdown(results))
     else:
-        shown = frame.drop(columns=[c for c in ("device", "notes") if c in frame.columns]).fillna("-")
+        shown = frame.drop(columns=[c for c in ("device", "notes") if c in frame.columns]).astype(object).fillna("-")
         print(shown.to_string(index=False))
     return 0 if all(row.ok for row in results.rows) else 1
 

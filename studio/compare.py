@@ -212,8 +212,14 @@ def run(
 ) -> Results:
     """Run every model on the (prepared) image and score it; failures become rows with `error`."""
     model_input, ref, note = prepare(image, reference, recipe, options.preview)
-    results = Results(input=model_input, reference=ref, metrics=list(metrics), recipe=recipe,
-                      original_size=image.size, preview_note=note)  # fmt: skip
+    results = Results(
+        input=model_input,
+        reference=ref,
+        metrics=list(metrics),
+        recipe=recipe,
+        original_size=image.size,
+        preview_note=note,
+    )
     for spec in results.metrics:
         reason = spec.availability(loader.store)
         if reason:

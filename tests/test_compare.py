@@ -1,0 +1,144 @@
+"""The comparison engine: timing, metrics, size rules, reference mode, failures, exports."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from studio.cache import EnhancerCache
+from studio.compare import CompareOptions, run
+from studio.degrade import Recipe, degrade
+from studio.errors import UsageError
+from studio.loader import Loader
+from studio.media import DecodedImage
+from studio.metrics import get_metric
+from studio.registry import load_registry
+from studio.results_export import results_frame, results_json, results_markdown
+
+
+@pytest.fixture(scope="module")
+def engine(model_settings):
+    return load_registry(model_settings), Loader(model_settings, cache=EnhancerCache(8192))
+
+
+def metrics(*ids):
+    return [get_metric(i) for i in ids]
+
+
+def test_reference_mode_scores_every_model_against_the_original(engine, photo):
+    registry, loader = engine
+    recipe = Recipe.parse("x4,seed=1")
+    results = run(
+        DecodedImage(rgb=photo),
+        ["bicubic-x4", "waifu2x-photo-x2", "realesr-animevideov3-x4"],
+        registry,
+        loader,
+        metrics("psnr_y", "ssim_y", "sharpness"),
+        recipe=recipe,
+        options=CompareOptions(preview=256, repeat=3),
+    )
+    assert results.input.size == (64, 64) and results.reference.shape == (256, 256, 3)
+    assert results.preview_note == "preview: 512x512 reduced to 256x256"
+    bicubic, waifu, compact = results.rows
+    assert bicubic.output.size == compact.output.size == (256, 256)
+    assert waifu.output.size == (128, 128)
+    assert waifu.notes == ["reference resized 256x256 -> 128x128"]  # never silently mismatched
+    assert 18 < bicubic.metrics["psnr_y"] < 35 and 0 < bicubic.metrics["ssim_y"] < 1
+    assert bicubic.deltas["sharpness"] == pytest.approx(0.0)  # bicubic is the baseline itself
+    assert compact.deltas["sharpness"] > 0  # the network sharpens
+    assert all(r.warm_ms is not None and r.first_ms > 0 and r.megapixels_per_s > 0 for r in results.rows)
+    assert compact.backend == "ncnn" and compact.precision == "fp32"
+
+
+def test_degradation_is_seeded_and_reproducible(photo):
+    sharp = photo[:128, :128]
+    recipe = Recipe.parse("x2,blur=gauss:1.5,noise=8,jpeg=70,seed=7")
+    first, second = degrade(sharp, recipe), degrade(sharp, recipe)
+    assert first.shape == (64, 64, 3) and np.array_equal(first, second)
+    assert not np.array_equal(first, degrade(sharp, Recipe.parse("x2,blur=gauss:1.5,noise=8,jpeg=70,seed=8")))
+    assert Recipe.parse(recipe.to_text()) == recipe
+    motion = Recipe.parse("blur=motion:11:30,noise=poisson:40")
+    assert motion.kernel().shape == (11, 11) and degrade(sharp, motion).shape == sharp.shape
+
+
+@pytest.mark.parametrize("text", ["x5", "blur=box:3", "noise=-1", "jpeg=0", "sharpen=2"])
+def test_bad_recipes_are_refused(text):
+    with pytest.raises(UsageError):
+        Recipe.parse(text)
+
+
+def test_a_failing_model_and_an_unavailable_metric_do_not_stop_the_rest(engine, small_photo):
+    registry, loader = engine
+    results = run(
+        DecodedImage(rgb=small_photo),
+        ["nl-means", "nafnet-gopro-width64", "no-such-model", "clahe"],
+        registry,
+        loader,
+        metrics("lpips", "sharpness"),
+        reference=DecodedImage(rgb=small_photo),
+    )
+    assert [row.ok for row in results.rows] == [True, False, False, True]
+    assert "not downloaded" in results.rows[1].error and "unknown model" in results.rows[2].error
+    assert results.unavailable == {"lpips": "weights not downloaded"}
+    assert results.rows[0].metrics["lpips"] is None and results.rows[0].metrics["sharpness"] > 0
+
+
+def test_full_reference_metrics_are_empty_without_a_reference(engine, small_photo):
+    registry, loader = engine
+    (row,) = run(DecodedImage(rgb=small_photo), ["clahe"], registry, loader, metrics("psnr", "sharpness")).rows
+    assert row.metrics["psnr"] is None and row.metrics["sharpness"] > 0
+
+
+def test_user_reference_is_aligned_with_the_preview(engine, photo):
+    registry, loader = engine
+    image = DecodedImage(rgb=photo[::2, ::2].copy())  # 256x256 "low resolution" upload
+    reference = DecodedImage(rgb=photo)  # its 512x512 ground truth
+    results = run(
+        image,
+        ["bicubic-x2"],
+        registry,
+        loader,
+        metrics("psnr"),
+        reference=reference,
+        options=CompareOptions(preview=128),
+    )
+    assert results.input.size == (128, 128) and results.reference.shape == (256, 256, 3)
+    assert results.rows[0].notes == [] and results.rows[0].metrics["psnr"] > 20
+
+
+def test_progress_is_reported_per_model_and_tile(engine, small_photo):
+    registry, loader = engine
+    events = []
+    run(
+        DecodedImage(rgb=small_photo),
+        ["realesr-animevideov3-x2", "clahe"],
+        registry,
+        loader,
+        options=CompareOptions(tile=64),
+        on_progress=lambda f, m: events.append((round(f, 3), m)),
+    )
+    assert events[0] == (0.0, "running realesr-animevideov3-x2 (1/2)")
+    assert ("realesr-animevideov3-x2: tile 4/4" in [m for _, m in events]) and events[-1] == (1.0, "done")
+    fractions = [f for f, _ in events]
+    assert fractions == sorted(fractions)
+
+
+def test_exports_carry_arrows_recipe_and_errors(engine, photo):
+    registry, loader = engine
+    results = run(
+        DecodedImage(rgb=photo),
+        ["lanczos-x2", "broken-id"],
+        registry,
+        loader,
+        metrics("psnr_y", "sharpness"),
+        recipe=Recipe.parse("x2"),
+        options=CompareOptions(preview=128),
+    )
+    frame = results_frame(results)
+    assert {"PSNR-Y ↑", "Sharpness ↑", "Sharpness Δ vs bicubic", "MP/s", "warm ms"} <= set(frame.columns)
+    assert frame.loc[1, "error"].startswith("unknown model 'broken-id'")
+    payload = json.loads(results_json(results))
+    assert payload["degradation"]["text"] == "x2,seed=0" and payload["metrics"]["psnr_y"]["lower_better"] is False
+    assert results_markdown(results).startswith("| model | backend |")
