@@ -14,7 +14,7 @@ def main() -> None:
     settings = Settings.from_env()
     demo = build_demo(Services(settings))
     on_space = bool(os.environ.get("SPACE_ID"))
-    demo.queue(max_size=32, default_concurrency_limit=1).launch(
+    demo.queue(max_size=32, default_concurrency_limit=4).launch(
         server_name="0.0.0.0" if on_space else "127.0.0.1",
         server_port=int(os.environ.get("PORT") or os.environ.get("GRADIO_SERVER_PORT") or 7860),
         max_file_size="50mb",

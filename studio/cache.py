@@ -74,7 +74,7 @@ class EnhancerCache:
     def used_mb(self) -> float:
         return sum(float(getattr(v, "memory_mb", 0.0)) for v in self._entries.values())
 
-    def keys(self) -> list[Hashable]:
+    def loaded_keys(self) -> list[Hashable]:
         with self._lock:
             return list(self._entries)
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -197,7 +198,7 @@ def _run_one(
     return row
 
 
-def run(
+def iterate(
     image: DecodedImage,
     model_ids: Sequence[str],
     registry: Registry,
@@ -208,9 +209,8 @@ def run(
     options: CompareOptions = CompareOptions(),
     params: dict[str, dict[str, Any]] | None = None,
     on_progress: Progress | None = None,
-    on_result: Callable[[ModelResult], None] | None = None,
-) -> Results:
-    """Run every model on the (prepared) image and score it; failures become rows with `error`."""
+) -> Iterator[Results]:
+    """Like `run`, but yields the Results first with no rows (the prepared input) and again after each model."""
     model_input, ref, note = prepare(image, reference, recipe, options.preview)
     results = Results(
         input=model_input,
@@ -224,6 +224,7 @@ def run(
         reason = spec.availability(loader.store)
         if reason:
             results.unavailable[spec.id] = reason
+    yield results
     total = max(1, len(model_ids))
     for index, model_id in enumerate(model_ids):
 
@@ -235,8 +236,24 @@ def run(
             on_progress(index / total, f"running {model_id} ({index + 1}/{total})")
         row = _run_one(model_id, results, registry, loader, options, (params or {}).get(model_id), on_tile)
         results.rows.append(row)
-        if on_result:
-            on_result(row)
+        yield results
     if on_progress:
         on_progress(1.0, "done")
-    return results
+
+
+def run(
+    image: DecodedImage,
+    model_ids: Sequence[str],
+    registry: Registry,
+    loader: Loader,
+    metrics: Sequence[MetricSpec] = (),
+    reference: DecodedImage | None = None,
+    recipe: Recipe | None = None,
+    options: CompareOptions = CompareOptions(),
+    params: dict[str, dict[str, Any]] | None = None,
+    on_progress: Progress | None = None,
+) -> Results:
+    """Run every model on the (prepared) image and score it; failures become rows with `error`."""
+    return deque(
+        iterate(image, model_ids, registry, loader, metrics, reference, recipe, options, params, on_progress), maxlen=1
+    )[0]

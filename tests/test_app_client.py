@@ -10,9 +10,15 @@ from .appserver import AppServer
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, model_settings):
     home = tmp_path_factory.mktemp("app")
-    env = {"STUDIO_WEIGHTS_DIR": str(home / "w"), "HF_HOME": str(home / "hf"), "HF_HUB_OFFLINE": "1"}
+    env = {
+        "STUDIO_WEIGHTS_DIR": str(home / "w"),
+        "HF_HOME": str(home / "hf"),
+        "HF_HUB_OFFLINE": "1",
+        "STUDIO_OFFLINE": "1",
+        "STUDIO_WEIGHTS_MIRROR": model_settings.weights_mirror or "",
+    }
     app = AppServer(env, home / "app.log").wait_ready()
     yield app
     app.stop()
@@ -23,17 +29,89 @@ def client(server):
     return Client(server.url, verbose=False)
 
 
-def test_enhance_endpoint_returns_before_after_and_table(client, tmp_path, photo):
+@pytest.fixture
+def photo_path(tmp_path, photo):
     path = tmp_path / "in.png"
-    Image.fromarray(photo[:100, :120]).save(path)
-    slider, table = client.predict(handle_file(str(path)), "lanczos-x2", api_name="/enhance")
-    before, after = (Image.open(p) for p in slider)
-    assert before.size == after.size == (240, 200)
-    assert table["data"][0][:2] == ["lanczos-x2", "240x200"]
+    Image.fromarray(photo[:96, :120]).save(path)
+    return path
 
 
-def test_bad_upload_gets_a_friendly_error(client, tmp_path):
+def test_compare_two_classical_and_one_neural_model(client, photo_path):
+    gallery, table, details = client.predict(
+        handle_file(str(photo_path)),
+        ["lanczos-x2", "unsharp-mask", "realesr-animevideov3-x2"],
+        ["sharpness", "colourfulness"],
+        "",
+        None,
+        0,
+        '{"unsharp-mask": {"amount": 2.0}}',
+        api_name="/compare",
+    )
+    sizes = {item["caption"]: Image.open(item["image"]).size for item in gallery}
+    assert sizes == {"lanczos-x2": (240, 192), "unsharp-mask": (120, 96), "realesr-animevideov3-x2": (240, 192)}
+    headers, rows = table["headers"], table["data"]
+    assert {"model", "backend", "output", "first ms", "MP/s", "Sharpness ↑", "Colourfulness ↑"} <= set(headers)
+    by_model = {row[headers.index("model")]: dict(zip(headers, row, strict=True)) for row in rows}
+    assert by_model["realesr-animevideov3-x2"]["backend"] == "ncnn"
+    assert by_model["unsharp-mask"]["Sharpness ↑"] > 0 and by_model["lanczos-x2"]["output"] == "240x192"
+    assert details["rows"][1]["model"] == "unsharp-mask"
+
+
+def test_reference_mode_through_the_api(client, photo_path):
+    _, table, details = client.predict(
+        handle_file(str(photo_path)),
+        ["bicubic-x2", "lanczos-x2"],
+        ["psnr_y", "ssim_y"],
+        "x2,seed=3",
+        None,
+        0,
+        "{}",
+        api_name="/compare",
+    )
+    assert details["degradation"]["text"] == "x2,seed=3"
+    psnr_column = table["headers"].index("PSNR-Y ↑")
+    assert all(20 < row[psnr_column] < 50 for row in table["data"])
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n not really", "not a supported image|truncated or corrupt"),
+        (b"GIF89a" + b"\0" * 20, "not a supported image|GIF images are not supported"),
+    ],
+)
+def test_bad_upload_gets_a_friendly_error(client, tmp_path, content, message):
     path = tmp_path / "broken.png"
-    path.write_bytes(b"\x89PNG\r\n\x1a\n not really")
-    with pytest.raises(Exception, match="not a supported image|truncated or corrupt"):
-        client.predict(handle_file(str(path)), "clahe", api_name="/enhance")
+    path.write_bytes(content)
+    with pytest.raises(Exception, match=message):
+        client.predict(handle_file(str(path)), ["clahe"], [], "", None, 512, "{}", api_name="/compare")
+
+
+def test_bad_parameters_and_models_are_refused(client, photo_path):
+    with pytest.raises(Exception, match="outside"):
+        client.predict(
+            handle_file(str(photo_path)),
+            ["clahe"],
+            [],
+            "",
+            None,
+            512,
+            '{"clahe": {"clip_limit": 99}}',
+            api_name="/compare",
+        )
+    with pytest.raises(Exception, match="degradation scale must be"):
+        client.predict(handle_file(str(photo_path)), ["clahe"], [], "x7", None, 512, "{}", api_name="/compare")
+
+
+def test_a_failing_model_reports_its_error_in_its_row(client, photo_path):
+    _, table, _ = client.predict(
+        handle_file(str(photo_path)), ["clahe", "scunet-color-real"], [], "", None, 512, "{}", api_name="/compare"
+    )
+    errors = {row[0]: row[table["headers"].index("error")] for row in table["data"]}
+    assert errors["clahe"] == "" and "not downloaded" in errors["scunet-color-real"]
+
+
+def test_models_endpoint_lists_states(client):
+    table = client.predict(api_name="/models")
+    states = {row[0]: row[table["headers"].index("state")] for row in table["data"]}
+    assert states["clahe"] == "ready" and states["4x-ultrasharp"] == "not downloaded"

@@ -82,7 +82,7 @@ def test_least_recently_used_is_evicted_over_budget():
     cache.get("b", lambda: Loaded("b"))
     cache.get("a", lambda: Loaded("a-again"))  # touch a: b is now the oldest
     cache.get("c", lambda: Loaded("c"))
-    assert cache.keys() == ["a", "c"]
+    assert cache.loaded_keys() == ["a", "c"]
     assert cache.used_mb() == 200
 
 

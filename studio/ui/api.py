@@ -1,0 +1,77 @@
+"""A plain API endpoint for gradio_client: one call with a file and model ids.
+
+client.predict(handle_file("photo.jpg"), ["lanczos-x4", "realesr-animevideov3-x4"],
+               ["psnr_y", "sharpness"], "x4", None, 512, "{}", api_name="/compare")
+-> (gallery of outputs, table, results JSON)
+"""
+
+from __future__ import annotations
+
+import json
+
+import gradio as gr
+
+from ..compare import CompareOptions
+from ..compare import run as compare_run
+from ..degrade import Recipe
+from ..errors import StudioError
+from ..media import decode
+from ..metrics import parse_metric_list
+from ..results_export import results_frame, results_json
+from ..services import Services
+
+
+def compare_api(services: Services, image_path, model_ids, metric_ids, degrade, reference_path, preview, params_json):
+    try:
+        if not image_path:
+            raise gr.Error("image is required")
+        if not model_ids:
+            raise gr.Error("name at least one model id")
+        params = json.loads(params_json or "{}")
+        if not isinstance(params, dict):
+            raise gr.Error('params must be a JSON object like {"unsharp-mask": {"amount": 1.5}}')
+        for model_id in model_ids:
+            services.registry.get(model_id).resolve_params(params.get(model_id))
+        recipe = Recipe.parse(degrade) if degrade else None
+        metrics = parse_metric_list(",".join(metric_ids or []), has_reference=bool(recipe or reference_path))
+        image = decode(image_path, services.settings.max_pixels)
+        reference = decode(reference_path, services.settings.max_pixels) if reference_path else None
+        options = CompareOptions(preview=int(preview) if preview else None)
+        results = compare_run(
+            image, list(model_ids), services.registry, services.loader, metrics, reference, recipe, options, params
+        )
+    except StudioError as exc:
+        raise gr.Error(str(exc)) from None
+    except json.JSONDecodeError as exc:
+        raise gr.Error(f"params is not valid JSON: {exc.msg}") from None
+    gallery = [(row.output.rgb, row.model_id) for row in results.rows if row.ok]
+    return gallery, results_frame(results), json.loads(results_json(results))
+
+
+def build_api(services: Services) -> None:
+    """Hidden components wired to `compare_api` under api_name='compare'."""
+    ids = [spec.id for spec in services.registry]
+    with gr.Column(visible=False):
+        image = gr.File(type="filepath", label="image")
+        models = gr.Dropdown(choices=ids, multiselect=True, label="model ids")
+        metrics = gr.Dropdown(
+            choices=["psnr", "ssim", "psnr_y", "ssim_y", "lpips", "brisque", "sharpness", "colourfulness"],
+            multiselect=True,
+            label="metric ids",
+        )
+        degrade = gr.Textbox(label="degradation recipe, e.g. x4,blur=gauss:1.2")
+        reference = gr.File(type="filepath", label="ground truth")
+        preview = gr.Number(value=512, label="preview long side (0 = full size)")
+        params = gr.Textbox(value="{}", label="per-model parameters as JSON")
+        gallery = gr.Gallery(label="outputs")
+        table = gr.Dataframe(label="table")
+        details = gr.JSON(label="results")
+        trigger = gr.Button("compare")
+    trigger.click(
+        lambda *args: compare_api(services, *args),
+        [image, models, metrics, degrade, reference, preview, params],
+        [gallery, table, details],
+        api_name="compare",
+        concurrency_limit=1,
+        concurrency_id="models",
+    )

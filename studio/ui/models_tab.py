@@ -1,0 +1,60 @@
+"""The Models tab: the registry as a table, and fetching weights when the network allows."""
+
+from __future__ import annotations
+
+import gradio as gr
+import pandas as pd
+
+from ..errors import StudioError
+from ..loader import model_state
+from ..services import Services
+
+
+def model_states(services: Services) -> dict[str, str]:
+    """id -> 'ready' / 'cached' / 'not downloaded' / 'unavailable: why' (no network)."""
+    return {spec.id: str(model_state(spec, services.loader.store)) for spec in services.registry}
+
+
+def models_frame(services: Services) -> pd.DataFrame:
+    states = model_states(services)
+    loaded = {key.model_id for key in services.loader.cache.loaded_keys()}
+    rows = [
+        {
+            "id": s.id,
+            "name": s.name,
+            "task": s.task,
+            "scale": f"x{s.scale}",
+            "backend": s.backend,
+            "source": s.source.describe(),
+            "license": s.license,
+            "state": states[s.id],
+            "loaded": "yes" if s.id in loaded else "",
+        }
+        for s in services.registry
+    ]
+    return pd.DataFrame(rows)
+
+
+def build_models_tab(services: Services) -> None:
+    gr.Markdown(
+        "Every model in `model_registry.yaml`. **ready**: runs now; **cached**: downloaded before; "
+        "**not downloaded**: fetched on first use when the network or a weights mirror allows."
+    )
+    table = gr.Dataframe(value=models_frame(services), interactive=False, wrap=True, elem_id="models-table")
+    with gr.Row():
+        choice = gr.Dropdown(choices=[s.id for s in services.registry], label="Model to download", scale=3)
+        fetch = gr.Button("Download weights", scale=1)
+        refresh = gr.Button("Refresh", scale=1)
+    message = gr.Markdown()
+
+    def download(model_id: str | None):
+        if not model_id:
+            raise gr.Error("Pick a model to download.")
+        try:
+            path = services.loader.store.resolve(services.registry.get(model_id))
+        except StudioError as exc:
+            raise gr.Error(str(exc)) from None
+        return models_frame(services), f"`{model_id}`: {path or 'built in, nothing to download'}"
+
+    fetch.click(download, choice, [table, message], api_name="download_model")
+    refresh.click(lambda: models_frame(services), None, table, api_name="models")

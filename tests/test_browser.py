@@ -1,0 +1,165 @@
+"""The app in a real browser (Debian Chromium driven by Playwright), as a person uses it.
+
+Screenshots land in tests/artifacts/ (ignored by git) for a human to look at.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from .appserver import AppServer
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+ROOT = Path(__file__).resolve().parent.parent
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        raise RuntimeError("Debian chromium is missing: .ci/run installs it")
+    pytest.skip("Debian chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, model_settings):
+    home = tmp_path_factory.mktemp("browser-app")
+    env = {
+        "STUDIO_WEIGHTS_DIR": str(home / "w"),
+        "HF_HOME": str(home / "hf"),
+        "HF_HUB_OFFLINE": "1",
+        "STUDIO_OFFLINE": "1",
+        "STUDIO_WEIGHTS_MIRROR": model_settings.weights_mirror or "",
+    }
+    app = AppServer(env, home / "app.log").wait_ready()
+    yield app
+    app.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.goto(server.url, wait_until="load")
+    page.wait_for_selector("#run", timeout=60_000)
+    yield page
+    context.close()
+
+
+def pick_model(page, task: str, name: str) -> None:
+    box = page.locator(f"#models-{task} input")
+    box.click()
+    box.fill(name)
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+
+
+def wait_for_text(page, selector: str, needles: list[str], timeout: float = 120_000) -> None:
+    page.wait_for_function(
+        "([selector, needles]) => { const el = document.querySelector(selector);"
+        " return !!el && needles.every(n => el.innerText.includes(n)); }",
+        arg=[selector, needles],
+        timeout=timeout,
+    )
+
+
+def element_pixels(locator) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(locator.screenshot())).convert("RGB")).astype(int)
+
+
+def test_upload_compare_drag_and_download(page, tmp_path):
+    page.locator("#upload input[type=file]").set_input_files(str(ROOT / "assets" / "astronaut-lowres.jpg"))
+    page.wait_for_selector("#input-preview img", timeout=30_000)
+    pick_model(page, "sharpen", "Unsharp mask")
+    pick_model(page, "super-resolution", "waifu2x upconv_7 photo x2")
+    page.screenshot(path=str(ARTIFACTS / "browser-1-chosen.png"))
+
+    page.click("#run")
+    for slot in range(4):  # lanczos-x4 and animevideov3-x4 are preselected, plus the two picked
+        page.wait_for_selector(f"#slot-{slot} img", timeout=180_000)
+    wait_for_text(page, "#results-table", ["lanczos-x4", "realesr-animevideov3-x4", "waifu2x-photo-x2", "unsharp-mask"])
+    wait_for_text(page, "#download-csv", ["Download"])
+    page.screenshot(path=str(ARTIFACTS / "browser-2-results.png"), full_page=True)
+
+    slider = page.locator("#slider-1")
+    slider.scroll_into_view_if_needed()
+    before = element_pixels(slider)
+    box = slider.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.15, box["y"] + box["height"] / 2, steps=8)
+    page.mouse.up()
+    after = element_pixels(slider)
+    assert np.abs(before - after).mean() > 0.5  # the divider moved: a different mix of input and output
+    slider.screenshot(path=str(ARTIFACTS / "browser-3-dragged.png"))
+
+    with page.expect_download(timeout=60_000) as download_info:
+        page.click("#download-csv")
+    target = tmp_path / "results.csv"
+    download_info.value.save_as(target)
+    records = list(csv.DictReader(target.open(encoding="utf-8")))
+    assert [r["model"] for r in records] == [
+        "lanczos-x4",
+        "realesr-animevideov3-x4",
+        "waifu2x-photo-x2",
+        "unsharp-mask",
+    ]
+    assert records[2]["output"] == "384x384" and float(records[1]["first ms"]) > 0
+
+
+def test_a_broken_upload_shows_a_friendly_error(page, tmp_path):
+    broken = tmp_path / "holiday.jpg"
+    broken.write_bytes((ROOT / "assets" / "astronaut-lowres.jpg").read_bytes()[:3000])
+    page.locator("#upload input[type=file]").set_input_files(str(broken))
+    toast = page.get_by_text("truncated or corrupt", exact=False).first
+    toast.wait_for(timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "browser-4-error.png"))
+    assert "JPEG file is truncated or corrupt" in toast.inner_text()
+
+
+def test_reference_mode_shows_the_kernel_and_full_reference_scores(page):
+    page.locator("#upload input[type=file]").set_input_files(str(ROOT / "assets" / "coffee-noisy.png"))
+    page.wait_for_selector("#input-preview img", timeout=30_000)
+    page.get_by_text("Reference & metrics").click()
+    page.get_by_role("radio", name="synthetic degradation").check()
+    page.get_by_role("radio", name="gauss").check()
+    page.wait_for_selector("#kernel img", timeout=30_000)
+    page.click("#run")
+    page.wait_for_selector("#slot-1 img", timeout=180_000)
+    wait_for_text(page, "#results-table", ["PSNR-Y", "SSIM-Y", "realesr-animevideov3-x4"])
+    assert "x4,blur=gauss:1.2,seed=0" in page.locator("#status").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "browser-5-reference.png"), full_page=True)
+
+
+def teardown_module(module):
+    # keep the newest full-page result where the README's screenshot can be refreshed from
+    source = ARTIFACTS / "browser-2-results.png"
+    if source.exists():
+        shutil.copy(source, ARTIFACTS / "latest-results.png")
