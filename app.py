@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 
+# Before Gradio is imported: it reads this when it loads.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
 from studio.config import Settings
 from studio.services import Services
 from studio.ui import build_demo
 
 
 def main() -> None:
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     settings = Settings.from_env()
     demo = build_demo(Services(settings))
     on_space = bool(os.environ.get("SPACE_ID"))
