@@ -18,7 +18,9 @@ venv: $(VENV_CACHE)/.complete
 	  $(PY) -m pip install --quiet --no-deps --no-build-isolation -e . 2>&1 | grep -v "is ignored" || true; \
 	  echo "$(CURDIR)" > $(VENV)/.studio-clone; }
 
-$(VENV_CACHE)/.complete: requirements.txt requirements-dev.txt
+# No prerequisites: the hash in the folder name already stands for the requirements' content
+# (a fresh clone's newer file times must not rebuild a good cache).
+$(VENV_CACHE)/.complete:
 	rm -rf $(VENV_CACHE)
 	$(PYTHON) -m venv $(VENV_CACHE)
 	$(VENV_CACHE)/bin/pip install --quiet --upgrade pip setuptools wheel

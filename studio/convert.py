@@ -1,0 +1,129 @@
+"""ncnn param/bin -> a PyTorch state dict for spandrel's architectures; torch -> ONNX.
+
+The ncnn graphs were exported from the same PyTorch networks, so their weight
+layers appear in forward order, which is also the order the spandrel modules
+register their parameters. We build the spandrel network with hyperparameters
+read off the graph and fill its parameters in order, checking every shape; the
+agreement tests (ncnn vs converted torch, >= 60 dB) prove the mapping.
+Converted weights are cached as .safetensors next to the other weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import Settings
+from .download import lock_for
+from .errors import WeightsError
+from .ncnn_format import Layer, load_ncnn
+
+
+def _convs(layers: list[Layer]) -> list[Layer]:
+    return [layer for layer in layers if layer.type == "Convolution"]
+
+
+def _compact(layers: list[Layer]) -> Any:
+    from spandrel.architectures.Compact import Compact
+
+    convs = _convs(layers)
+    upscale = round((int(convs[-1].param(0)) / 3) ** 0.5)
+    return Compact(num_feat=int(convs[0].param(0)), num_conv=len(convs) - 2, upscale=upscale, act_type="prelu")
+
+
+def _esrgan(layers: list[Layer]) -> Any:
+    from spandrel.architectures.ESRGAN import ESRGAN
+
+    convs = _convs(layers)
+    blocks, remainder = divmod(len(convs) - 6, 15)  # first, 15 per RRDB, body, 2 upsampling, HR, last
+    if remainder:
+        raise WeightsError(f"{len(convs)} convolutions do not form an x4 RRDBNet")
+    return ESRGAN(num_filters=int(convs[0].param(0)), num_blocks=blocks, scale=4)
+
+
+ARCHITECTURES: dict[str, Callable[[list[Layer]], Any]] = {"compact": _compact, "esrgan": _esrgan}
+
+
+def ncnn_tensors(layers: list[Layer]) -> list[np.ndarray]:
+    """Every weight array in graph order (conv weight then bias; PReLU slopes)."""
+    tensors = []
+    for layer in layers:
+        for key in ("weight", "bias", "slope"):
+            if key in layer.weights:
+                tensors.append(layer.weights[key])
+    return tensors
+
+
+def convert_ncnn(param_path: Path, architecture: str) -> dict[str, Any]:
+    """A state dict for the named spandrel architecture, filled from the ncnn files."""
+    import torch
+
+    if architecture not in ARCHITECTURES:
+        raise WeightsError(f"no ncnn conversion for architecture '{architecture}' (known: {', '.join(ARCHITECTURES)})")
+    layers = load_ncnn(param_path, param_path.with_suffix(".bin"))
+    network = ARCHITECTURES[architecture](layers)
+    targets = network.state_dict()
+    sources = ncnn_tensors(layers)
+    if len(sources) != len(targets):
+        raise WeightsError(f"{param_path.name}: {len(sources)} ncnn tensors but {len(targets)} {architecture} tensors")
+    state = {}
+    for (key, target), source in zip(targets.items(), sources, strict=True):
+        if target.numel() != source.size:
+            raise WeightsError(f"{param_path.name}: {key} wants {tuple(target.shape)}, ncnn has {source.shape}")
+        state[key] = torch.from_numpy(np.ascontiguousarray(source)).reshape(target.shape).clone()
+    return state
+
+
+def _fingerprint(param_path: Path) -> str:
+    digest = hashlib.sha256(param_path.read_bytes())
+    digest.update(param_path.with_suffix(".bin").read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def converted_weights(model_id: str, param_path: Path, architecture: str, settings: Settings) -> Path:
+    """The converted .safetensors for an ncnn model, made once and cached by content."""
+    from safetensors.torch import save_file
+
+    target = settings.weights_dir / "converted" / f"{model_id}-{_fingerprint(param_path)}.safetensors"
+    if target.exists():
+        return target
+    with lock_for(target):
+        if not target.exists():
+            state = convert_ncnn(param_path, architecture)
+            partial = target.with_name(target.name + ".part")
+            save_file(state, str(partial))
+            partial.replace(target)
+    return target
+
+
+def export_onnx(network: Any, path: Path, opset: int = 17, ir_version: int = 10) -> Path:
+    """Export a torch image network with dynamic height and width.
+
+    The IR version is capped because ONNX Runtime refuses newer IRs than it knows.
+    """
+    import onnx
+    import torch
+
+    network = network.eval().float()
+    example = torch.rand(1, 3, 64, 64)
+    axes = {"input": {2: "height", 3: "width"}, "output": {2: "height", 3: "width"}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with torch.inference_mode():
+        torch.onnx.export(
+            network,
+            (example,),
+            str(path),
+            input_names=["input"],
+            output_names=["output"],
+            dynamic_axes=axes,
+            opset_version=opset,
+            dynamo=False,
+        )
+    model = onnx.load(str(path))
+    model.ir_version = min(model.ir_version, ir_version)
+    onnx.save(model, str(path))
+    return path
