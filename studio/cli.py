@@ -45,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     enhance.add_argument("--set", dest="settings", action="append", default=[], metavar="ID.PARAM=VALUE")
     enhance.add_argument("--format", default="png", choices=("png", "jpeg", "webp"))
     enhance.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _add_runtime_flags(enhance)
 
     compare = commands.add_parser("compare", help="run models, time them and score them (optionally vs a reference)")
     compare.add_argument("input", type=Path)
@@ -64,7 +65,38 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--set", dest="settings", action="append", default=[], metavar="ID.PARAM=VALUE")
     compare.add_argument("-o", "--out", type=Path, metavar="OUTDIR", help="write outputs, results.csv/json/md here")
     compare.add_argument("--format", default="table", choices=("table", "csv", "json", "md"))
+    _add_runtime_flags(compare)
+
+    export = commands.add_parser("export-onnx", help="export a torch-loadable model to ONNX (dynamic height/width)")
+    export.add_argument("id", metavar="ID")
+    export.add_argument("-o", "--out", type=Path, required=True, metavar="FILE")
+
+    bench = commands.add_parser("bench", help="time backends and precisions; write benchmarks/*.md and .csv")
+    bench.add_argument(
+        "-m",
+        "--model",
+        dest="models",
+        action="append",
+        metavar="ID",
+        help="default: realesr-animevideov3-x4 and realesrgan-x4plus",
+    )
+    bench.add_argument("--sizes", default="128,256,512", help="input sides in px")
+    bench.add_argument("--repeat", type=int, default=3)
+    bench.add_argument("--out", type=Path, default=Path("benchmarks"), metavar="DIR")
     return parser
+
+
+def _add_runtime_flags(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--backend",
+        choices=("ncnn", "torch", "onnx"),
+        help="run models that offer this form on it (default: each model's fastest here)",
+    )
+    command.add_argument(
+        "--precision",
+        choices=("auto", "fp32", "bf16", "fp16"),
+        help="precision for neural models (auto: bf16 on CPUs with it, fp16 on GPUs)",
+    )
 
 
 def parse_sets(items: Sequence[str], registry: Registry) -> dict[str, dict[str, Any]]:
@@ -186,7 +218,8 @@ def cmd_enhance(args: argparse.Namespace, settings: Settings, registry: Registry
 
     params = _checked_params(args, registry)
     image = decode(args.input, settings.max_pixels)
-    results = run(image, args.models, registry, Loader(settings), options=CompareOptions(preview=None), params=params)
+    options = CompareOptions(preview=None, backend=args.backend, precision=args.precision)
+    results = run(image, args.models, registry, Loader(settings), options=options, params=params)
     written = _write_outputs(results, args.out, args.input.stem, args.format)
     rows = []
     for row in results.rows:
@@ -238,7 +271,9 @@ def cmd_compare(args: argparse.Namespace, settings: Settings, registry: Registry
     metrics = parse_metric_list(args.metrics, has_reference=bool(args.reference or recipe))
     image = decode(args.input, settings.max_pixels)
     reference = decode(args.reference, settings.max_pixels) if args.reference else None
-    options = CompareOptions(repeat=args.repeat, preview=args.preview or None, tile=args.tile)
+    options = CompareOptions(
+        repeat=args.repeat, preview=args.preview or None, tile=args.tile, backend=args.backend, precision=args.precision
+    )
     results = run(
         image,
         args.models,
@@ -280,7 +315,40 @@ def cmd_compare(args: argparse.Namespace, settings: Settings, registry: Registry
     return 0 if all(row.ok for row in results.rows) else 1
 
 
-COMMANDS = {"models": cmd_models, "fetch": cmd_fetch, "lock": cmd_lock, "enhance": cmd_enhance, "compare": cmd_compare}
+def cmd_export_onnx(args: argparse.Namespace, settings: Settings, registry: Registry) -> int:
+    from .convert import export_onnx
+    from .loader import Loader
+
+    spec = registry.get(args.id)
+    if "torch" not in spec.forms:
+        raise UsageError(f"'{spec.id}' has no PyTorch form to export (it runs on {', '.join(spec.forms)})")
+    enhancer = Loader(settings).load(spec, backend="torch", precision="fp32")
+    path = export_onnx(enhancer.network, args.out)
+    print(f"{spec.id}: wrote {path} ({path.stat().st_size / 2**20:.1f} MB)")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings, registry: Registry) -> int:
+    from .bench import run_benchmark
+
+    sizes = [int(part) for part in args.sizes.split(",") if part.strip()]
+    models = args.models or ["realesr-animevideov3-x4", "realesrgan-x4plus"]
+    for model_id in models:
+        registry.get(model_id)
+    table = run_benchmark(models, sizes, args.repeat, registry, settings, args.out)
+    print(table)
+    return 0
+
+
+COMMANDS = {
+    "models": cmd_models,
+    "fetch": cmd_fetch,
+    "lock": cmd_lock,
+    "enhance": cmd_enhance,
+    "compare": cmd_compare,
+    "export-onnx": cmd_export_onnx,
+    "bench": cmd_bench,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

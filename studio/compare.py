@@ -40,6 +40,8 @@ class CompareOptions:
     repeat: int = 1  # warm runs after the first; latency is their median
     preview: int | None = 512  # long-side limit in px; None or 0 keeps full size
     tile: int | None = None  # None: automatic; 0: never tile
+    backend: str | None = None  # a form (ncnn, torch, onnx) for the models that offer it; None: each default
+    precision: str | None = None  # auto, fp32, bf16, fp16, for models whose form takes one
 
 
 @dataclass
@@ -169,7 +171,9 @@ def _run_one(
         row.name = spec.name
         row.params = spec.resolve_params(params)
         started = time.perf_counter()
-        enhancer = loader.load(spec, row.params)
+        backend = options.backend if options.backend in spec.forms else None
+        precision = options.precision if (backend or spec.backend) in ("torch", "ncnn", "onnx") else None
+        enhancer = loader.load(spec, row.params, backend, precision)
         row.load_ms = (time.perf_counter() - started) * 1000
         info = enhancer.info
         row.backend, row.device, row.precision = info.backend, info.device, info.precision

@@ -127,3 +127,20 @@ def export_onnx(network: Any, path: Path, opset: int = 17, ir_version: int = 10)
     model.ir_version = min(model.ir_version, ir_version)
     onnx.save(model, str(path))
     return path
+
+
+def converted_onnx(model_id: str, safetensors_path: Path, settings: Settings) -> Path:
+    """The ONNX export of a converted model (dynamic height and width), made once and cached."""
+    import spandrel
+    from safetensors.torch import load_file
+
+    target = safetensors_path.with_suffix(".onnx")
+    if target.exists():
+        return target
+    with lock_for(target):
+        if not target.exists():
+            network = spandrel.ModelLoader().load_from_state_dict(load_file(str(safetensors_path))).model
+            partial = target.with_name(target.stem + ".part.onnx")
+            export_onnx(network, partial)
+            partial.replace(target)
+    return target

@@ -11,7 +11,7 @@ from .backends import BACKEND_MODULES, BACKEND_RUNTIMES
 from .backends.base import Enhancer
 from .cache import CacheKey, EnhancerCache, global_cache
 from .config import Settings
-from .errors import BackendUnavailableError
+from .errors import BackendUnavailableError, UsageError
 from .registry_schema import ModelSpec
 from .weights import UNAVAILABLE, WeightState, WeightStore
 
@@ -47,25 +47,44 @@ class Loader:
         if self.cache is None:
             self.cache = global_cache(self.settings.cache_mb)
 
-    def load(self, spec: ModelSpec, params: dict[str, Any] | None = None) -> Enhancer:
+    def load(
+        self,
+        spec: ModelSpec,
+        params: dict[str, Any] | None = None,
+        backend: str | None = None,
+        precision: str | None = None,
+    ) -> Enhancer:
+        """The enhancer for `spec` in the requested form (backend) and precision, loaded once per process."""
         values = spec.resolve_params(params)
+        target = backend or spec.backend
+        if target not in spec.forms:
+            raise UsageError(f"'{spec.id}' runs on {' or '.join(spec.forms)}, not {target}")
         options = dict(spec.options)
+        if precision:
+            options["precision"] = precision
         key = CacheKey(
             spec.id,
-            spec.backend,
-            str(options.get("device", "cpu")),
-            str(options.get("precision", "fp32")),
+            target,
+            str(options.get("device", "auto")),
+            str(options.get("precision", "auto")),
             tuple(sorted(values.items())),
         )
-        return self.cache.get(key, lambda: self._build(spec, values))
+        return self.cache.get(key, lambda: self._build(spec, target, options, values))
 
-    def _build(self, spec: ModelSpec, values: dict[str, Any]) -> Enhancer:
-        problem = backend_problem(spec.backend)
+    def _build(self, spec: ModelSpec, target: str, options: dict[str, Any], values: dict[str, Any]) -> Enhancer:
+        problem = backend_problem(target)
         if problem:
             raise BackendUnavailableError(f"'{spec.id}': {problem}")
         weights_path = self.store.resolve(spec)
+        if target != spec.backend:  # a converted form of an ncnn model
+            from .convert import converted_onnx, converted_weights
+
+            weights_path = converted_weights(spec.id, weights_path, str(spec.options["convert"]), self.settings)
+            if target == "onnx":
+                weights_path = converted_onnx(spec.id, weights_path, self.settings)
+        runtime_spec = spec.model_copy(update={"backend": target, "options": options})
         try:
-            module = importlib.import_module(BACKEND_MODULES[spec.backend])
+            module = importlib.import_module(BACKEND_MODULES[target])
         except ImportError as exc:
-            raise BackendUnavailableError(f"'{spec.id}': backend '{spec.backend}' failed to import: {exc}") from None
-        return module.load(spec, weights_path, values, self.settings)
+            raise BackendUnavailableError(f"'{spec.id}': backend '{target}' failed to import: {exc}") from None
+        return module.load(runtime_spec, weights_path, values, self.settings)

@@ -66,19 +66,24 @@ class _Reader:
     def __init__(self, data: bytes, name: str):
         self.data, self.offset, self.name = data, 0, name
 
-    def raw_float32(self, count: int) -> np.ndarray:
-        end = self.offset + 4 * count
-        if end > len(self.data):
+    def _need(self, size: int) -> None:
+        if self.offset + size > len(self.data):
             raise WeightsError(f"{self.name} ends early: truncated or not matching its .param")
+
+    def raw_float32(self, count: int) -> np.ndarray:
+        self._need(4 * count)
+        end = self.offset + 4 * count
         array = np.frombuffer(self.data, np.float32, count, self.offset).copy()
         self.offset = end
         return array
 
     def tagged(self, count: int) -> np.ndarray:
+        self._need(4)
         (tag,) = np.frombuffer(self.data, np.uint32, 1, self.offset)
         self.offset += 4
         if tag == TAG_FP16:
             size = count * 2
+            self._need(size)
             array = np.frombuffer(self.data, np.float16, count, self.offset).astype(np.float32)
             self.offset += (size + 3) // 4 * 4
             return array

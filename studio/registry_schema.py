@@ -177,6 +177,15 @@ class ModelSpec(_Strict):
     options: dict[str, Any] = {}
     tags: tuple[str, ...] = ()
 
+    @property
+    def forms(self) -> list[str]:
+        """The backends this entry can run on: its own, plus torch and ONNX when its ncnn weights convert."""
+        return (
+            [self.backend, "torch", "onnx"]
+            if self.backend == "ncnn" and self.options.get("convert")
+            else [self.backend]
+        )
+
     def resolve_params(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         """Defaults merged with `overrides`, each checked against its ParamSpec."""
         values = {name: p.default for name, p in self.params.items()}

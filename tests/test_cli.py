@@ -193,3 +193,18 @@ def test_compare_rejects_a_bad_recipe_and_a_bad_metric(cli_env, photo_file):
     assert bad_recipe.returncode == 2 and "scale must be" in bad_recipe.stderr
     bad_metric = studio("compare", str(photo_file), "--metrics", "vmaf", "-m", "clahe", env=cli_env)
     assert bad_metric.returncode == 2 and "unknown metric 'vmaf'" in bad_metric.stderr
+
+
+def test_export_onnx_writes_a_model_with_dynamic_size(cli_env, tmp_path, model_settings):
+    import numpy as np
+    import onnxruntime
+
+    env = {**cli_env, "STUDIO_WEIGHTS_MIRROR": model_settings.weights_mirror}
+    target = tmp_path / "compact.onnx"
+    result = studio("export-onnx", "realesr-animevideov3-x4", "-o", str(target), env=env)
+    assert result.returncode == 0, result.stderr
+    session = onnxruntime.InferenceSession(str(target), providers=["CPUExecutionProvider"])
+    (output,) = session.run(None, {"input": np.random.default_rng(0).random((1, 3, 24, 40), dtype=np.float32)})
+    assert output.shape == (1, 3, 96, 160)
+    refused = studio("export-onnx", "lanczos-x4", "-o", str(tmp_path / "x.onnx"), env=env)
+    assert refused.returncode == 2 and "no PyTorch form" in refused.stderr

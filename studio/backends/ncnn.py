@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..config import Settings
-from ..errors import EnhanceError, WeightsError
+from ..errors import EnhanceError, UsageError, WeightsError
 from ..registry_schema import ModelSpec
 from ..tiling import crop_output, padded_size
 from .base import EnhancerInfo
@@ -54,7 +54,9 @@ class NcnnEnhancer:
         self._net = ncnn.Net()
         self._net.opt.use_vulkan_compute = bool(options.get("vulkan", True)) and _gpu_present()
         self._net.opt.num_threads = settings.threads
-        precision = str(options.get("precision", "fp32"))
+        precision = str(options.get("precision", "fp32")).replace("auto", "fp32")
+        if precision not in ("fp32", "bf16"):
+            raise UsageError(f"'{spec.id}': ncnn on CPU runs fp32 or bf16 (storage), not {precision}")
         self._net.opt.use_bf16_storage = precision == "bf16"
         if self._net.load_param(str(param_path)) != 0 or self._net.load_model(str(bin_path)) != 0:
             raise WeightsError(f"'{spec.id}': ncnn could not load {param_path.name} / {bin_path.name}")

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..config import Settings
-from ..errors import EnhanceError, WeightsError
+from ..errors import EnhanceError, UsageError, WeightsError
 from ..registry_schema import ModelSpec
 from ..tiling import crop_output, pad_to
 from .base import EnhancerInfo
@@ -38,6 +38,8 @@ class OnnxEnhancer:
     def __init__(self, spec: ModelSpec, path: Path, settings: Settings):
         import onnxruntime as ort
 
+        if str(spec.options.get("precision", "auto")) not in ("auto", "fp32"):
+            raise UsageError(f"'{spec.id}': the ONNX form runs fp32 only")
         options = ort.SessionOptions()
         options.intra_op_num_threads = settings.threads
         options.log_severity_level = 3

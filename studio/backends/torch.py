@@ -67,6 +67,7 @@ class TorchEnhancer:
         )
         self.memory_mb = sum(p.numel() * p.element_size() for p in self._model.parameters()) / 2**20
         self.architecture = descriptor.architecture.name
+        self.network = descriptor.model  # for ONNX export
 
     def enhance(self, image: np.ndarray) -> np.ndarray:
         torch = self._torch

@@ -1,0 +1,119 @@
+"""`studio bench`: time each model's forms and precisions on square inputs; write benchmarks/.
+
+Not a test: timings vary with the machine. Each cell is the minimum and median
+of repeated runs after one warm-up run, untiled, at the configured thread count.
+A tiled 2048x2048 run records the peak memory target.
+"""
+
+from __future__ import annotations
+
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from .backends.devices import cpu_has_fast_bf16
+from .compare import CompareOptions, run
+from .config import Settings
+from .errors import StudioError
+from .loader import Loader
+from .media import DecodedImage
+from .memory import PeakMemory
+from .registry import Registry
+
+PRECISIONS = {"ncnn": ("fp32", "bf16"), "torch": ("fp32", "bf16"), "onnx": ("fp32",)}
+
+
+def _photo(side: int) -> np.ndarray:
+    from skimage import data
+
+    return cv2.resize(data.astronaut(), (side, side), interpolation=cv2.INTER_AREA)
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def time_form(loader: Loader, spec, backend: str, precision: str, image: np.ndarray, repeat: int) -> dict:
+    enhancer = loader.load(spec, backend=backend, precision=precision)
+    enhancer.enhance(image)  # warm-up: first-call allocations, lazy kernels
+    timings = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        enhancer.enhance(image)
+        timings.append((time.perf_counter() - started) * 1000)
+    return {
+        "min ms": round(min(timings), 1),
+        "median ms": round(statistics.median(timings), 1),
+        "used precision": enhancer.info.precision,
+    }
+
+
+def tiled_memory(loader: Loader, registry: Registry, model_id: str, side: int = 2048) -> dict:
+    image = DecodedImage(rgb=_photo(512))
+    image = image.with_rgb(cv2.resize(image.rgb, (side, side), interpolation=cv2.INTER_CUBIC))
+    with PeakMemory() as probe:
+        started = time.perf_counter()
+        (row,) = run(image, [model_id], registry, loader, options=CompareOptions(preview=None)).rows
+        seconds = time.perf_counter() - started
+    if not row.ok:
+        raise StudioError(row.error)
+    return {
+        "model": model_id,
+        "input": f"{side}x{side}",
+        "output": "x".join(map(str, row.output.size)),
+        "seconds": round(seconds, 1),
+        "peak RSS added MB": round(probe.added_mb),
+    }
+
+
+def run_benchmark(
+    model_ids: list[str], sizes: list[int], repeat: int, registry: Registry, settings: Settings, out: Path
+) -> str:
+    loader = Loader(settings)
+    rows = []
+    for model_id in model_ids:
+        spec = registry.get(model_id)
+        for backend in spec.forms:
+            for precision in PRECISIONS.get(backend, ("fp32",)):
+                for side in sizes:
+                    row = {"model": model_id, "backend": backend, "precision": precision, "input": f"{side}x{side}"}
+                    slow_bf16 = backend == "torch" and precision == "bf16" and not cpu_has_fast_bf16()
+                    if slow_bf16 and side > 128:
+                        row["note"] = "skipped: this CPU has no AVX-512 BF16 / AMX (bf16 is emulated)"
+                    else:
+                        try:
+                            row.update(time_form(loader, spec, backend, precision, _photo(side), repeat))
+                        except StudioError as exc:
+                            row["note"] = str(exc)
+                    rows.append(row)
+                    print(row, flush=True)
+    frame = pd.DataFrame(rows)
+    memory = pd.DataFrame([tiled_memory(loader, registry, model_ids[0])])
+    out.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out / "neural-cpu.csv", index=False)
+    header = (
+        f"# Neural backends on CPU\n\nMachine: {_cpu_name()}, {settings.threads} threads; "
+        f"fast bf16: {'yes' if cpu_has_fast_bf16() else 'no'}. Measured {time.strftime('%Y-%m-%d')} with "
+        f"`studio bench` (min and median of {repeat} runs after a warm-up; untiled).\n\n"
+    )
+    text = header + _markdown(frame) + "\n\n## Tiled 2048x2048 through x4\n\n" + _markdown(memory) + "\n"
+    (out / "neural-cpu.md").write_text(text, encoding="utf-8")
+    return text
+
+
+def _markdown(frame: pd.DataFrame) -> str:
+    cells = frame.astype(object).fillna("").astype(str)
+    lines = ["| " + " | ".join(cells.columns) + " |", "|" + "|".join("---" for _ in cells.columns) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in cells.itertuples(index=False)]
+    return "\n".join(lines)

@@ -1,0 +1,107 @@
+"""ncnn -> PyTorch conversion and the ONNX form: outputs agree with the reference ncnn models."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import yaml
+from skimage.metrics import peak_signal_noise_ratio as psnr
+
+from studio import loader as loader_module
+from studio.cache import EnhancerCache
+from studio.compare import CompareOptions, run
+from studio.config import Settings
+from studio.errors import UsageError, WeightsError
+from studio.loader import Loader
+from studio.media import DecodedImage
+from studio.ncnn_format import load_ncnn
+from studio.registry import load_registry, parse_registry_file
+
+REGISTRY = load_registry(Settings.from_env({}))
+CONVERTIBLE = [s.id for s in REGISTRY if s.backend == "ncnn" and "torch" in s.forms]
+
+
+@pytest.fixture(scope="module")
+def loader(model_settings):
+    return Loader(model_settings, cache=EnhancerCache(16384))
+
+
+@pytest.fixture(scope="module")
+def crop(photo):
+    return np.ascontiguousarray(photo[100:140, 150:196])  # 40x46: odd sizes on purpose
+
+
+def test_every_packaged_ncnn_file_parses_completely(loader):
+    for spec in REGISTRY:
+        if spec.backend == "ncnn":
+            param = loader.store.resolve(spec)
+            layers = load_ncnn(param, param.with_suffix(".bin"))  # raises if bytes are left over or missing
+            assert any(layer.weights for layer in layers)
+
+
+@pytest.mark.parametrize("model_id", CONVERTIBLE)
+def test_converted_torch_agrees_with_ncnn(loader, crop, model_id):
+    spec = REGISTRY.get(model_id)
+    reference = loader.load(spec).enhance(crop)
+    converted = loader.load(spec, backend="torch", precision="fp32")
+    assert converted.info.backend == "torch" and converted.info.precision == "fp32"
+    assert psnr(reference, converted.enhance(crop)) >= 60.0
+
+
+def test_onnx_form_agrees_with_torch(loader, crop):
+    spec = REGISTRY.get("realesr-animevideov3-x4")
+    torch_output = loader.load(spec, backend="torch", precision="fp32").enhance(crop)
+    onnx_enhancer = loader.load(spec, backend="onnx")
+    assert onnx_enhancer.info.backend == "onnx"
+    assert psnr(torch_output, onnx_enhancer.enhance(crop)) >= 50.0
+
+
+def test_bf16_forms_stay_close_to_fp32(loader, crop):
+    spec = REGISTRY.get("realesr-animevideov3-x4")
+    fp32 = loader.load(spec, precision="fp32").enhance(crop)
+    assert psnr(fp32, loader.load(spec, precision="bf16").enhance(crop)) >= 35.0
+    assert psnr(fp32, loader.load(spec, backend="torch", precision="bf16").enhance(crop)) >= 35.0
+
+
+def test_forms_and_precisions_are_checked(loader):
+    with pytest.raises(UsageError, match="runs on classical, not torch"):
+        loader.load(REGISTRY.get("lanczos-x4"), backend="torch")
+    with pytest.raises(UsageError, match="fp32 or bf16"):
+        loader.load(REGISTRY.get("realesr-animevideov3-x2"), precision="fp16")
+    with pytest.raises(UsageError, match="fp16 needs a CUDA device"):
+        loader.load(REGISTRY.get("realesr-animevideov3-x4"), backend="torch", precision="fp16")
+
+
+def test_backend_override_in_compare_applies_only_where_offered(loader, small_photo):
+    rows = run(
+        DecodedImage(rgb=small_photo[:48, :48]),
+        ["realesr-animevideov3-x4", "lanczos-x4"],
+        REGISTRY,
+        loader,
+        options=CompareOptions(backend="torch", precision="fp32"),
+    ).rows
+    assert [(r.backend, r.precision) for r in rows] == [("torch", "fp32"), ("classical", "fp32")]
+
+
+def test_a_truncated_ncnn_weight_file_is_a_clear_error(loader, tmp_path):
+    spec = REGISTRY.get("waifu2x-photo-x2")
+    param = loader.store.resolve(spec)
+    shutil.copy(param, tmp_path / "net.param")
+    (tmp_path / "net.bin").write_bytes(param.with_suffix(".bin").read_bytes()[:1000])
+    entry = spec.model_dump(mode="json", exclude={"source"}) | {"id": "broken-waifu", "source": {"file": "net.param"}}
+    (tmp_path / "r.yaml").write_text(yaml.safe_dump({"models": [entry]}))
+    (broken,) = parse_registry_file(tmp_path / "r.yaml")
+    with pytest.raises(WeightsError, match="ncnn could not load"):
+        Loader(loader.settings, EnhancerCache(100)).load(broken)
+    with pytest.raises(WeightsError, match="ends early"):
+        load_ncnn(tmp_path / "net.param", tmp_path / "net.bin")
+
+
+def test_a_missing_runtime_fails_that_model_only(loader, small_photo, monkeypatch):
+    monkeypatch.setitem(loader_module.BACKEND_RUNTIMES, "opencv-dnn", "no_such_runtime_module")
+    rows = run(
+        DecodedImage(rgb=small_photo), ["espcn-x2", "clahe"], REGISTRY, Loader(loader.settings, EnhancerCache(100))
+    ).rows
+    assert "needs the Python package providing 'no_such_runtime_module'" in rows[0].error and rows[1].ok
