@@ -27,7 +27,7 @@ def _convs(layers: list[Layer]) -> list[Layer]:
     return [layer for layer in layers if layer.type == "Convolution"]
 
 
-def _compact(layers: list[Layer]) -> Any:
+def _compact(layers: list[Layer], scale: int, pro: bool) -> Any:
     from spandrel.architectures.Compact import Compact
 
     convs = _convs(layers)
@@ -35,7 +35,7 @@ def _compact(layers: list[Layer]) -> Any:
     return Compact(num_feat=int(convs[0].param(0)), num_conv=len(convs) - 2, upscale=upscale, act_type="prelu")
 
 
-def _esrgan(layers: list[Layer]) -> Any:
+def _esrgan(layers: list[Layer], scale: int, pro: bool) -> Any:
     from spandrel.architectures.ESRGAN import ESRGAN
 
     convs = _convs(layers)
@@ -45,32 +45,56 @@ def _esrgan(layers: list[Layer]) -> Any:
     return ESRGAN(num_filters=int(convs[0].param(0)), num_blocks=blocks, scale=4)
 
 
-ARCHITECTURES: dict[str, Callable[[list[Layer]], Any]] = {"compact": _compact, "esrgan": _esrgan}
+def _realcugan(layers: list[Layer], scale: int, pro: bool) -> Any:
+    from spandrel.architectures.RealCUGAN import UpCunet2x, UpCunet3x, UpCunet4x
+
+    networks = {2: UpCunet2x, 3: UpCunet3x, 4: UpCunet4x}
+    if scale not in networks:
+        raise WeightsError(f"Real-CUGAN has no x{scale} network")
+    return networks[scale](in_channels=3, out_channels=3, pro=pro)
+
+
+ARCHITECTURES: dict[str, Callable[[list[Layer], int, bool], Any]] = {
+    "compact": _compact,
+    "esrgan": _esrgan,
+    "realcugan": _realcugan,
+}
 
 
 def ncnn_tensors(layers: list[Layer]) -> list[np.ndarray]:
-    """Every weight array in graph order (conv weight then bias; PReLU slopes)."""
+    """Every weight array in graph order (weight then bias; PReLU slopes).
+
+    ncnn keeps deconvolution weights as (out, in, kh, kw); PyTorch's ConvTranspose2d
+    wants (in, out, kh, kw), unflipped (proved by the agreement tests).
+    """
     tensors = []
     for layer in layers:
         for key in ("weight", "bias", "slope"):
             if key in layer.weights:
-                tensors.append(layer.weights[key])
+                array = layer.weights[key]
+                if key == "weight" and layer.type == "Deconvolution":
+                    array = array.transpose(1, 0, 2, 3)
+                tensors.append(array)
     return tensors
 
 
-def convert_ncnn(param_path: Path, architecture: str) -> dict[str, Any]:
-    """A state dict for the named spandrel architecture, filled from the ncnn files."""
+def convert_ncnn(param_path: Path, architecture: str, scale: int = 4, pro: bool = False) -> dict[str, Any]:
+    """A state dict for the named spandrel architecture, filled from the ncnn files.
+
+    Parameters are filled in registration order; buffers (Real-CUGAN's `pro` flag)
+    keep the network's own values.
+    """
     import torch
 
     if architecture not in ARCHITECTURES:
         raise WeightsError(f"no ncnn conversion for architecture '{architecture}' (known: {', '.join(ARCHITECTURES)})")
     layers = load_ncnn(param_path, param_path.with_suffix(".bin"))
-    network = ARCHITECTURES[architecture](layers)
-    targets = network.state_dict()
+    network = ARCHITECTURES[architecture](layers, scale, pro)
+    targets = dict(network.named_parameters())
     sources = ncnn_tensors(layers)
     if len(sources) != len(targets):
         raise WeightsError(f"{param_path.name}: {len(sources)} ncnn tensors but {len(targets)} {architecture} tensors")
-    state = {}
+    state = {key: value.clone() for key, value in network.state_dict().items() if key not in targets}
     for (key, target), source in zip(targets.items(), sources, strict=True):
         if target.numel() != source.size:
             raise WeightsError(f"{param_path.name}: {key} wants {tuple(target.shape)}, ncnn has {source.shape}")
@@ -84,7 +108,9 @@ def _fingerprint(param_path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def converted_weights(model_id: str, param_path: Path, architecture: str, settings: Settings) -> Path:
+def converted_weights(
+    model_id: str, param_path: Path, architecture: str, settings: Settings, scale: int = 4, pro: bool = False
+) -> Path:
     """The converted .safetensors for an ncnn model, made once and cached by content."""
     from safetensors.torch import save_file
 
@@ -93,7 +119,7 @@ def converted_weights(model_id: str, param_path: Path, architecture: str, settin
         return target
     with lock_for(target):
         if not target.exists():
-            state = convert_ncnn(param_path, architecture)
+            state = convert_ncnn(param_path, architecture, scale, pro)
             partial = target.with_name(target.name + ".part")
             save_file(state, str(partial))
             partial.replace(target)

@@ -79,7 +79,14 @@ class Loader:
         if target != spec.backend:  # a converted form of an ncnn model
             from .convert import converted_onnx, converted_weights
 
-            weights_path = converted_weights(spec.id, weights_path, str(spec.options["convert"]), self.settings)
+            weights_path = converted_weights(
+                spec.id,
+                weights_path,
+                str(spec.options["convert"]),
+                self.settings,
+                spec.scale,
+                bool(spec.options.get("pro", False)),
+            )
             if target == "onnx":
                 weights_path = converted_onnx(spec.id, weights_path, self.settings)
         runtime_spec = spec.model_copy(update={"backend": target, "options": options})

@@ -7,6 +7,7 @@ network (realesrgan-, waifu2x- and realcugan-ncnn-vulkan):
   multiple             the unpadded input is padded up to a multiple of this, then cropped
   pad_mode             "edge" (waifu2x) or "reflect" (Real-CUGAN), as the reference pads
   residual             "nearest": add the nearest-upsampled input after the graph (Real-CUGAN x4)
+  pro                  Real-CUGAN pro range: input x*0.7+0.15 before the graph, (y-0.15)/0.7 after
   tileable             False where global pooling makes tiles change the output (Real-CUGAN SE)
 
 A wrong input size can crash ncnn itself, so sizes always follow these rules.
@@ -66,6 +67,7 @@ class NcnnEnhancer:
         self._prepadding = int(options.get("prepadding", 0))
         self._pad_mode = str(options.get("pad_mode", "edge"))
         self._residual = options.get("residual")
+        self._pro = bool(options.get("pro", False))
         self._lock = threading.Lock() if self._net.opt.use_vulkan_compute else None
         self.info = EnhancerInfo(
             model_id=spec.id,
@@ -88,6 +90,8 @@ class NcnnEnhancer:
         mode = self._pad_mode if pad < min(height, width) else "edge"  # reflect needs a pad smaller than the side
         padded = np.pad(image, ((pad, bottom), (pad, right), (0, 0)), mode=mode) if pad or bottom or right else image
         planar = np.ascontiguousarray(padded.transpose(2, 0, 1), dtype=np.float32) / np.float32(255.0)
+        if self._pro:
+            planar = planar * np.float32(0.7) + np.float32(0.15)
         mat_in = self._ncnn.Mat(planar)  # borrows `planar`: keep it alive until extraction is done
         extractor = self._net.create_extractor()
         extractor.input(self._input, mat_in)
@@ -96,6 +100,8 @@ class NcnnEnhancer:
             raise EnhanceError(f"'{self.info.model_id}': ncnn extraction failed (code {status})")
         result = np.array(mat_out, copy=True).transpose(1, 2, 0)
         del planar
+        if self._pro:
+            result = (result - np.float32(0.15)) / np.float32(0.7)
         scale = self.info.scale
         if self._residual == "nearest":
             result = result[: height * scale, : width * scale]
