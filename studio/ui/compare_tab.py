@@ -112,7 +112,7 @@ def build_compare_tab(services: Services) -> None:
             with gr.Row():
                 preview_on = gr.Checkbox(value=True, label="Limit the long side first (fast preview)")
                 preview = gr.Slider(128, 2048, value=512, step=64, label="Long side (px)")
-            with gr.Accordion("Reference & metrics", open=False):
+            with gr.Accordion("Reference, metrics & runtime", open=False):
                 mode = gr.Radio(
                     list(MODES),
                     value="none",
@@ -136,6 +136,19 @@ def build_compare_tab(services: Services) -> None:
                     kernel = gr.Image(label="Blur kernel", interactive=False, height=120, elem_id="kernel")
                 ground_truth = gr.File(label="Ground truth image", file_types=["image"], type="filepath", visible=False)
                 metrics = gr.CheckboxGroup(metric_choices, value=defaults_noref, label="Metrics", elem_id="metrics")
+                with gr.Row():
+                    backend = gr.Dropdown(
+                        ["auto", "ncnn", "torch", "onnx"],
+                        value="auto",
+                        label="Backend",
+                        info="for models that offer several forms",
+                    )
+                    precision = gr.Dropdown(
+                        ["auto", "fp32", "bf16", "fp16"],
+                        value="auto",
+                        label="Precision",
+                        info="auto: bf16 on CPUs with it, fp16 on GPUs",
+                    )
         with gr.Column(scale=3, min_width=360):
             gr.Markdown(f"### Models (up to {MAX_MODELS})")
             groups = []
@@ -258,6 +271,8 @@ def build_compare_tab(services: Services) -> None:
         truth_path,
         metric_ids,
         params,
+        backend_choice,
+        precision_choice,
         *chosen,
         progress=gr.Progress(),  # noqa: B008 - Gradio injects progress through this default
     ):
@@ -273,7 +288,11 @@ def build_compare_tab(services: Services) -> None:
             else None
         )
         reference = load_upload(truth_path, services, "a ground-truth image") if choice == MODES[2] else None
-        options = CompareOptions(preview=int(long_side) if preview_limited else None)
+        options = CompareOptions(
+            preview=int(long_side) if preview_limited else None,
+            backend=None if backend_choice == "auto" else backend_choice,
+            precision=None if precision_choice == "auto" else precision_choice,
+        )
         chosen_metrics = [METRICS[m] for m in metric_ids or []]
         stream = iterate(
             image,
@@ -352,6 +371,8 @@ def build_compare_tab(services: Services) -> None:
         ground_truth,
         metrics,
         params_state,
+        backend,
+        precision,
         *groups,
     ]
     run_outputs = [
