@@ -77,19 +77,54 @@ def tiled_memory(loader: Loader, registry: Registry, model_id: str, side: int = 
     }
 
 
+# Cells that cannot run on a 24 GB machine, with what was measured when they were tried.
+KNOWN_LIMITS = {
+    (
+        "realesrgan-x4plus",
+        "onnx",
+        512,
+    ): "not run: untiled it reached 24 GB RSS and was OOM-killed on this 24 GB machine",
+}
+
+
+def _cell_key(row: dict) -> tuple[str, str, str, str]:
+    return row["model"], row["backend"], row["precision"], row["input"]
+
+
 def run_benchmark(
-    model_ids: list[str], sizes: list[int], repeat: int, registry: Registry, settings: Settings, out: Path
+    model_ids: list[str],
+    sizes: list[int],
+    repeat: int,
+    registry: Registry,
+    settings: Settings,
+    out: Path,
+    resume: bool = False,
 ) -> str:
+    """Measure every cell (writing neural-cpu.csv as it goes), then the tiled memory run; returns the markdown.
+
+    With `resume`, cells already in neural-cpu.csv are kept and not measured again.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    csv_path = out / "neural-cpu.csv"
+    done = {}
+    if resume and csv_path.exists():
+        done = {_cell_key(row): row for row in pd.read_csv(csv_path).fillna("").to_dict("records")}
     loader = Loader(settings)
     rows = []
     for model_id in model_ids:
         spec = registry.get(model_id)
         for backend in spec.forms:
             for precision in PRECISIONS.get(backend, ("fp32",)):
+                loader.cache.clear()  # one loaded form at a time keeps peak memory honest
                 for side in sizes:
                     row = {"model": model_id, "backend": backend, "precision": precision, "input": f"{side}x{side}"}
+                    if _cell_key(row) in done:
+                        rows.append(done[_cell_key(row)])
+                        continue
                     slow_bf16 = backend == "torch" and precision == "bf16" and not cpu_has_fast_bf16()
-                    if slow_bf16 and side > 128:
+                    if (model_id, backend, side) in KNOWN_LIMITS:
+                        row["note"] = KNOWN_LIMITS[(model_id, backend, side)]
+                    elif slow_bf16 and side > 128:
                         row["note"] = "skipped: this CPU has no AVX-512 BF16 / AMX (bf16 is emulated)"
                     else:
                         try:
@@ -97,11 +132,12 @@ def run_benchmark(
                         except StudioError as exc:
                             row["note"] = str(exc)
                     rows.append(row)
+                    pd.DataFrame(rows).to_csv(csv_path, index=False)
                     print(row, flush=True)
+    loader.cache.clear()
     frame = pd.DataFrame(rows)
     memory = pd.DataFrame([tiled_memory(loader, registry, model_ids[0])])
-    out.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out / "neural-cpu.csv", index=False)
+    frame.to_csv(csv_path, index=False)
     header = (
         f"# Neural backends on CPU\n\nMachine: {_cpu_name()}, {settings.threads} threads; "
         f"fast bf16: {'yes' if cpu_has_fast_bf16() else 'no'}. Measured {time.strftime('%Y-%m-%d')} with "

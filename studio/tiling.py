@@ -104,7 +104,13 @@ def run_tiled(
         total_weight[ry0 * scale : ry1 * scale, rx0 * scale : rx1 * scale] += weight
         if on_tile:
             on_tile(index + 1, len(tiles))
-    return np.clip(np.rint(accumulated / np.maximum(total_weight, 1e-6)), 0, 255).astype(np.uint8)
+    # normalise in place: at 8192x8192 every float temporary would cost another 805 MB
+    np.maximum(total_weight, 1e-6, out=total_weight)
+    accumulated /= total_weight
+    del total_weight
+    np.rint(accumulated, out=accumulated)
+    np.clip(accumulated, 0, 255, out=accumulated)
+    return accumulated.astype(np.uint8)
 
 
 def auto_tile_size(scale: int, budget_mb: float, bytes_per_output_pixel: float = 600.0) -> int:
