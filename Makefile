@@ -36,11 +36,11 @@ demo: venv
 	$(PY) app.py
 
 test: venv
-	$(PY) -m ruff check studio tests app.py
+	$(PY) -m ruff check studio tests app.py benchmarks
 	$(PY) -m pytest -q
 
 lint: venv
-	$(PY) -m ruff check studio tests app.py
+	$(PY) -m ruff check studio tests app.py benchmarks
 	$(PY) -m ruff format --check studio tests app.py
 
 bench: venv
