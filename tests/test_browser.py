@@ -146,3 +146,39 @@ def teardown_module(module):
     source = ARTIFACTS / "browser-2-results.png"
     if source.exists():
         shutil.copy(source, ARTIFACTS / "latest-results.png")
+
+
+def test_parameter_controls_are_live_and_reach_the_engine(page, model_settings):
+    from studio.cache import EnhancerCache
+    from studio.compare import run
+    from studio.loader import Loader
+    from studio.media import decode
+    from studio.metrics import get_metric
+    from studio.registry import load_registry
+
+    asset = ROOT / "assets" / "text-blurred.png"
+    page.locator("#upload input[type=file]").set_input_files(str(asset))
+    page.wait_for_selector("#input-preview img", timeout=30_000)
+    clear = page.locator("#models-super-resolution button[aria-label='Clear']")
+    if clear.count():
+        clear.first.click()
+    pick_model(page, "sharpen", "Unsharp mask")
+    page.get_by_text("Model parameters").click()
+    amount = page.get_by_label("number input for amount")
+    amount.fill("4")
+    amount.press("Enter")
+    page.get_by_text("Reference, metrics & runtime").click()
+    page.get_by_label("Sharpness ↑").check()
+    page.click("#run")
+    wait_for_text(page, "#results-table", ["unsharp-mask"])
+    image = decode(asset, 10**8)
+    loader = Loader(model_settings, cache=EnhancerCache(100))
+    (row,) = run(
+        image,
+        ["unsharp-mask"],
+        load_registry(model_settings),
+        loader,
+        [get_metric("sharpness")],
+        params={"unsharp-mask": {"amount": 4}},
+    ).rows
+    wait_for_text(page, "#results-table", [f"{row.metrics['sharpness']:.1f}"[:-2]])

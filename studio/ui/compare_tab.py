@@ -189,13 +189,20 @@ def build_compare_tab(services: Services) -> None:
                                     label=label,
                                     info=param.help,
                                     key=key,
+                                    interactive=True,
                                 )
                             elif param.type == "bool":
-                                control = gr.Checkbox(value=param.default, label=label, info=param.help, key=key)
+                                control = gr.Checkbox(
+                                    value=param.default, label=label, info=param.help, key=key, interactive=True
+                                )
                             elif param.type == "choice":
-                                control = gr.Dropdown(list(param.choices), value=param.default, label=label, key=key)
+                                control = gr.Dropdown(
+                                    list(param.choices), value=param.default, label=label, key=key, interactive=True
+                                )
                             else:
-                                control = gr.Number(value=param.default, label=label, info=param.help, key=key)
+                                control = gr.Number(
+                                    value=param.default, label=label, info=param.help, key=key, interactive=True
+                                )
 
                             def remember(value, current, model_id=spec.id, param_name=name):
                                 return {**current, model_id: {**current.get(model_id, {}), param_name: value}}
