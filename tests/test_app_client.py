@@ -116,3 +116,12 @@ def test_backend_and_precision_through_the_api(client, photo_path):
     headers = table["headers"]
     forms = {row[0]: (row[headers.index("backend")], row[headers.index("precision")]) for row in table["data"]}
     assert forms == {"realesr-animevideov3-x4": ("torch", "fp32"), "clahe": ("classical", "fp32")}
+
+
+def test_an_oversized_image_is_refused_before_decoding(client, tmp_path):
+    from .test_media import png_header_only
+
+    path = tmp_path / "huge.png"
+    path.write_bytes(png_header_only(8000, 6000))
+    with pytest.raises(Exception, match="image too large: 8000x6000 is over the 16 MP limit"):
+        client.predict(handle_file(str(path)), ["clahe"], [], "", None, 512, "{}", api_name="/compare")
