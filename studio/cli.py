@@ -199,36 +199,24 @@ def _progress_printer(enabled: bool):
     return report if enabled else None
 
 
-def _write_outputs(results, out: Path, stem: str, fmt: str) -> dict[str, str]:
-    from .media import encode
-
-    out.mkdir(parents=True, exist_ok=True)
-    written = {}
-    for row in results.rows:
-        if row.ok:
-            path = out / f"{stem}_{row.model_id}.{fmt}"
-            path.write_bytes(encode(row.output, fmt))
-            written[row.model_id] = str(path)
-    return written
-
-
 def cmd_enhance(args: argparse.Namespace, settings: Settings, registry: Registry) -> int:
     from .compare import CompareOptions, run
     from .loader import Loader
     from .media import decode
+    from .results_export import write_outputs
 
     params = _checked_params(args, registry)
     image = decode(args.input, settings.max_pixels)
     options = CompareOptions(preview=None, backend=args.backend, precision=args.precision)
     results = run(image, args.models, registry, Loader(settings), options=options, params=params)
-    written = _write_outputs(results, args.out, args.input.stem, args.format)
+    written = write_outputs(results, args.out, args.format, prefix=f"{args.input.stem}_")
     rows = []
     for row in results.rows:
         record: dict[str, Any] = {"model": row.model_id, "error": row.error}
         if row.ok:
             width, height = row.output.size
             record.update(
-                output=written[row.model_id],
+                output=str(written[row.model_id]),
                 width=width,
                 height=height,
                 latency_ms=round(row.first_ms, 1),
@@ -263,7 +251,7 @@ def cmd_compare(args: argparse.Namespace, settings: Settings, registry: Registry
     from .loader import Loader
     from .media import decode
     from .metrics import parse_metric_list
-    from .results_export import results_frame, results_json, results_markdown
+    from .results_export import results_frame, results_json, results_markdown, write_run
 
     params = _checked_params(args, registry)
     if args.repeat < 1:
@@ -296,13 +284,7 @@ def cmd_compare(args: argparse.Namespace, settings: Settings, registry: Registry
         print(f"note: {results.preview_note} (--preview 0 for full size)", file=sys.stderr)
     frame = results_frame(results)
     if args.out:
-        _write_outputs(results, args.out, args.input.stem, "png")
-        from .media import encode
-
-        encode_input = encode(results.input.rgb, "png")
-        (args.out / f"{args.input.stem}_input.png").write_bytes(encode_input)
-        frame.to_csv(args.out / "results.csv", index=False)
-        (args.out / "results.json").write_text(results_json(results), encoding="utf-8")
+        write_run(results, args.out, "png", prefix=f"{args.input.stem}_")
         (args.out / "results.md").write_text(results_markdown(results) + "\n", encoding="utf-8")
     if args.format == "csv":
         print(frame.to_csv(index=False), end="")

@@ -95,7 +95,10 @@ class Results:
         return results_frame(self)
 
 
-def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
+def resize_to(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Area averaging when shrinking, bicubic when enlarging; the image itself when the size already fits."""
+    if image.shape[1] == width and image.shape[0] == height:
+        return image
     shrinking = width < image.shape[1]
     return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
 
@@ -105,7 +108,7 @@ def limit_long_side(image: np.ndarray, preview: int | None) -> np.ndarray:
     if not preview or max(height, width) <= preview:
         return image
     factor = preview / max(height, width)
-    return _resize(image, max(1, round(width * factor)), max(1, round(height * factor)))
+    return resize_to(image, max(1, round(width * factor)), max(1, round(height * factor)))
 
 
 def prepare(
@@ -125,7 +128,7 @@ def prepare(
         factor = limited.shape[1] / original.shape[1]
         ref_rgb = reference.rgb
         if factor != 1.0:
-            ref_rgb = _resize(
+            ref_rgb = resize_to(
                 ref_rgb, max(1, round(ref_rgb.shape[1] * factor)), max(1, round(ref_rgb.shape[0] * factor))
             )
         ref = ref_rgb
@@ -140,7 +143,7 @@ def _score(row: ModelResult, results: Results, loader: Loader, scale: int) -> No
     reference = results.reference
     if reference is not None and reference.shape[:2] != (height, width):
         row.notes.append(f"reference resized {reference.shape[1]}x{reference.shape[0]} -> {width}x{height}")
-        reference = _resize(reference, width, height)
+        reference = resize_to(reference, width, height)
     for spec in results.metrics:
         if spec.id in results.unavailable or (spec.kind == FULL_REFERENCE and reference is None):
             row.metrics[spec.id] = None
@@ -149,7 +152,7 @@ def _score(row: ModelResult, results: Results, loader: Loader, scale: int) -> No
             row.metrics[spec.id] = spec(output, reference, context)
             if spec.kind != FULL_REFERENCE:
                 if baseline is None:
-                    baseline = _resize(results.input.rgb, width, height)
+                    baseline = resize_to(results.input.rgb, width, height)
                 row.deltas[spec.id] = row.metrics[spec.id] - spec(baseline, None, context)
         except StudioError as exc:
             row.metrics[spec.id] = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -81,3 +82,29 @@ def results_markdown(results: Results) -> str:
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
     lines = [header, rule] + ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
     return "\n".join(lines)
+
+
+def write_outputs(results: Results, folder: Path, fmt: str = "png", prefix: str = "") -> dict[str, Path]:
+    """Each successful output as `<prefix><model id>.<fmt>`; returns model id -> path."""
+    from .media import encode
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for row in results.rows:
+        if row.ok:
+            path = folder / f"{prefix}{row.model_id}.{fmt}"
+            path.write_bytes(encode(row.output, fmt))
+            written[row.model_id] = path
+    return written
+
+
+def write_run(results: Results, folder: Path, fmt: str = "png", prefix: str = "") -> tuple[dict[str, Path], Path]:
+    """The outputs, the enhancers' input, results.csv and results.json; returns (outputs, csv path)."""
+    from .media import encode
+
+    outputs = write_outputs(results, folder, fmt, prefix)
+    (folder / f"{prefix}input.{fmt}").write_bytes(encode(results.input, fmt))
+    csv_path = folder / "results.csv"
+    results_frame(results).to_csv(csv_path, index=False)
+    (folder / "results.json").write_text(results_json(results), encoding="utf-8")
+    return outputs, csv_path

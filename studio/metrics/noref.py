@@ -8,7 +8,6 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from ..errors import StudioError
 from ..registry_schema import SourceSpec
 from .base import MetricContext
 
@@ -55,10 +54,7 @@ def _brisque_paths(store) -> tuple[str, str]:
 
 def brisque(output: np.ndarray, reference: np.ndarray | None, context: MetricContext) -> float:
     """BRISQUE (Mittal et al. 2012): 0 is pristine, about 100 is badly distorted."""
-    try:
-        model, ranges = _brisque_paths(context.store)
-    except StudioError:
-        raise
+    model, ranges = _brisque_paths(context.store)
     bgr = cv2.cvtColor(output, cv2.COLOR_RGB2BGR)
     with _BRISQUE_LOCK:
         return float(cv2.quality.QualityBRISQUE_compute(bgr, model, ranges)[0])

@@ -10,8 +10,7 @@ import zipfile
 from pathlib import Path
 
 from ..compare import Results
-from ..media import encode
-from ..results_export import results_frame, results_json
+from ..results_export import write_run
 
 RUNS_DIR = Path(tempfile.gettempdir()) / "enhance-studio-runs"
 KEEP_SECONDS = 2 * 3600
@@ -31,19 +30,10 @@ def write_run_files(results: Results, fmt: str = "png") -> tuple[list[str], str,
     _clean_old_runs(now)
     folder = RUNS_DIR / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
     folder.mkdir(parents=True)
-    outputs = []
-    for row in results.rows:
-        if row.ok:
-            path = folder / f"{row.model_id}.{fmt}"
-            path.write_bytes(encode(row.output, fmt))
-            outputs.append(str(path))
-    (folder / f"input.{fmt}").write_bytes(encode(results.input, fmt))
-    csv_path = folder / "results.csv"
-    results_frame(results).to_csv(csv_path, index=False)
-    (folder / "results.json").write_text(results_json(results), encoding="utf-8")
+    outputs, csv_path = write_run(results, folder, fmt)
     zip_path = folder / "enhance-studio-results.zip"
     with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(folder.iterdir()):
             if path != zip_path:
                 archive.write(path, path.name)
-    return outputs, str(csv_path), str(zip_path)
+    return [str(path) for path in outputs.values()], str(csv_path), str(zip_path)

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pandas as pd
 
-from ..compare import ModelResult, Results
+from ..compare import ModelResult, Results, resize_to
 from ..registry import Registry
 from ..weights import UNAVAILABLE
 
 INPUT, REFERENCE = "input", "reference"
-
-
-def resize_to(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    if image.shape[1] == width and image.shape[0] == height:
-        return image
-    shrinking = width < image.shape[1]
-    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
 
 
 def before_after(results: Results, row: ModelResult) -> tuple[np.ndarray, np.ndarray]:
