@@ -182,3 +182,12 @@ def test_parameter_controls_are_live_and_reach_the_engine(page, model_settings):
         params={"unsharp-mask": {"amount": 4}},
     ).rows
     wait_for_text(page, "#results-table", [f"{row.metrics['sharpness']:.1f}"[:-2]])
+
+
+def test_chosen_output_format_applies_to_the_run(page):
+    page.locator("#upload input[type=file]").set_input_files(str(ROOT / "assets" / "astronaut-lowres.jpg"))
+    page.wait_for_selector("#input-preview img", timeout=30_000)
+    page.get_by_role("radio", name="webp").check()
+    page.click("#run")
+    wait_for_text(page, "#output-files", ["lanczos-x4", "realesr-animevideov3-x4", ".webp"])
+    assert ".png" not in page.locator("#output-files").inner_text()

@@ -280,6 +280,7 @@ def build_compare_tab(services: Services) -> None:
         params,
         backend_choice,
         precision_choice,
+        fmt_choice,
         *chosen,
         progress=gr.Progress(),  # noqa: B008 - Gradio injects progress through this default
     ):
@@ -318,7 +319,7 @@ def build_compare_tab(services: Services) -> None:
                 yield _view(results, final=False)
         except StudioError as exc:
             raise gr.Error(str(exc)) from None
-        yield _view(results, final=True, fmt_value="png")
+        yield _view(results, final=True, fmt_value=fmt_choice or "png")
 
     def _view(results: Results, final: bool, fmt_value: str = "png"):
         names = list(views.image_choices(results))
@@ -380,6 +381,7 @@ def build_compare_tab(services: Services) -> None:
         params_state,
         backend,
         precision,
+        fmt,
         *groups,
     ]
     run_outputs = [
