@@ -54,10 +54,26 @@ def _realcugan(layers: list[Layer], scale: int, pro: bool) -> Any:
     return networks[scale](in_channels=3, out_channels=3, pro=pro)
 
 
+def _waifu2x_upconv7(layers: list[Layer], scale: int, pro: bool) -> Any:
+    from .archs.waifu2x import UpConv7
+
+    return UpConv7()
+
+
+def _waifu2x_cunet(layers: list[Layer], scale: int, pro: bool) -> Any:
+    from .archs.waifu2x import CUNet
+
+    if scale not in (1, 2):
+        raise WeightsError(f"waifu2x CUNet has no x{scale} network")
+    return CUNet(scale)
+
+
 ARCHITECTURES: dict[str, Callable[[list[Layer], int, bool], Any]] = {
     "compact": _compact,
     "esrgan": _esrgan,
     "realcugan": _realcugan,
+    "waifu2x-upconv7": _waifu2x_upconv7,
+    "waifu2x-cunet": _waifu2x_cunet,
 }
 
 

@@ -105,3 +105,26 @@ def test_a_missing_runtime_fails_that_model_only(loader, small_photo, monkeypatc
         DecodedImage(rgb=small_photo), ["espcn-x2", "clahe"], REGISTRY, Loader(loader.settings, EnhancerCache(100))
     ).rows
     assert "needs the Python package providing 'no_such_runtime_module'" in rows[0].error and rows[1].ok
+
+
+@pytest.mark.parametrize(
+    ("model_id", "architecture", "scale"),
+    [
+        ("waifu2x-photo-x2", "waifu2x-upconv7", 2),
+        ("waifu2x-cunet-x2-noise1", "waifu2x-cunet", 2),
+        ("waifu2x-cunet-denoise3", "waifu2x-cunet", 1),
+        ("realcugan-se-x2", "RealCUGAN", 2),  # shares CUNet's keys: must still load as Real-CUGAN
+    ],
+)
+def test_spandrel_detects_the_converted_architecture(loader, model_id, architecture, scale):
+    import spandrel
+    from safetensors.torch import load_file
+
+    from studio.archs.waifu2x import register
+    from studio.convert import converted_weights
+
+    register()
+    spec = REGISTRY.get(model_id)
+    path = converted_weights(spec.id, loader.store.resolve(spec), spec.options["convert"], loader.settings, spec.scale)
+    descriptor = spandrel.ModelLoader("cpu").load_from_state_dict(load_file(str(path)))
+    assert (descriptor.architecture.id, descriptor.scale) == (architecture, scale)

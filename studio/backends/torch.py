@@ -90,6 +90,9 @@ def load(spec: ModelSpec, weights_path: Path | None, params: dict[str, Any], set
     """Backend entry point used by the loader."""
     import spandrel
 
+    from ..archs.waifu2x import register
+
+    register()
     if weights_path is None:
         raise WeightsError(f"'{spec.id}' has no weight file")
     state_dict = load_state_dict(weights_path)

@@ -1,0 +1,1 @@
+"""Network architectures spandrel does not ship, registered with it on first use."""
