@@ -10,13 +10,14 @@ from __future__ import annotations
 import platform
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pandas as pd
 
-from .backends.devices import cpu_has_fast_bf16
+from .backends.devices import cpu_has_fast_bf16, machine_class
 from .compare import CompareOptions, run
 from .config import Settings
 from .errors import StudioError
@@ -44,19 +45,72 @@ def _cpu_name() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def time_form(loader: Loader, spec, backend: str, precision: str, image: np.ndarray, repeat: int) -> dict:
-    enhancer = loader.load(spec, backend=backend, precision=precision)
-    enhancer.enhance(image)  # warm-up: first-call allocations, lazy kernels
+BASELINE = "spandrel eager"  # the reference every target is measured against
+
+
+def _timings(enhance: Callable[[np.ndarray], np.ndarray], image: np.ndarray, repeat: int) -> dict:
+    enhance(image)  # warm-up: first-call allocations, lazy kernels
     timings = []
     for _ in range(repeat):
         started = time.perf_counter()
-        enhancer.enhance(image)
+        enhance(image)
         timings.append((time.perf_counter() - started) * 1000)
-    return {
-        "min ms": round(min(timings), 1),
-        "median ms": round(statistics.median(timings), 1),
-        "used precision": enhancer.info.precision,
-    }
+    return {"min ms": round(min(timings), 1), "median ms": round(statistics.median(timings), 1)}
+
+
+def time_form(loader: Loader, spec, backend: str, precision: str, image: np.ndarray, repeat: int) -> dict:
+    enhancer = loader.load(spec, backend=backend, precision=precision)
+    return _timings(enhancer.enhance, image, repeat) | {"used precision": enhancer.info.precision}
+
+
+def spandrel_eager(loader: Loader, spec) -> Callable[[np.ndarray], np.ndarray]:
+    """The baseline: the model as spandrel-based tools run it (fp32, NCHW, eager, inference mode).
+
+    Same converted weights as our torch form, but none of its choices (channels_last,
+    bf16, tiling); the uint8 <-> float conversion is included, as it is for every form.
+    """
+    import spandrel
+    import torch
+
+    from .backends.torch import load_state_dict
+
+    torch.set_num_threads(loader.settings.threads)
+    state = load_state_dict(loader.weights_for(spec, "torch"))
+    model = spandrel.ModelLoader("cpu").load_from_state_dict(state).model.eval()
+
+    def enhance(image: np.ndarray) -> np.ndarray:
+        tensor = torch.from_numpy(image).permute(2, 0, 1).unsqueeze(0).float() / 255.0
+        with torch.inference_mode():
+            result = model(tensor)
+        return result.clamp(0, 1).mul(255).round().byte()[0].permute(1, 2, 0).numpy()
+
+    return enhance
+
+
+def _summary(frame: pd.DataFrame, defaults: dict[str, tuple[str, str]]) -> str:
+    """Default path against the spandrel-eager baseline, per model and input size."""
+    rows = []
+    for model_id, (backend, precision) in defaults.items():
+        cells = frame[frame["model"] == model_id]
+        for size in cells["input"].unique():
+            at_size = cells[cells["input"] == size]
+            chosen = at_size[(at_size["backend"] == backend) & (at_size["precision"] == precision)]["min ms"]
+            baseline = at_size[at_size["backend"] == BASELINE]["min ms"]
+            default_ms = pd.to_numeric(chosen, errors="coerce").min()
+            baseline_ms = pd.to_numeric(baseline, errors="coerce").min()
+            speedup = baseline_ms / default_ms if default_ms and baseline_ms else float("nan")
+            rows.append(
+                {
+                    "model": model_id,
+                    "input": size,
+                    "default form": f"{backend} {precision}",
+                    "default min ms": default_ms,
+                    f"{BASELINE} fp32 min ms": baseline_ms,
+                    "speed-up": "" if np.isnan(speedup) else f"{speedup:.2f}x",
+                    "2x target": "" if np.isnan(speedup) else ("met" if speedup >= 2 else "not met"),
+                }
+            )
+    return _markdown(pd.DataFrame(rows))
 
 
 def tiled_memory(loader: Loader, registry: Registry, model_id: str, side: int = 2048) -> dict:
@@ -111,8 +165,22 @@ def run_benchmark(
         done = {_cell_key(row): row for row in pd.read_csv(csv_path).fillna("").to_dict("records")}
     loader = Loader(settings)
     rows = []
+    defaults = {}
     for model_id in model_ids:
         spec = registry.get(model_id)
+        default = loader.load(spec)
+        defaults[model_id] = (default.info.backend, default.info.precision)
+        if "torch" in spec.forms:
+            loader.cache.clear()
+            for side in sizes:
+                row = {"model": model_id, "backend": BASELINE, "precision": "fp32", "input": f"{side}x{side}"}
+                if _cell_key(row) not in done:
+                    row.update(
+                        _timings(spandrel_eager(loader, spec), _photo(side), repeat) | {"used precision": "fp32"}
+                    )
+                    print(row, flush=True)
+                rows.append(done.get(_cell_key(row), row))
+                pd.DataFrame(rows).to_csv(csv_path, index=False)
         for backend in spec.forms:
             for precision in PRECISIONS.get(backend, ("fp32",)):
                 loader.cache.clear()  # one loaded form at a time keeps peak memory honest
@@ -143,7 +211,18 @@ def run_benchmark(
         f"fast bf16: {'yes' if cpu_has_fast_bf16() else 'no'}. Measured {time.strftime('%Y-%m-%d')} with "
         f"`studio bench` (min and median of {repeat} runs after a warm-up; untiled).\n\n"
     )
-    text = header + _markdown(frame) + "\n\n## Tiled 2048x2048 through x4\n\n" + _markdown(memory) + "\n"
+    machine = machine_class()
+    text = (
+        header
+        + _markdown(frame)
+        + f"\n\n## Default path against spandrel + torch fp32 eager\n\nMachine class: {machine}. The default form "
+        + "is what runs when no `--backend` / `--precision` is given; the baseline is spandrel's model in fp32, "
+        + "NCHW, eager, under `torch.inference_mode` (what spandrel-based tools run).\n\n"
+        + _summary(frame, defaults)
+        + "\n\n## Tiled 2048x2048 through x4\n\n"
+        + _markdown(memory)
+        + "\n"
+    )
     (out / "neural-cpu.md").write_text(text, encoding="utf-8")
     return text
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .backends import BACKEND_MODULES, BACKEND_RUNTIMES
 from .backends.base import Enhancer
+from .backends.devices import machine_class
 from .cache import CacheKey, EnhancerCache, global_cache
 from .config import Settings
 from .errors import BackendUnavailableError, UsageError
@@ -56,7 +58,7 @@ class Loader:
     ) -> Enhancer:
         """The enhancer for `spec` in the requested form (backend) and precision, loaded once per process."""
         values = spec.resolve_params(params)
-        target = backend or spec.backend
+        target = backend or self.default_form(spec)
         if target not in spec.forms:
             raise UsageError(f"'{spec.id}' runs on {' or '.join(spec.forms)}, not {target}")
         options = dict(spec.options)
@@ -71,24 +73,34 @@ class Loader:
         )
         return self.cache.get(key, lambda: self._build(spec, target, options, values))
 
+    def default_form(self, spec: ModelSpec) -> str:
+        """The form `load` runs when none is asked for (asks the machine only when there is a choice)."""
+        if len(spec.forms) == 1 or backend_problem("torch"):
+            return spec.backend
+        return spec.default_form(machine_class())
+
+    def weights_for(self, spec: ModelSpec, form: str) -> Path | None:
+        """The weight file `form` runs from: the entry's own, or converted from its ncnn files once."""
+        weights_path = self.store.resolve(spec)
+        if form == spec.backend or weights_path is None:
+            return weights_path
+        from .convert import converted_onnx, converted_weights
+
+        weights_path = converted_weights(
+            spec.id,
+            weights_path,
+            str(spec.options["convert"]),
+            self.settings,
+            spec.scale,
+            bool(spec.options.get("pro", False)),
+        )
+        return converted_onnx(spec.id, weights_path, self.settings) if form == "onnx" else weights_path
+
     def _build(self, spec: ModelSpec, target: str, options: dict[str, Any], values: dict[str, Any]) -> Enhancer:
         problem = backend_problem(target)
         if problem:
             raise BackendUnavailableError(f"'{spec.id}': {problem}")
-        weights_path = self.store.resolve(spec)
-        if target != spec.backend:  # a converted form of an ncnn model
-            from .convert import converted_onnx, converted_weights
-
-            weights_path = converted_weights(
-                spec.id,
-                weights_path,
-                str(spec.options["convert"]),
-                self.settings,
-                spec.scale,
-                bool(spec.options.get("pro", False)),
-            )
-            if target == "onnx":
-                weights_path = converted_onnx(spec.id, weights_path, self.settings)
+        weights_path = self.weights_for(spec, target)
         runtime_spec = spec.model_copy(update={"backend": target, "options": options})
         try:
             module = importlib.import_module(BACKEND_MODULES[target])

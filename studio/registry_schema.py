@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from .errors import ParameterError
 
+MACHINE_CLASSES = ("cpu", "cpu-bf16", "cuda")  # what a model's fastest form depends on
+
 Task = Literal["super-resolution", "denoise", "deblur", "sharpen", "restore", "contrast"]
 Backend = Literal["classical", "torch", "onnx", "ncnn", "opencv-dnn"]
 
@@ -177,6 +179,22 @@ class ModelSpec(_Strict):
     options: dict[str, Any] = {}
     tags: tuple[str, ...] = ()
 
+    @model_validator(mode="after")
+    def _fastest_names_forms(self) -> ModelSpec:
+        fastest = self.options.get("fastest", {})
+        if not isinstance(fastest, dict):
+            raise ValueError("options.fastest maps a machine class (cpu, cpu-bf16, cuda) to a form")
+        for machine, form in fastest.items():
+            if machine not in MACHINE_CLASSES:
+                raise ValueError(
+                    f"options.fastest: unknown machine class '{machine}' (use {', '.join(MACHINE_CLASSES)})"
+                )
+            if form not in self.forms:
+                raise ValueError(
+                    f"options.fastest: '{form}' is not one of this model's forms ({', '.join(self.forms)})"
+                )
+        return self
+
     @property
     def forms(self) -> list[str]:
         """The backends this entry can run on: its own, plus torch and ONNX when its ncnn weights convert."""
@@ -185,6 +203,17 @@ class ModelSpec(_Strict):
             if self.backend == "ncnn" and self.options.get("convert")
             else [self.backend]
         )
+
+    def default_form(self, machine: str) -> str:
+        """The form to run when none is asked for: the fastest measured on this kind of machine.
+
+        `options.fastest` maps a machine class (cpu, cpu-bf16, cuda) to a form; without an
+        entry, CUDA machines run the torch form where there is one (fp16 on the GPU) and
+        CPUs run the entry's own backend.
+        """
+        fastest = self.options.get("fastest") or {}
+        form = fastest.get(machine) or ("torch" if machine == "cuda" else self.backend)
+        return form if form in self.forms else self.backend
 
     def resolve_params(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         """Defaults merged with `overrides`, each checked against its ParamSpec."""

@@ -128,3 +128,23 @@ def test_spandrel_detects_the_converted_architecture(loader, model_id, architect
     path = converted_weights(spec.id, loader.store.resolve(spec), spec.options["convert"], loader.settings, spec.scale)
     descriptor = spandrel.ModelLoader("cpu").load_from_state_dict(load_file(str(path)))
     assert (descriptor.architecture.id, descriptor.scale) == (architecture, scale)
+
+
+def test_the_loader_runs_the_fastest_form_for_the_machine(loader, crop, monkeypatch):
+    spec = REGISTRY.get("realesrgan-x4plus-anime")
+    fresh = Loader(loader.settings, EnhancerCache(16384))
+    monkeypatch.setattr(loader_module, "machine_class", lambda: "cpu")
+    assert fresh.load(spec).info.backend == "ncnn"
+    monkeypatch.setattr(loader_module, "machine_class", lambda: "cpu-bf16")
+    assert fresh.load(spec).info.backend == "torch"
+    assert fresh.load(spec, backend="ncnn").info.backend == "ncnn"  # an explicit form still wins
+
+
+def test_ncnn_auto_precision_uses_bf16_storage_only_where_bf16_is_fast(loader, monkeypatch):
+    from studio.backends import ncnn as ncnn_backend
+
+    spec = REGISTRY.get("realesr-animevideov3-x4")
+    monkeypatch.setattr(ncnn_backend, "cpu_has_fast_bf16", lambda: False)
+    assert Loader(loader.settings, EnhancerCache(16384)).load(spec).info.precision == "fp32"
+    monkeypatch.setattr(ncnn_backend, "cpu_has_fast_bf16", lambda: True)
+    assert Loader(loader.settings, EnhancerCache(16384)).load(spec).info.precision == "bf16"

@@ -53,6 +53,9 @@ def test_builtin_registry_is_valid_and_complete():
         ({"source": {"builtin": "x", "file": "y"}}, r"exactly one of"),
         ({"source": {"hf": {"repo_id": "a/b", "filename": "f", "sha256": "xyz"}}}, r"source.hf.sha256"),
         ({"params": {"p": {"type": "int", "default": 50, "max": 10}}}, r"outside"),
+        ({"options": {"fastest": {"tpu": "classical"}}}, r"unknown machine class 'tpu'"),
+        ({"options": {"fastest": {"cuda": "torch"}}}, r"'torch' is not one of this model's forms \(classical\)"),
+        ({"options": {"fastest": "torch"}}, r"options.fastest maps a machine class"),
     ],
 )
 def test_malformed_entries_name_entry_and_field(tmp_path, change, message):
@@ -117,3 +120,11 @@ def test_unpinned_hub_sources_say_so():
     registry = load_registry(Settings.from_env({}))
     hub = [s for s in registry if s.source.kind == "hf"]
     assert hub and all("(unpinned)" in s.source.describe() for s in hub if not s.source.hf.pinned)
+
+
+def test_the_default_form_follows_the_machine_class():
+    registry = load_registry(Settings.from_env({}))
+    x4plus, compact, lanczos = (registry.get(i) for i in ("realesrgan-x4plus", "realesr-animevideov3-x4", "lanczos-x4"))
+    assert [x4plus.default_form(m) for m in ("cpu", "cpu-bf16", "cuda")] == ["ncnn", "torch", "torch"]
+    assert [compact.default_form(m) for m in ("cpu", "cpu-bf16", "cuda")] == ["ncnn", "ncnn", "torch"]
+    assert {lanczos.default_form(m) for m in ("cpu", "cpu-bf16", "cuda")} == {"classical"}

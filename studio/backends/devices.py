@@ -26,6 +26,13 @@ def cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
+def machine_class() -> str:
+    """registry_schema.MACHINE_CLASSES: what a model's fastest form (`options.fastest`) depends on."""
+    if cuda_available():
+        return "cuda"
+    return "cpu-bf16" if cpu_has_fast_bf16() else "cpu"
+
+
 def choose_device(requested: str = "auto") -> str:
     if requested == "auto":
         return "cuda" if cuda_available() else "cpu"

@@ -26,6 +26,7 @@ from ..errors import EnhanceError, UsageError, WeightsError
 from ..registry_schema import ModelSpec
 from ..tiling import crop_output, padded_size
 from .base import EnhancerInfo
+from .devices import cpu_has_fast_bf16
 
 
 def _gpu_present() -> bool:
@@ -55,7 +56,9 @@ class NcnnEnhancer:
         self._net = ncnn.Net()
         self._net.opt.use_vulkan_compute = bool(options.get("vulkan", True)) and _gpu_present()
         self._net.opt.num_threads = settings.threads
-        precision = str(options.get("precision", "fp32")).replace("auto", "fp32")
+        precision = str(options.get("precision", "auto"))
+        if precision == "auto":  # bf16 storage where the CPU has fast bf16 (measured faster there), else exact fp32
+            precision = "bf16" if cpu_has_fast_bf16() and not self._net.opt.use_vulkan_compute else "fp32"
         if precision not in ("fp32", "bf16"):
             raise UsageError(f"'{spec.id}': ncnn on CPU runs fp32 or bf16 (storage), not {precision}")
         self._net.opt.use_bf16_storage = precision == "bf16"
