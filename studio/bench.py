@@ -219,6 +219,7 @@ def run_benchmark(
         + "is what runs when no `--backend` / `--precision` is given; the baseline is spandrel's model in fp32, "
         + "NCHW, eager, under `torch.inference_mode` (what spandrel-based tools run).\n\n"
         + _summary(frame, defaults)
+        + "\n\nAgainst ncnn as the packages ship it (their own Python wrapper): see `packaged-wrapper.md`."
         + "\n\n## Tiled 2048x2048 through x4\n\n"
         + _markdown(memory)
         + "\n"
