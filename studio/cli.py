@@ -179,7 +179,7 @@ def cmd_lock(args: argparse.Namespace, settings: Settings, registry: Registry) -
     target = args.file or settings.registry_files[-1]
     changes = lock_registry(Path(target), settings)
     for change in changes:
-        print(f"{change.model_id}: revision {change.revision} sha256 {change.sha256}")
+        print(f"{change.model_id}: {change.pinned_to} sha256 {change.sha256}")
     print(f"{len(changes)} entr{'y' if len(changes) == 1 else 'ies'} pinned in {target}")
     return 0
 

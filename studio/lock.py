@@ -1,4 +1,4 @@
-"""`studio lock`: pin Hub sources to commits and record their sha256 in a registry file.
+"""`studio lock`: pin Hub sources to commits and record Hub and URL sha256s in a registry file.
 
 Needs the network (or HF_ENDPOINT pointing at a Hub-compatible server). The file
 is rewritten as plain YAML: the registry is data only, so nothing is lost.
@@ -15,13 +15,13 @@ from .config import Settings
 from .download import sha256_of
 from .errors import RegistryError, WeightsError
 from .registry import parse_registry_file
-from .registry_schema import COMMIT_RE
+from .registry_schema import COMMIT_RE, SourceSpec, UrlSource
 
 
 @dataclass(frozen=True)
 class LockChange:
     model_id: str
-    revision: str
+    pinned_to: str  # the Hub commit, or the URL whose content the sha256 now pins
     sha256: str
 
 
@@ -40,14 +40,27 @@ def _resolve_commit(repo_id: str, revision: str, settings: Settings) -> str:
     return info.sha
 
 
+def _url_sha256(model_id: str, url: dict, settings: Settings) -> str:
+    """Download an unpinned URL source (weights mirror first) and hash what arrived."""
+    from .weights import WeightStore
+
+    return sha256_of(WeightStore(settings).resolve_source(model_id, SourceSpec(url=UrlSource(**url))))
+
+
 def lock_registry(path: Path, settings: Settings) -> list[LockChange]:
-    """Pin every Hub entry of `path` that lacks a commit or a sha256; returns what changed."""
+    """Pin every Hub entry that lacks a commit or a sha256, and record the sha256 of every URL entry
+    that lacks one; returns what changed."""
     from huggingface_hub import hf_hub_download
 
     parse_registry_file(path)  # refuse to touch an invalid file
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     changes: list[LockChange] = []
     for entry in data["models"]:
+        url = entry.get("source", {}).get("url")
+        if url and not url.get("sha256"):
+            url["sha256"] = _url_sha256(entry["id"], url, settings)
+            changes.append(LockChange(entry["id"], url["url"], url["sha256"]))
+            continue
         hub = entry.get("source", {}).get("hf")
         if not hub or (COMMIT_RE.match(str(hub.get("revision", ""))) and hub.get("sha256")):
             continue

@@ -42,10 +42,18 @@ class HubSource(_Strict):
 
 
 class UrlSource(_Strict):
-    """A file at a plain URL (GitHub releases and the like); its sha256 is required."""
+    """A file at a plain URL (GitHub releases and the like).
+
+    Without a sha256 the entry is unpinned, like a Hub branch: it downloads unchecked
+    (refused under STUDIO_REQUIRE_PINNED=1) until `studio lock` records the hash.
+    """
 
     url: str = Field(pattern=r"^(https?|file)://")
-    sha256: str = Field(pattern=SHA256_RE)
+    sha256: str | None = Field(default=None, pattern=SHA256_RE)
+
+    @property
+    def pinned(self) -> bool:
+        return self.sha256 is not None
 
     @property
     def filename(self) -> str:
@@ -103,7 +111,7 @@ class SourceSpec(_Strict):
             rev = self.hf.revision[:8] if self.hf.pinned else f"{self.hf.revision} (unpinned)"
             return f"hf:{self.hf.repo_id}@{rev}"
         if self.url:
-            return f"url:{self.url.filename}"
+            return f"url:{self.url.filename}" + ("" if self.url.pinned else " (unpinned)")
         if self.package:
             return f"package:{self.package.module}"
         if self.file:

@@ -8,6 +8,7 @@ Hub path is huggingface_hub's own `hf_hub_download`, which owns its cache.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import socket
 import subprocess
@@ -156,9 +157,16 @@ class WeightStore:
 
     # ---- url ----------------------------------------------------------------------
     def _url_dest(self, src: UrlSource) -> Path:
-        return self.settings.weights_dir / "url" / src.sha256[:16] / src.filename
+        folder = src.sha256[:16] if src.sha256 else "unpinned-" + hashlib.sha256(src.url.encode()).hexdigest()[:16]
+        return self.settings.weights_dir / "url" / folder / src.filename
 
     def _resolve_url(self, model_id: str, src: UrlSource) -> Path:
+        from .errors import UnpinnedRevisionError
+
+        if not src.pinned and self.settings.require_pinned:
+            raise UnpinnedRevisionError(
+                f"'{model_id}' has no sha256 for {src.filename} and STUDIO_REQUIRE_PINNED=1: run `studio lock`"
+            )
         dest = self._url_dest(src)
         if dest.exists():
             return dest

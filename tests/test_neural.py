@@ -19,7 +19,8 @@ from .conftest import SHARED_WEIGHTS
 
 REGISTRY = load_registry(Settings.from_env({}))
 NCNN_IDS = [s.id for s in REGISTRY if s.backend == "ncnn"]
-DNN_IDS = [s.id for s in REGISTRY if s.backend == "opencv-dnn"]
+DNN_IDS = [s.id for s in REGISTRY if s.backend == "opencv-dnn" and s.source.url.pinned]  # the mirror holds these
+EDSR_IDS = [s.id for s in REGISTRY if s.backend == "opencv-dnn" and not s.source.url.pinned]
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +102,10 @@ def test_opencv_dnn_models_run_through_the_mirror(loader, photo, model_id):
     assert output.shape == (small.shape[0] * spec.scale, small.shape[1] * spec.scale, 3)
     bicubic = cv2.resize(small, output.shape[1::-1], interpolation=cv2.INTER_CUBIC)
     assert psnr(sharp, output) > psnr(sharp, bicubic) - 0.5
+
+
+def test_edsr_is_listed_unpinned_and_fails_clearly_offline(loader, small_photo):
+    assert EDSR_IDS == ["edsr-x2", "edsr-x3", "edsr-x4"]
+    (row,) = run(DecodedImage(rgb=small_photo), ["edsr-x3"], REGISTRY, loader).rows
+    assert not row.ok and "\n" not in row.error
+    assert "EDSR_x3.pb" in row.error and "studio fetch edsr-x3" in row.error

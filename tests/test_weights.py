@@ -169,7 +169,7 @@ def test_lock_pins_revision_and_sha256(online_hub, env, tmp_path):
     entry = hub_spec().model_dump(mode="json", exclude_defaults=True)
     registry.write_text(yaml.safe_dump({"models": [entry]}))
     changes = lock_registry(registry, Settings.from_env(env))
-    assert [(c.revision, c.sha256) for c in changes] == [(COMMIT, digest)]
+    assert [(c.pinned_to, c.sha256) for c in changes] == [(COMMIT, digest)]
     (spec,) = parse_registry_file(registry)
     assert spec.source.hf.pinned and spec.source.hf.sha256 == digest
     assert lock_registry(registry, Settings.from_env(env)) == []  # nothing left to pin
@@ -214,6 +214,23 @@ def test_mirror_with_wrong_bytes_is_refused_and_leaves_nothing(env, tmp_path):
         store.resolve(url_spec(sha="1" * 64))
     leftovers = [p for p in (tmp_path / "weights").rglob("*") if p.is_file() and not p.name.endswith(".lock")]
     assert leftovers == []
+
+
+@needs_shared
+def test_an_unpinned_url_source_downloads_then_locks(env, tmp_path):
+    env["STUDIO_WEIGHTS_MIRROR"] = str(SHARED_WEIGHTS)
+    unpinned = url_spec(sha=None)
+    assert unpinned.source.describe() == f"url:{ESPCN} (unpinned)"
+    with pytest.raises(UnpinnedRevisionError, match="no sha256 for ESPCN_x2.pb and STUDIO_REQUIRE_PINNED=1"):
+        WeightStore(Settings.from_env(env | {"STUDIO_REQUIRE_PINNED": "1"})).resolve(unpinned)
+    path = WeightStore(Settings.from_env(env)).resolve(unpinned)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == ESPCN_SHA
+    registry = tmp_path / "registry.yaml"
+    registry.write_text(yaml.safe_dump({"models": [unpinned.model_dump(mode="json", exclude_none=True)]}))
+    changes = lock_registry(registry, Settings.from_env(env))
+    assert [(c.pinned_to, c.sha256) for c in changes] == [(unpinned.source.url.url, ESPCN_SHA)]
+    (locked,) = parse_registry_file(registry)
+    assert locked.source.url.pinned and locked.source.url.sha256 == ESPCN_SHA
 
 
 def test_url_offline_without_mirror_says_what_to_do(env):
