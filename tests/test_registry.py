@@ -49,7 +49,7 @@ def test_builtin_registry_is_valid_and_complete():
         ({"task": "colorize"}, r"model 'my-model': field 'task'"),
         ({"scale": 0}, r"field 'scale'"),
         ({"source": {"hf": {"repo_id": "a/b"}}}, r"field 'source.hf.filename'"),
-        ({"source": {"url": {"url": "https://x/y.pth"}}}, r"field 'source.url.sha256'"),
+        ({"source": {"url": {"url": "https://x/y.pth", "sha256": "abc"}}}, r"field 'source.url.sha256'"),
         ({"source": {"builtin": "x", "file": "y"}}, r"exactly one of"),
         ({"source": {"hf": {"repo_id": "a/b", "filename": "f", "sha256": "xyz"}}}, r"source.hf.sha256"),
         ({"params": {"p": {"type": "int", "default": 50, "max": 10}}}, r"outside"),
