@@ -153,6 +153,7 @@ def run_benchmark(
     settings: Settings,
     out: Path,
     resume: bool = False,
+    tiled_side: int = 2048,
 ) -> str:
     """Measure every cell (writing neural-cpu.csv as it goes), then the tiled memory run; returns the markdown.
 
@@ -204,7 +205,7 @@ def run_benchmark(
                     print(row, flush=True)
     loader.cache.clear()
     frame = pd.DataFrame(rows)
-    memory = pd.DataFrame([tiled_memory(loader, registry, model_ids[0])])
+    memory = pd.DataFrame([tiled_memory(loader, registry, model_ids[0], tiled_side)])
     frame.to_csv(csv_path, index=False)
     header = (
         f"# Neural backends on CPU\n\nMachine: {_cpu_name()}, {settings.threads} threads; "
@@ -220,7 +221,7 @@ def run_benchmark(
         + "NCHW, eager, under `torch.inference_mode` (what spandrel-based tools run).\n\n"
         + _summary(frame, defaults)
         + "\n\nAgainst ncnn as the packages ship it (their own Python wrapper): see `packaged-wrapper.md`."
-        + "\n\n## Tiled 2048x2048 through x4\n\n"
+        + f"\n\n## Tiled {tiled_side}x{tiled_side} through x{registry.get(model_ids[0]).scale}\n\n"
         + _markdown(memory)
         + "\n"
     )

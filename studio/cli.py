@@ -84,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeat", type=int, default=3)
     bench.add_argument("--out", type=Path, default=Path("benchmarks"), metavar="DIR")
     bench.add_argument("--resume", action="store_true", help="keep cells already in DIR/neural-cpu.csv")
+    bench.add_argument("--tiled-side", type=int, default=2048, metavar="PX", help="side of the tiled memory run")
     return parser
 
 
@@ -318,7 +319,7 @@ def cmd_bench(args: argparse.Namespace, settings: Settings, registry: Registry) 
     models = args.models or ["realesr-animevideov3-x4", "realesrgan-x4plus"]
     for model_id in models:
         registry.get(model_id)
-    table = run_benchmark(models, sizes, args.repeat, registry, settings, args.out, args.resume)
+    table = run_benchmark(models, sizes, args.repeat, registry, settings, args.out, args.resume, args.tiled_side)
     print(table)
     return 0
 

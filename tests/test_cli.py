@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -208,3 +209,19 @@ def test_export_onnx_writes_a_model_with_dynamic_size(cli_env, tmp_path, model_s
     assert output.shape == (1, 3, 96, 160)
     refused = studio("export-onnx", "lanczos-x4", "-o", str(tmp_path / "x.onnx"), env=env)
     assert refused.returncode == 2 and "no PyTorch form" in refused.stderr
+
+
+def test_bench_writes_every_cell_the_baseline_and_the_target_table(cli_env, tmp_path, model_settings):
+    import pandas as pd
+
+    env = {**cli_env, "STUDIO_WEIGHTS_MIRROR": model_settings.weights_mirror}
+    args = ("bench", "-m", "realesr-animevideov3-x4", "--sizes", "32", "--repeat", "1", "--tiled-side", "96")
+    result = studio(*args, "--out", str(tmp_path / "bench"), env=env)
+    assert result.returncode == 0, result.stderr
+    cells = pd.read_csv(tmp_path / "bench" / "neural-cpu.csv")
+    assert list(cells["backend"]) == ["spandrel eager", "ncnn", "ncnn", "torch", "torch", "onnx"]
+    assert (cells["min ms"] > 0).all()
+    text = (tmp_path / "bench" / "neural-cpu.md").read_text()
+    assert "## Default path against spandrel + torch fp32 eager" in text
+    assert re.search(r"\| realesr-animevideov3-x4 \| 32x32 \| \w+ \w+ \| [\d.]+ \| [\d.]+ \| [\d.]+x \|", text)
+    assert "## Tiled 96x96 through x4" in text
