@@ -170,6 +170,12 @@ class WeightStore:
         dest = self._url_dest(src)
         if dest.exists():
             return dest
+        unpinned = self._url_dest(src.model_copy(update={"sha256": None}))
+        if src.pinned and unpinned.exists() and sha256_of(unpinned) == src.sha256:  # fetched before `studio lock`
+            with lock_for(dest):
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                unpinned.replace(dest)
+            return dest
         locations = list(mirror_locations(self.settings.weights_mirror, src.filename))
         if not self.settings.offline:
             locations.append(src.url)

@@ -231,6 +231,9 @@ def test_an_unpinned_url_source_downloads_then_locks(env, tmp_path):
     assert [(c.pinned_to, c.sha256) for c in changes] == [(unpinned.source.url.url, ESPCN_SHA)]
     (locked,) = parse_registry_file(registry)
     assert locked.source.url.pinned and locked.source.url.sha256 == ESPCN_SHA
+    env.pop("STUDIO_WEIGHTS_MIRROR")  # offline, no mirror: the file fetched before locking is reused
+    adopted = WeightStore(Settings.from_env(env)).resolve(locked)
+    assert hashlib.sha256(adopted.read_bytes()).hexdigest() == ESPCN_SHA and not path.exists()
 
 
 def test_url_offline_without_mirror_says_what_to_do(env):

@@ -115,7 +115,11 @@ def _architectures() -> list[Any]:
             super().__init__(id="waifu2x-cunet", detect=KeyCondition.has_all(*keys))
 
         def load(self, state_dict: dict) -> Any:
-            scale = 2 if int(state_dict["waifu2x_offset"]) == CUNET_OFFSETS[2] else 1
+            scales = {offset: scale for scale, offset in CUNET_OFFSETS.items()}
+            offset = int(state_dict["waifu2x_offset"])
+            if offset not in scales:
+                raise ValueError(f"waifu2x CUNet offset {offset} matches no known network")
+            scale = scales[offset]
             return _descriptor(self, CUNet(scale), state_dict, scale, ["cunet"])
 
     return [UpConv7Arch(), CUNetArch()]
