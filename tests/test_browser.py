@@ -89,6 +89,8 @@ def test_upload_compare_drag_and_download(page, tmp_path):
         page.wait_for_selector(f"#slot-{slot} img", timeout=180_000)
     wait_for_text(page, "#results-table", ["lanczos-x4", "realesr-animevideov3-x4", "waifu2x-photo-x2", "unsharp-mask"])
     wait_for_text(page, "#download-csv", ["Download"])
+    # the run's progress overlays clear when the event ends: screenshot the finished page
+    page.wait_for_function("() => document.querySelectorAll('.progress-level').length === 0", timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "browser-2-results.png"), full_page=True)
 
     slider = page.locator("#slider-1")
