@@ -26,6 +26,7 @@ def cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
+@lru_cache(maxsize=1)
 def machine_class() -> str:
     """registry_schema.MACHINE_CLASSES: what a model's fastest form (`options.fastest`) depends on."""
     if cuda_available():
