@@ -7,7 +7,7 @@ import os
 # Before Gradio is imported: it reads this when it loads.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from studio.config import Settings
+from studio.core.config import Settings
 from studio.services import Services
 from studio.ui import build_demo
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .config import Settings
-from .loader import Loader
-from .registry import Registry, load_registry
+from studio.core.config import Settings
+from studio.models.loader import Loader
+from studio.models.registry import Registry, load_registry
 
 
 @dataclass

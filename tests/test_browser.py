@@ -151,12 +151,12 @@ def teardown_module(module):
 
 
 def test_parameter_controls_are_live_and_reach_the_engine(page, model_settings):
-    from studio.cache import EnhancerCache
-    from studio.compare import run
-    from studio.loader import Loader
-    from studio.media import decode
+    from studio.core.media import decode
+    from studio.engine.compare import run
     from studio.metrics import get_metric
-    from studio.registry import load_registry
+    from studio.models.cache import EnhancerCache
+    from studio.models.loader import Loader
+    from studio.models.registry import load_registry
 
     asset = ROOT / "assets" / "text-blurred.png"
     page.locator("#upload input[type=file]").set_input_files(str(asset))

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from studio.cache import EnhancerCache
-from studio.loader import Loader
-from studio.registry import load_registry
+from studio.models.cache import EnhancerCache
+from studio.models.loader import Loader
+from studio.models.registry import load_registry
 
 
 @dataclass

@@ -7,16 +7,16 @@ import numpy as np
 import pytest
 from skimage.metrics import peak_signal_noise_ratio as psnr
 
-from studio.cache import EnhancerCache
-from studio.errors import ParameterError
-from studio.loader import Loader
-from studio.psf import gaussian_psf, motion_psf
-from studio.registry import load_registry
+from studio.core.errors import ParameterError
+from studio.core.psf import gaussian_psf, motion_psf
+from studio.models.cache import EnhancerCache
+from studio.models.loader import Loader
+from studio.models.registry import load_registry
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    from studio.config import Settings
+    from studio.core.config import Settings
 
     settings = Settings.from_env({"STUDIO_WEIGHTS_DIR": str(tmp_path_factory.mktemp("w")), "STUDIO_OFFLINE": "1"})
     registry = load_registry(settings)

@@ -7,15 +7,15 @@ import json
 import numpy as np
 import pytest
 
-from studio.cache import EnhancerCache
-from studio.compare import CompareOptions, run
-from studio.degrade import Recipe, degrade
-from studio.errors import UsageError
-from studio.loader import Loader
-from studio.media import DecodedImage
+from studio.core.degrade import Recipe, degrade
+from studio.core.errors import UsageError
+from studio.core.media import DecodedImage
+from studio.engine.compare import CompareOptions, run
+from studio.engine.export import results_frame, results_json, results_markdown
 from studio.metrics import get_metric
-from studio.registry import load_registry
-from studio.results_export import results_frame, results_json, results_markdown
+from studio.models.cache import EnhancerCache
+from studio.models.loader import Loader
+from studio.models.registry import load_registry
 
 
 @pytest.fixture(scope="module")

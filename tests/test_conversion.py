@@ -9,15 +9,15 @@ import pytest
 import yaml
 from skimage.metrics import peak_signal_noise_ratio as psnr
 
-from studio import loader as loader_module
-from studio.cache import EnhancerCache
-from studio.compare import CompareOptions, run
-from studio.config import Settings
-from studio.errors import UsageError, WeightsError
-from studio.loader import Loader
-from studio.media import DecodedImage
-from studio.ncnn_format import load_ncnn
-from studio.registry import load_registry, parse_registry_file
+from studio.core.config import Settings
+from studio.core.errors import UsageError, WeightsError
+from studio.core.media import DecodedImage
+from studio.engine.compare import CompareOptions, run
+from studio.models import loader as loader_module
+from studio.models.cache import EnhancerCache
+from studio.models.convert.ncnn_format import load_ncnn
+from studio.models.loader import Loader
+from studio.models.registry import load_registry, parse_registry_file
 
 REGISTRY = load_registry(Settings.from_env({}))
 CONVERTIBLE = [s.id for s in REGISTRY if s.backend == "ncnn" and "torch" in s.forms]
@@ -120,8 +120,8 @@ def test_spandrel_detects_the_converted_architecture(loader, model_id, architect
     import spandrel
     from safetensors.torch import load_file
 
-    from studio.archs.waifu2x import register
-    from studio.convert import converted_weights
+    from studio.models.archs.waifu2x import register
+    from studio.models.convert.ncnn_to_torch import converted_weights
 
     register()
     spec = REGISTRY.get(model_id)
@@ -141,7 +141,7 @@ def test_the_loader_runs_the_fastest_form_for_the_machine(loader, crop, monkeypa
 
 
 def test_ncnn_auto_precision_uses_bf16_storage_only_where_bf16_is_fast(loader, monkeypatch):
-    from studio.backends import ncnn as ncnn_backend
+    from studio.models.backends import ncnn as ncnn_backend
 
     spec = REGISTRY.get("realesr-animevideov3-x4")
     monkeypatch.setattr(ncnn_backend, "cpu_has_fast_bf16", lambda: False)

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from studio.cache import EnhancerCache
-from studio.compare import CompareOptions, run
-from studio.errors import ImageTooLargeError, MediaError
-from studio.loader import Loader
-from studio.media import decode, encode
-from studio.registry import load_registry
+from studio.core.errors import ImageTooLargeError, MediaError
+from studio.core.media import decode, encode
+from studio.engine.compare import CompareOptions, run
+from studio.models.cache import EnhancerCache
+from studio.models.loader import Loader
+from studio.models.registry import load_registry
 
 LIMIT = 16_000_000
 

@@ -11,11 +11,11 @@ from scipy.signal import convolve2d
 from skimage.color import rgb2ycbcr
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from studio.config import Settings
+from studio.core.config import Settings
 from studio.metrics import METRICS, MetricContext, get_metric, parse_metric_list
 from studio.metrics import lpips as lpips_module
 from studio.metrics.fullref import psnr, ssim
-from studio.weights import WeightStore
+from studio.models.weights.store import WeightStore
 
 from .conftest import SHARED_WEIGHTS
 

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 from skimage.metrics import peak_signal_noise_ratio as psnr
 
-from studio.cache import EnhancerCache
-from studio.compare import run
-from studio.config import Settings
-from studio.enhance import run_enhancer
-from studio.loader import Loader
-from studio.media import DecodedImage
-from studio.registry import load_registry
+from studio.core.config import Settings
+from studio.core.media import DecodedImage
+from studio.engine.compare import run
+from studio.engine.enhance import run_enhancer
+from studio.models.cache import EnhancerCache
+from studio.models.loader import Loader
+from studio.models.registry import load_registry
 
 from .conftest import SHARED_WEIGHTS
 

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from studio.config import Settings
-from studio.errors import ParameterError, RegistryError, UnknownModelError
-from studio.registry import load_registry, parse_registry_file
+from studio.core.config import Settings
+from studio.core.errors import ParameterError, RegistryError, UnknownModelError
+from studio.models.registry import load_registry, parse_registry_file
 
 BASE_ENTRY = {
     "id": "my-model",

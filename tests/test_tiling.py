@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from studio.tiling import auto_tile_size, pad_to, padded_size, plan_tiles, run_tiled
+from studio.core.tiling import auto_tile_size, pad_to, padded_size, plan_tiles, run_tiled
 
 
 def test_tiles_cover_every_pixel_exactly_once():

@@ -11,11 +11,11 @@ import yaml
 from safetensors.torch import save_file
 from spandrel.architectures.Compact import Compact
 
-from studio.cache import EnhancerCache
-from studio.config import Settings
-from studio.errors import EnhanceError, WeightsError
-from studio.loader import Loader
-from studio.registry import parse_registry_file
+from studio.core.config import Settings
+from studio.core.errors import EnhanceError, WeightsError
+from studio.models.cache import EnhancerCache
+from studio.models.loader import Loader
+from studio.models.registry import parse_registry_file
 
 
 def write_model_registry(folder, filename: str, scale: int = 2) -> Settings:

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from studio.config import Settings
-from studio.errors import ChecksumMismatchError, UnpinnedRevisionError, WeightsNotAvailableError
-from studio.lock import lock_registry
-from studio.registry import parse_registry_file
-from studio.registry_schema import ModelSpec
-from studio.weights import WeightStore
+from studio.core.config import Settings
+from studio.core.errors import ChecksumMismatchError, UnpinnedRevisionError, WeightsNotAvailableError
+from studio.models.registry import parse_registry_file
+from studio.models.schema import ModelSpec
+from studio.models.weights.lock import lock_registry
+from studio.models.weights.store import WeightStore
 
 from .conftest import SHARED_WEIGHTS
 from .fakehub import COMMIT
@@ -137,8 +137,8 @@ def test_two_processes_downloading_at_once_leave_one_good_file(online_hub, env, 
     online_hub.delay_per_chunk = 0.01
     spec_json = hub_spec(sha256=digest).model_dump_json()
     script = (
-        "import sys; from studio.config import Settings; from studio.weights import WeightStore;"
-        "from studio.registry_schema import ModelSpec;"
+        "import sys; from studio.core.config import Settings; from studio.models.weights.store import WeightStore;"
+        "from studio.models.schema import ModelSpec;"
         "print(WeightStore(Settings.from_env()).resolve(ModelSpec.model_validate_json(sys.argv[1])))"
     )
     child_env = {**env, "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "HF_HUB_DISABLE_XET": "1"}

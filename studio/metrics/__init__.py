@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..errors import UsageError
-from . import fullref, lpips, noref
-from .base import FULL_REFERENCE, NO_REFERENCE, MetricContext, MetricSpec
+from studio.core.errors import UsageError
+from studio.metrics import fullref, lpips, noref
+from studio.metrics.base import FULL_REFERENCE, NO_REFERENCE, MetricContext, MetricSpec
 
 METRICS: dict[str, MetricSpec] = {
     spec.id: spec

@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .base import MetricContext
+from studio.metrics.base import MetricContext
 
 BT601_Y = np.array([65.481, 128.553, 24.966]) / 255.0  # R, G, B weights on [0, 255] input, + 16
 

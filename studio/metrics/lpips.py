@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..download import fetch_to, mirror_locations
-from ..errors import WeightsNotAvailableError
-from .base import MetricContext
+from studio.core.errors import WeightsNotAvailableError
+from studio.metrics.base import MetricContext
+from studio.models.weights.download import fetch_to, mirror_locations
 
 BACKBONE = "alexnet-owt-7be5be79.pth"
 HEADS = "lpips_alex_v0.1.pth"

@@ -8,8 +8,8 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from ..registry_schema import SourceSpec
-from .base import MetricContext
+from studio.metrics.base import MetricContext
+from studio.models.schema import SourceSpec
 
 # The LIVE-trained BRISQUE model as OpenCV ships it (opencv_contrib, modules/quality/samples).
 _SAMPLES = "https://raw.githubusercontent.com/opencv/opencv_contrib/4.x/modules/quality/samples/"

@@ -11,14 +11,14 @@ import json
 
 import gradio as gr
 
-from ..compare import CompareOptions
-from ..compare import run as compare_run
-from ..degrade import Recipe
-from ..errors import StudioError
-from ..media import decode
-from ..metrics import parse_metric_list
-from ..results_export import results_frame, results_json
-from ..services import Services
+from studio.core.degrade import Recipe
+from studio.core.errors import StudioError
+from studio.core.media import decode
+from studio.engine.compare import CompareOptions
+from studio.engine.compare import run as compare_run
+from studio.engine.export import results_frame, results_json
+from studio.metrics import parse_metric_list
+from studio.services import Services
 
 
 def compare_api(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ..services import Services
-from .api import build_api
-from .compare_tab import build_compare_tab
-from .models_tab import build_models_tab
+from studio.services import Services
+from studio.ui.api import build_api
+from studio.ui.compare_tab import build_compare_tab
+from studio.ui.models_tab import build_models_tab
 
 INTRO = (
     "# Enhance Studio\n"

@@ -7,17 +7,17 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-from ..compare import CompareOptions, Results, iterate
-from ..config import PROJECT_DIR
-from ..degrade import Recipe
-from ..errors import StudioError
-from ..media import DecodedImage, decode
-from ..metrics import DEFAULT_WITH_REFERENCE, DEFAULT_WITHOUT_REFERENCE, METRICS
-from ..results_export import results_frame
-from ..services import Services
-from . import views
-from .downloads import write_run_files
-from .models_tab import model_states
+from studio.core.config import PROJECT_DIR
+from studio.core.degrade import Recipe
+from studio.core.errors import StudioError
+from studio.core.media import DecodedImage, decode
+from studio.engine.compare import CompareOptions, Results, iterate
+from studio.engine.export import results_frame
+from studio.metrics import DEFAULT_WITH_REFERENCE, DEFAULT_WITHOUT_REFERENCE, METRICS
+from studio.services import Services
+from studio.ui import views
+from studio.ui.downloads import write_run_files
+from studio.ui.models_tab import model_states
 
 MAX_MODELS = 8
 TASK_ORDER = ("super-resolution", "denoise", "deblur", "sharpen", "contrast", "restore")

@@ -9,8 +9,8 @@ import uuid
 import zipfile
 from pathlib import Path
 
-from ..compare import Results
-from ..results_export import write_run
+from studio.engine.compare import Results
+from studio.engine.export import write_run
 
 RUNS_DIR = Path(tempfile.gettempdir()) / "enhance-studio-runs"
 KEEP_SECONDS = 2 * 3600

@@ -5,9 +5,9 @@ from __future__ import annotations
 import gradio as gr
 import pandas as pd
 
-from ..errors import StudioError
-from ..loader import model_state
-from ..services import Services
+from studio.core.errors import StudioError
+from studio.models.loader import model_state
+from studio.services import Services
 
 
 def model_states(services: Services) -> dict[str, str]:

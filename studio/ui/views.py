@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..compare import ModelResult, Results, resize_to
-from ..registry import Registry
-from ..weights import UNAVAILABLE
+from studio.engine.compare import ModelResult, Results, resize_to
+from studio.models.registry import Registry
+from studio.models.weights.store import UNAVAILABLE
 
 INPUT, REFERENCE = "input", "reference"
 

@@ -10,11 +10,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import UsageError
+from studio.core.errors import UsageError
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-PROJECT_DIR = PACKAGE_DIR.parent
-BUILTIN_REGISTRY = PROJECT_DIR / "model_registry.yaml"
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = PACKAGE_DIR.parent  # the clone (app.py, assets/); absent from an installed wheel
+BUILTIN_REGISTRY = PACKAGE_DIR / "models" / "model_registry.yaml"  # package data; the clone links it at the root
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .config import Settings
-from .errors import StudioError, UsageError
-from .registry import Registry, load_registry
-from .tables import format_table
+from studio.cli.tables import format_table
+from studio.core.config import Settings
+from studio.core.errors import StudioError, UsageError
+from studio.models.registry import Registry, load_registry
 
 TASKS = ("super-resolution", "denoise", "deblur", "sharpen", "restore", "contrast")
 
@@ -115,8 +115,8 @@ def parse_sets(items: Sequence[str], registry: Registry) -> dict[str, dict[str, 
 
 
 def cmd_models(args: argparse.Namespace, settings: Settings, registry: Registry) -> int:
-    from .loader import model_state
-    from .weights import WeightStore
+    from studio.models.loader import model_state
+    from studio.models.weights.store import WeightStore
 
     store = WeightStore(settings)
     rows = []
@@ -155,7 +155,7 @@ def cmd_models(args: argparse.Namespace, settings: Settings, registry: Registry)
 
 
 def cmd_fetch(args: argparse.Namespace, settings: Settings, registry: Registry) -> int:
-    from .weights import WeightStore
+    from studio.models.weights.store import WeightStore
 
     store = WeightStore(settings)
     ids = list(args.ids) + [s.id for s in registry if args.backend and s.backend == args.backend]
@@ -175,7 +175,7 @@ def cmd_fetch(args: argparse.Namespace, settings: Settings, registry: Registry) 
 
 
 def cmd_lock(args: argparse.Namespace, settings: Settings, registry: Registry) -> int:
-    from .lock import lock_registry
+    from studio.models.weights.lock import lock_registry
 
     target = args.file or settings.registry_files[-1]
     changes = lock_registry(Path(target), settings)
@@ -201,10 +201,10 @@ def _progress_printer(enabled: bool):
 
 
 def cmd_enhance(args: argparse.Namespace, settings: Settings, registry: Registry) -> int:
-    from .compare import CompareOptions, run
-    from .loader import Loader
-    from .media import decode
-    from .results_export import write_outputs
+    from studio.core.media import decode
+    from studio.engine.compare import CompareOptions, run
+    from studio.engine.export import write_outputs
+    from studio.models.loader import Loader
 
     params = _checked_params(args, registry)
     image = decode(args.input, settings.max_pixels)
@@ -247,12 +247,12 @@ def cmd_enhance(args: argparse.Namespace, settings: Settings, registry: Registry
 
 
 def cmd_compare(args: argparse.Namespace, settings: Settings, registry: Registry) -> int:
-    from .compare import CompareOptions, run
-    from .degrade import Recipe
-    from .loader import Loader
-    from .media import decode
-    from .metrics import parse_metric_list
-    from .results_export import results_frame, results_json, results_markdown, write_run
+    from studio.core.degrade import Recipe
+    from studio.core.media import decode
+    from studio.engine.compare import CompareOptions, run
+    from studio.engine.export import results_frame, results_json, results_markdown, write_run
+    from studio.metrics import parse_metric_list
+    from studio.models.loader import Loader
 
     params = _checked_params(args, registry)
     if args.repeat < 1:
@@ -300,8 +300,8 @@ def cmd_compare(args: argparse.Namespace, settings: Settings, registry: Registry
 
 
 def cmd_export_onnx(args: argparse.Namespace, settings: Settings, registry: Registry) -> int:
-    from .convert import export_onnx
-    from .loader import Loader
+    from studio.models.convert.ncnn_to_torch import export_onnx
+    from studio.models.loader import Loader
 
     spec = registry.get(args.id)
     if "torch" not in spec.forms:
@@ -313,7 +313,7 @@ def cmd_export_onnx(args: argparse.Namespace, settings: Settings, registry: Regi
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings, registry: Registry) -> int:
-    from .bench import run_benchmark
+    from studio.engine.bench import run_benchmark
 
     sizes = [int(part) for part in args.sizes.split(",") if part.strip()]
     models = args.models or ["realesr-animevideov3-x4", "realesrgan-x4plus"]

@@ -13,10 +13,10 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..errors import ParameterError
-from ..psf import make_psf
-from ..registry_schema import ModelSpec
-from .base import EnhancerInfo
+from studio.core.errors import ParameterError
+from studio.core.psf import make_psf
+from studio.models.backends.base import EnhancerInfo
+from studio.models.schema import ModelSpec
 
 Operator = Callable[..., np.ndarray]
 RESIZE_METHODS = {

@@ -17,14 +17,14 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from .backends.devices import cpu_has_fast_bf16, machine_class
-from .compare import CompareOptions, run
-from .config import Settings
-from .errors import StudioError
-from .loader import Loader
-from .media import DecodedImage
-from .memory import PeakMemory
-from .registry import Registry
+from studio.core.config import Settings
+from studio.core.errors import StudioError
+from studio.core.media import DecodedImage
+from studio.core.memory import PeakMemory
+from studio.engine.compare import CompareOptions, run
+from studio.models.backends.devices import cpu_has_fast_bf16, machine_class
+from studio.models.loader import Loader
+from studio.models.registry import Registry
 
 PRECISIONS = {"ncnn": ("fp32", "bf16"), "torch": ("fp32", "bf16"), "onnx": ("fp32",)}
 
@@ -72,7 +72,7 @@ def spandrel_eager(loader: Loader, spec) -> Callable[[np.ndarray], np.ndarray]:
     import spandrel
     import torch
 
-    from .backends.torch import load_state_dict
+    from studio.models.backends.torch import load_state_dict
 
     torch.set_num_threads(loader.settings.threads)
     state = load_state_dict(loader.weights_for(spec, "torch"))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from .errors import ChecksumMismatchError, WeightsError, WeightsNotAvailableError
+from studio.core.errors import ChecksumMismatchError, WeightsError, WeightsNotAvailableError
 
 CHUNK = 1 << 20
 

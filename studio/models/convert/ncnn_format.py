@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import WeightsError
+from studio.core.errors import WeightsError
 
 MAGIC = "7767517"
 TAG_FP32, TAG_FP16 = 0x00000000, 0x01306B47

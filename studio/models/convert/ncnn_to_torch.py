@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from .config import Settings
-from .download import lock_for
-from .errors import WeightsError
-from .ncnn_format import Layer, load_ncnn
+from studio.core.config import Settings
+from studio.core.errors import WeightsError
+from studio.models.convert.ncnn_format import Layer, load_ncnn
+from studio.models.weights.download import lock_for
 
 
 def _convs(layers: list[Layer]) -> list[Layer]:
@@ -55,13 +55,13 @@ def _realcugan(layers: list[Layer], scale: int, pro: bool) -> Any:
 
 
 def _waifu2x_upconv7(layers: list[Layer], scale: int, pro: bool) -> Any:
-    from .archs.waifu2x import UpConv7
+    from studio.models.archs.waifu2x import UpConv7
 
     return UpConv7()
 
 
 def _waifu2x_cunet(layers: list[Layer], scale: int, pro: bool) -> Any:
-    from .archs.waifu2x import CUNet
+    from studio.models.archs.waifu2x import CUNet
 
     if scale not in (1, 2):
         raise WeightsError(f"waifu2x CUNet has no x{scale} network")

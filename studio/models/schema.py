@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from .errors import ParameterError
+from studio.core.errors import ParameterError
 
 MACHINE_CLASSES = ("cpu", "cpu-bf16", "cuda")  # what a model's fastest form depends on
 

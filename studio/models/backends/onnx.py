@@ -11,11 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from ..config import Settings
-from ..errors import EnhanceError, UsageError, WeightsError
-from ..registry_schema import ModelSpec
-from ..tiling import crop_output, pad_to
-from .base import EnhancerInfo
+from studio.core.config import Settings
+from studio.core.errors import EnhanceError, UsageError, WeightsError
+from studio.core.tiling import crop_output, pad_to
+from studio.models.backends.base import EnhancerInfo
+from studio.models.schema import ModelSpec
 
 GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from ..config import Settings
-from ..errors import EnhanceError, WeightsError
-from ..registry_schema import ModelSpec
-from ..tiling import crop_output, pad_to
-from .base import EnhancerInfo
-from .devices import choose_device, choose_precision
+from studio.core.config import Settings
+from studio.core.errors import EnhanceError, WeightsError
+from studio.core.tiling import crop_output, pad_to
+from studio.models.backends.base import EnhancerInfo
+from studio.models.backends.devices import choose_device, choose_precision
+from studio.models.schema import ModelSpec
 
 
 def load_state_dict(path: Path) -> dict[str, Any]:
@@ -90,7 +90,7 @@ def load(spec: ModelSpec, weights_path: Path | None, params: dict[str, Any], set
     """Backend entry point used by the loader."""
     import spandrel
 
-    from ..archs.waifu2x import register
+    from studio.models.archs.waifu2x import register
 
     register()
     if weights_path is None:

@@ -20,14 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from .config import Settings
-from .download import fetch_verified, lock_for, mirror_locations, remove_quietly, sha256_of
-from .errors import (
+from studio.core.config import Settings
+from studio.core.errors import (
     ChecksumMismatchError,
     WeightsError,
     WeightsNotAvailableError,
 )
-from .registry_schema import HubSource, ModelSpec, PackageSource, SourceSpec, UrlSource, WheelRef
+from studio.models.schema import HubSource, ModelSpec, PackageSource, SourceSpec, UrlSource, WheelRef
+from studio.models.weights.download import fetch_verified, lock_for, mirror_locations, remove_quietly, sha256_of
 
 READY, CACHED, NOT_DOWNLOADED, UNAVAILABLE = "ready", "cached", "not downloaded", "unavailable"
 _REACHABLE: dict[str, tuple[float, bool]] = {}
@@ -161,7 +161,7 @@ class WeightStore:
         return self.settings.weights_dir / "url" / folder / src.filename
 
     def _resolve_url(self, model_id: str, src: UrlSource) -> Path:
-        from .errors import UnpinnedRevisionError
+        from studio.core.errors import UnpinnedRevisionError
 
         if not src.pinned and self.settings.require_pinned:
             raise UnpinnedRevisionError(
@@ -289,7 +289,7 @@ class WeightStore:
             RevisionNotFoundError,
         )
 
-        from .errors import UnpinnedRevisionError
+        from studio.core.errors import UnpinnedRevisionError
 
         if not src.pinned and self.settings.require_pinned:
             raise UnpinnedRevisionError(

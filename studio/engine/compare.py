@@ -23,14 +23,14 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .degrade import Recipe, crop_to_multiple, degrade
-from .enhance import choose_tile, run_enhancer
-from .errors import StudioError
-from .loader import Loader
-from .media import DecodedImage
-from .memory import PeakMemory
-from .metrics import FULL_REFERENCE, MetricContext, MetricSpec
-from .registry import Registry
+from studio.core.degrade import Recipe, crop_to_multiple, degrade
+from studio.core.errors import StudioError
+from studio.core.media import DecodedImage
+from studio.core.memory import PeakMemory
+from studio.engine.enhance import choose_tile, run_enhancer
+from studio.metrics import FULL_REFERENCE, MetricContext, MetricSpec
+from studio.models.loader import Loader
+from studio.models.registry import Registry
 
 Progress = Callable[[float, str], None]
 
@@ -90,7 +90,7 @@ class Results:
     unavailable: dict[str, str] = field(default_factory=dict)
 
     def to_frame(self):
-        from .results_export import results_frame
+        from studio.engine.export import results_frame
 
         return results_frame(self)
 

@@ -6,11 +6,11 @@ so listing models never pays for them and a missing runtime is reported as
 """
 
 BACKEND_MODULES: dict[str, str] = {
-    "classical": "studio.backends.classical",
-    "ncnn": "studio.backends.ncnn",
-    "opencv-dnn": "studio.backends.opencv_dnn",
-    "torch": "studio.backends.torch",
-    "onnx": "studio.backends.onnx",
+    "classical": "studio.models.backends.classical",
+    "ncnn": "studio.models.backends.ncnn",
+    "opencv-dnn": "studio.models.backends.opencv_dnn",
+    "torch": "studio.models.backends.torch",
+    "onnx": "studio.models.backends.onnx",
 }
 
 # The third-party runtime each backend needs, checked with importlib.util.find_spec.

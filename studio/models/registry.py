@@ -14,9 +14,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from .config import Settings
-from .errors import RegistryError, UnknownModelError
-from .registry_schema import ModelSpec
+from studio.core.config import Settings
+from studio.core.errors import RegistryError, UnknownModelError
+from studio.models.schema import ModelSpec
 
 
 class Registry:

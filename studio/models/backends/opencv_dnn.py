@@ -9,10 +9,10 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..config import Settings
-from ..errors import BackendUnavailableError, EnhanceError, WeightsError
-from ..registry_schema import ModelSpec
-from .base import EnhancerInfo
+from studio.core.config import Settings
+from studio.core.errors import BackendUnavailableError, EnhanceError, WeightsError
+from studio.models.backends.base import EnhancerInfo
+from studio.models.schema import ModelSpec
 
 ALGORITHMS = {"edsr", "espcn", "fsrcnn", "lapsrn"}
 

@@ -9,11 +9,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .backends.base import Enhancer
-from .config import Settings
-from .errors import EnhanceError
-from .media import DecodedImage
-from .tiling import auto_tile_size, run_tiled
+from studio.core.config import Settings
+from studio.core.errors import EnhanceError
+from studio.core.media import DecodedImage
+from studio.core.tiling import auto_tile_size, run_tiled
+from studio.models.backends.base import Enhancer
 
 
 def choose_tile(enhancer: Enhancer, settings: Settings, tile: int | None = None) -> int | None:

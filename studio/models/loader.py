@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .backends import BACKEND_MODULES, BACKEND_RUNTIMES
-from .backends.base import Enhancer
-from .backends.devices import machine_class
-from .cache import CacheKey, EnhancerCache, global_cache
-from .config import Settings
-from .errors import BackendUnavailableError, UsageError
-from .registry_schema import ModelSpec
-from .weights import UNAVAILABLE, WeightState, WeightStore
+from studio.core.config import Settings
+from studio.core.errors import BackendUnavailableError, UsageError
+from studio.models.backends import BACKEND_MODULES, BACKEND_RUNTIMES
+from studio.models.backends.base import Enhancer
+from studio.models.backends.devices import machine_class
+from studio.models.cache import CacheKey, EnhancerCache, global_cache
+from studio.models.schema import ModelSpec
+from studio.models.weights.store import UNAVAILABLE, WeightState, WeightStore
 
 
 def backend_problem(backend: str) -> str | None:
@@ -84,7 +84,7 @@ class Loader:
         weights_path = self.store.resolve(spec)
         if form == spec.backend or weights_path is None:
             return weights_path
-        from .convert import converted_onnx, converted_weights
+        from studio.models.convert.ncnn_to_torch import converted_onnx, converted_weights
 
         weights_path = converted_weights(
             spec.id,

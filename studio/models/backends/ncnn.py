@@ -21,12 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from ..config import Settings
-from ..errors import EnhanceError, UsageError, WeightsError
-from ..registry_schema import ModelSpec
-from ..tiling import crop_output, padded_size
-from .base import EnhancerInfo
-from .devices import cpu_has_fast_bf16
+from studio.core.config import Settings
+from studio.core.errors import EnhanceError, UsageError, WeightsError
+from studio.core.tiling import crop_output, padded_size
+from studio.models.backends.base import EnhancerInfo
+from studio.models.backends.devices import cpu_has_fast_bf16
+from studio.models.schema import ModelSpec
 
 
 def _gpu_present() -> bool:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 if TYPE_CHECKING:
-    from .compare import Results
+    from studio.engine.compare import Results
 
 
 def _round(value: float | None, digits: int = 4) -> float | None:
@@ -86,7 +86,7 @@ def results_markdown(results: Results) -> str:
 
 def write_outputs(results: Results, folder: Path, fmt: str = "png", prefix: str = "") -> dict[str, Path]:
     """Each successful output as `<prefix><model id>.<fmt>`; returns model id -> path."""
-    from .media import encode
+    from studio.core.media import encode
 
     folder.mkdir(parents=True, exist_ok=True)
     written = {}
@@ -100,7 +100,7 @@ def write_outputs(results: Results, folder: Path, fmt: str = "png", prefix: str 
 
 def write_run(results: Results, folder: Path, fmt: str = "png", prefix: str = "") -> tuple[dict[str, Path], Path]:
     """The outputs, the enhancers' input, results.csv and results.json; returns (outputs, csv path)."""
-    from .media import encode
+    from studio.core.media import encode
 
     outputs = write_outputs(results, folder, fmt, prefix)
     (folder / f"{prefix}input.{fmt}").write_bytes(encode(results.input, fmt))

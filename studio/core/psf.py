@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .errors import ParameterError
+from studio.core.errors import ParameterError
 
 
 def gaussian_psf(sigma: float) -> np.ndarray:

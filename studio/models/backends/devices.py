@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from ..errors import UsageError
+from studio.core.errors import UsageError
 
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import yaml
 
-from .config import Settings
-from .download import sha256_of
-from .errors import RegistryError, WeightsError
-from .registry import parse_registry_file
-from .registry_schema import COMMIT_RE, SourceSpec, UrlSource
+from studio.core.config import Settings
+from studio.core.errors import RegistryError, WeightsError
+from studio.models.registry import parse_registry_file
+from studio.models.schema import COMMIT_RE, SourceSpec, UrlSource
+from studio.models.weights.download import sha256_of
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def _resolve_commit(repo_id: str, revision: str, settings: Settings) -> str:
 
 def _url_sha256(model_id: str, url: dict, settings: Settings) -> str:
     """Download an unpinned URL source (weights mirror first) and hash what arrived."""
-    from .weights import WeightStore
+    from studio.models.weights.store import WeightStore
 
     return sha256_of(WeightStore(settings).resolve_source(model_id, SourceSpec(url=UrlSource(**url))))
 

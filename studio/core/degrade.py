@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
-from .errors import UsageError
-from .media import decode, encode
-from .psf import gaussian_psf, motion_psf
+from studio.core.errors import UsageError
+from studio.core.media import decode, encode
+from studio.core.psf import gaussian_psf, motion_psf
 
 
 @dataclass(frozen=True)
