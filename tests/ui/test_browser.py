@@ -15,9 +15,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.paths import REPO_ROOT
+
 CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
+ROOT = REPO_ROOT
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("CI"):

@@ -119,7 +119,7 @@ def test_backend_and_precision_through_the_api(client, photo_path):
 
 
 def test_an_oversized_image_is_refused_before_decoding(client, tmp_path):
-    from .test_media import png_header_only
+    from tests.core.test_media import png_header_only
 
     path = tmp_path / "huge.png"
     path.write_bytes(png_header_only(8000, 6000))

@@ -16,8 +16,7 @@ from studio.metrics import METRICS, MetricContext, get_metric, parse_metric_list
 from studio.metrics import lpips as lpips_module
 from studio.metrics.fullref import psnr, ssim
 from studio.models.weights.store import WeightStore
-
-from .conftest import SHARED_WEIGHTS
+from tests.paths import SHARED_WEIGHTS
 
 
 @pytest.fixture(scope="module")

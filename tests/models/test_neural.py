@@ -14,8 +14,7 @@ from studio.engine.enhance import run_enhancer
 from studio.models.cache import EnhancerCache
 from studio.models.loader import Loader
 from studio.models.registry import load_registry
-
-from .conftest import SHARED_WEIGHTS
+from tests.paths import SHARED_WEIGHTS
 
 REGISTRY = load_registry(Settings.from_env({}))
 NCNN_IDS = [s.id for s in REGISTRY if s.backend == "ncnn"]
