@@ -185,14 +185,6 @@ def cmd_lock(args: argparse.Namespace, settings: Settings, registry: Registry) -
     return 0
 
 
-def _checked_params(args: argparse.Namespace, registry: Registry) -> dict[str, dict[str, Any]]:
-    """--set values, checked against every chosen model before any work starts (bad input: exit 2)."""
-    params = parse_sets(args.settings, registry)
-    for model_id in args.models:
-        registry.get(model_id).resolve_params(params.get(model_id))
-    return params
-
-
 def _progress_printer(enabled: bool):
     def report(fraction: float, message: str) -> None:
         print(f"\r[{fraction * 100:5.1f}%] {message:<60}", end="" if fraction < 1 else "\n", file=sys.stderr)
@@ -202,14 +194,23 @@ def _progress_printer(enabled: bool):
 
 def cmd_enhance(args: argparse.Namespace, settings: Settings, registry: Registry) -> int:
     from studio.core.media import decode
-    from studio.engine.compare import CompareOptions, run
+    from studio.engine.compare import run
     from studio.engine.export import write_outputs
+    from studio.engine.request import CompareRequest
     from studio.models.loader import Loader
 
-    params = _checked_params(args, registry)
+    request = CompareRequest.build(
+        registry,
+        args.models,
+        metrics=[],
+        preview=None,
+        backend=args.backend,
+        precision=args.precision,
+        params=parse_sets(args.settings, registry),
+        max_models=None,
+    )
     image = decode(args.input, settings.max_pixels)
-    options = CompareOptions(preview=None, backend=args.backend, precision=args.precision)
-    results = run(image, args.models, registry, Loader(settings), options=options, params=params)
+    results = run(request, image, registry, Loader(settings))
     written = write_outputs(results, args.out, args.format, prefix=f"{args.input.stem}_")
     rows = []
     for row in results.rows:
@@ -247,34 +248,30 @@ def cmd_enhance(args: argparse.Namespace, settings: Settings, registry: Registry
 
 
 def cmd_compare(args: argparse.Namespace, settings: Settings, registry: Registry) -> int:
-    from studio.core.degrade import Recipe
     from studio.core.media import decode
-    from studio.engine.compare import CompareOptions, run
+    from studio.engine.compare import run
     from studio.engine.export import results_frame, results_json, results_markdown, write_run
-    from studio.metrics import parse_metric_list
+    from studio.engine.request import CompareRequest
     from studio.models.loader import Loader
 
-    params = _checked_params(args, registry)
-    if args.repeat < 1:
-        raise UsageError("--repeat must be at least 1")
-    recipe = Recipe.parse(args.degrade) if args.degrade else None
-    metrics = parse_metric_list(args.metrics, has_reference=bool(args.reference or recipe))
+    request = CompareRequest.build(
+        registry,
+        args.models,
+        metrics=args.metrics,
+        degrade=args.degrade,
+        with_reference=bool(args.reference),
+        preview=args.preview,
+        tile=args.tile,
+        backend=args.backend,
+        precision=args.precision,
+        params=parse_sets(args.settings, registry),
+        repeat=args.repeat,
+        max_models=None,
+    )
     image = decode(args.input, settings.max_pixels)
     reference = decode(args.reference, settings.max_pixels) if args.reference else None
-    options = CompareOptions(
-        repeat=args.repeat, preview=args.preview or None, tile=args.tile, backend=args.backend, precision=args.precision
-    )
     results = run(
-        image,
-        args.models,
-        registry,
-        Loader(settings),
-        metrics,
-        reference,
-        recipe,
-        options,
-        params,
-        on_progress=_progress_printer(sys.stderr.isatty()),
+        request, image, registry, Loader(settings), reference, on_progress=_progress_printer(sys.stderr.isatty())
     )
     for row in results.rows:
         if not row.ok:

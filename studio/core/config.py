@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from studio.core.errors import UsageError
+from studio.core.vocabulary import MACHINE_CLASSES
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 PROJECT_DIR = PACKAGE_DIR.parent  # the clone (app.py, assets/); absent from an installed wheel
@@ -34,6 +35,13 @@ def _int(env: dict[str, str], name: str, default: int, minimum: int = 1) -> int:
     if value < minimum:
         raise UsageError(f"{name}={raw!r} must be at least {minimum}")
     return value
+
+
+def _choice(env: dict[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = env.get(name, "").strip().lower() or default
+    if raw not in choices:
+        raise UsageError(f"{name}={raw!r} must be one of {', '.join(choices)}")
+    return raw
 
 
 def _cache_home(env: dict[str, str]) -> Path:
@@ -66,6 +74,7 @@ class Settings:
     tile_budget_mb: int = 1024
     data_dir: Path = field(default_factory=lambda: _cache_home({}) / "data")
     hf_endpoint: str = "https://huggingface.co"
+    machine_class: str = "auto"  # auto (detect) or one of vocabulary.MACHINE_CLASSES, forced
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, registry: str | Path | None = None) -> Settings:
@@ -91,4 +100,5 @@ class Settings:
             tile_budget_mb=_int(env, "STUDIO_TILE_MB", 1024, minimum=64),
             data_dir=Path(env.get("STUDIO_DATA_DIR") or cache / "data").expanduser(),
             hf_endpoint=(env.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/"),
+            machine_class=_choice(env, "STUDIO_MACHINE_CLASS", ("auto", *MACHINE_CLASSES), "auto"),
         )

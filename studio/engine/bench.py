@@ -21,7 +21,8 @@ from studio.core.config import Settings
 from studio.core.errors import StudioError
 from studio.core.media import DecodedImage
 from studio.core.memory import PeakMemory
-from studio.engine.compare import CompareOptions, run
+from studio.engine.compare import run
+from studio.engine.request import CompareRequest
 from studio.models.backends.devices import cpu_has_fast_bf16, machine_class
 from studio.models.loader import Loader
 from studio.models.registry import Registry
@@ -118,7 +119,8 @@ def tiled_memory(loader: Loader, registry: Registry, model_id: str, side: int = 
     image = image.with_rgb(cv2.resize(image.rgb, (side, side), interpolation=cv2.INTER_CUBIC))
     with PeakMemory() as probe:
         started = time.perf_counter()
-        (row,) = run(image, [model_id], registry, loader, options=CompareOptions(preview=None)).rows
+        request = CompareRequest.build(registry, [model_id], metrics=[], preview=None)
+        (row,) = run(request, image, registry, loader).rows
         seconds = time.perf_counter() - started
     if not row.ok:
         raise StudioError(row.error)
@@ -212,7 +214,7 @@ def run_benchmark(
         f"fast bf16: {'yes' if cpu_has_fast_bf16() else 'no'}. Measured {time.strftime('%Y-%m-%d')} with "
         f"`studio bench` (min and median of {repeat} runs after a warm-up; untiled).\n\n"
     )
-    machine = machine_class()
+    machine = machine_class(settings.machine_class)
     text = (
         header
         + _markdown(frame)

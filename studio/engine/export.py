@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 if TYPE_CHECKING:
-    from studio.engine.compare import Results
+    from studio.engine.results import Results
 
 
 def _round(value: float | None, digits: int = 4) -> float | None:

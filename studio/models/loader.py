@@ -55,8 +55,9 @@ class Loader:
         params: dict[str, Any] | None = None,
         backend: str | None = None,
         precision: str | None = None,
+        device: str | None = None,
     ) -> Enhancer:
-        """The enhancer for `spec` in the requested form (backend) and precision, loaded once per process."""
+        """The enhancer for `spec` in the requested form (backend), precision and device, loaded once per process."""
         values = spec.resolve_params(params)
         target = backend or self.default_form(spec)
         if target not in spec.forms:
@@ -64,6 +65,8 @@ class Loader:
         options = dict(spec.options)
         if precision:
             options["precision"] = precision
+        if device:
+            options["device"] = device
         key = CacheKey(
             spec.id,
             target,
@@ -77,7 +80,7 @@ class Loader:
         """The form `load` runs when none is asked for (asks the machine only when there is a choice)."""
         if len(spec.forms) == 1 or backend_problem("torch"):
             return spec.backend
-        return spec.default_form(machine_class())
+        return spec.default_form(machine_class(self.settings.machine_class))
 
     def weights_for(self, spec: ModelSpec, form: str) -> Path | None:
         """The weight file `form` runs from: the entry's own, or converted from its ncnn files once."""

@@ -11,13 +11,11 @@ import json
 
 import gradio as gr
 
-from studio.core.degrade import Recipe
 from studio.core.errors import StudioError
 from studio.core.media import decode
-from studio.engine.compare import CompareOptions
 from studio.engine.compare import run as compare_run
 from studio.engine.export import results_frame, results_json
-from studio.metrics import parse_metric_list
+from studio.engine.request import CompareRequest
 from studio.services import Services
 
 
@@ -36,29 +34,22 @@ def compare_api(
     try:
         if not image_path:
             raise gr.Error("image is required")
-        if not model_ids:
-            raise gr.Error("name at least one model id")
-        params = json.loads(params_json or "{}")
-        if not isinstance(params, dict):
-            raise gr.Error('params must be a JSON object like {"unsharp-mask": {"amount": 1.5}}')
-        for model_id in model_ids:
-            services.registry.get(model_id).resolve_params(params.get(model_id))
-        recipe = Recipe.parse(degrade) if degrade else None
-        metrics = parse_metric_list(",".join(metric_ids or []), has_reference=bool(recipe or reference_path))
+        request = CompareRequest.build(
+            services.registry,
+            model_ids,
+            metrics=list(metric_ids) if metric_ids else None,
+            degrade=degrade,
+            with_reference=bool(reference_path),
+            preview=preview,
+            backend=backend,
+            precision=precision,
+            params=params_json,
+        )
         image = decode(image_path, services.settings.max_pixels)
         reference = decode(reference_path, services.settings.max_pixels) if reference_path else None
-        options = CompareOptions(
-            preview=int(preview) if preview else None,
-            backend=None if backend in (None, "", "auto") else backend,
-            precision=None if precision in (None, "", "auto") else precision,
-        )
-        results = compare_run(
-            image, list(model_ids), services.registry, services.loader, metrics, reference, recipe, options, params
-        )
+        results = compare_run(request, image, services.registry, services.loader, reference)
     except StudioError as exc:
         raise gr.Error(str(exc)) from None
-    except json.JSONDecodeError as exc:
-        raise gr.Error(f"params is not valid JSON: {exc.msg}") from None
     gallery = [(row.output.rgb, row.model_id) for row in results.rows if row.ok]
     return gallery, results_frame(results), json.loads(results_json(results))
 

@@ -11,15 +11,16 @@ from studio.core.config import PROJECT_DIR
 from studio.core.degrade import Recipe
 from studio.core.errors import StudioError
 from studio.core.media import DecodedImage, decode
-from studio.engine.compare import CompareOptions, Results, iterate
+from studio.engine.compare import iterate
 from studio.engine.export import results_frame
+from studio.engine.request import MAX_MODELS, CompareRequest
+from studio.engine.results import Results
 from studio.metrics import DEFAULT_WITH_REFERENCE, DEFAULT_WITHOUT_REFERENCE, METRICS
 from studio.services import Services
 from studio.ui import views
 from studio.ui.downloads import write_run_files
 from studio.ui.models_tab import model_states
 
-MAX_MODELS = 8
 TASK_ORDER = ("super-resolution", "denoise", "deblur", "sharpen", "contrast", "restore")
 MODES = ("none", "synthetic degradation", "ground truth upload")
 
@@ -286,33 +287,29 @@ def build_compare_tab(services: Services) -> None:
     ):
         image = load_upload(path, services)
         model_ids = [m for group in chosen for m in (group or [])]
-        if not model_ids:
-            raise gr.Error("Pick at least one model.")
-        if len(model_ids) > MAX_MODELS:
-            raise gr.Error(f"Pick at most {MAX_MODELS} models (you picked {len(model_ids)}).")
         recipe = (
             build_recipe(scale_v, blur_v, sigma_v, length_v, angle_v, noise_v, jpeg_v, seed_v)
             if (choice == MODES[1])
             else None
         )
         reference = load_upload(truth_path, services, "a ground-truth image") if choice == MODES[2] else None
-        options = CompareOptions(
-            preview=int(long_side) if preview_limited else None,
-            backend=None if backend_choice == "auto" else backend_choice,
-            precision=None if precision_choice == "auto" else precision_choice,
-        )
-        chosen_metrics = [METRICS[m] for m in metric_ids or []]
+        try:
+            request = CompareRequest.build(
+                services.registry,
+                model_ids,
+                metrics=list(metric_ids or []),
+                degrade=recipe,
+                with_reference=reference is not None,
+                preview=int(long_side) if preview_limited else None,
+                backend=backend_choice,
+                precision=precision_choice,
+                params={m: v for m, v in (params or {}).items() if m in model_ids},
+                max_models=MAX_MODELS,
+            )
+        except StudioError as exc:
+            raise gr.Error(str(exc)) from None
         stream = iterate(
-            image,
-            model_ids,
-            services.registry,
-            services.loader,
-            chosen_metrics,
-            reference,
-            recipe,
-            options,
-            params,
-            on_progress=lambda f, m: progress(f, desc=m),
+            request, image, services.registry, services.loader, reference, on_progress=lambda f, m: progress(f, desc=m)
         )
         try:
             for results in stream:

@@ -9,8 +9,8 @@ import uuid
 import zipfile
 from pathlib import Path
 
-from studio.engine.compare import Results
 from studio.engine.export import write_run
+from studio.engine.results import Results
 
 RUNS_DIR = Path(tempfile.gettempdir()) / "enhance-studio-runs"
 KEEP_SECONDS = 2 * 3600

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from studio.engine.compare import ModelResult, Results, resize_to
+from studio.core.resize import resize_to
+from studio.engine.results import ModelResult, Results
 from studio.models.registry import Registry
 from studio.models.weights.store import UNAVAILABLE
 

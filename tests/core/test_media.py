@@ -10,7 +10,8 @@ from PIL import Image
 
 from studio.core.errors import ImageTooLargeError, MediaError
 from studio.core.media import decode, encode
-from studio.engine.compare import CompareOptions, run
+from studio.engine.compare import run
+from studio.engine.request import CompareRequest
 from studio.models.cache import EnhancerCache
 from studio.models.loader import Loader
 from studio.models.registry import load_registry
@@ -51,7 +52,9 @@ def test_alpha_is_split_carried_through_an_upscaler_and_reattached(small_photo, 
     decoded = decode(to_bytes(rgba, "PNG"), LIMIT)
     assert decoded.alpha is not None and decoded.rgb.shape[2] == 3
     loader = Loader(settings, EnhancerCache(100))
-    (row,) = run(decoded, ["lanczos-x2"], load_registry(settings), loader, options=CompareOptions(preview=None)).rows
+    registry = load_registry(settings)
+    request = CompareRequest.build(registry, ["lanczos-x2"], metrics=[], preview=None)
+    (row,) = run(request, decoded, registry, loader).rows
     assert row.ok and row.output.alpha.shape == (256, 256)
     back = Image.open(io.BytesIO(encode(row.output, "png")))
     assert back.mode == "RGBA" and back.size == (256, 256)

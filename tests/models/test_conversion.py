@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 
 import numpy as np
@@ -12,8 +13,9 @@ from skimage.metrics import peak_signal_noise_ratio as psnr
 from studio.core.config import Settings
 from studio.core.errors import UsageError, WeightsError
 from studio.core.media import DecodedImage
-from studio.engine.compare import CompareOptions, run
-from studio.models import loader as loader_module
+from studio.engine.compare import run
+from studio.engine.request import CompareRequest
+from studio.models import backends
 from studio.models.cache import EnhancerCache
 from studio.models.convert.ncnn_format import load_ncnn
 from studio.models.loader import Loader
@@ -75,13 +77,10 @@ def test_forms_and_precisions_are_checked(loader):
 
 
 def test_backend_override_in_compare_applies_only_where_offered(loader, small_photo):
-    rows = run(
-        DecodedImage(rgb=small_photo[:48, :48]),
-        ["realesr-animevideov3-x4", "lanczos-x4"],
-        REGISTRY,
-        loader,
-        options=CompareOptions(backend="torch", precision="fp32"),
-    ).rows
+    request = CompareRequest.build(
+        REGISTRY, ["realesr-animevideov3-x4", "lanczos-x4"], metrics=[], backend="torch", precision="fp32"
+    )
+    rows = run(request, DecodedImage(rgb=small_photo[:48, :48]), REGISTRY, loader).rows
     assert [(r.backend, r.precision) for r in rows] == [("torch", "fp32"), ("classical", "fp32")]
 
 
@@ -100,10 +99,9 @@ def test_a_truncated_ncnn_weight_file_is_a_clear_error(loader, tmp_path):
 
 
 def test_a_missing_runtime_fails_that_model_only(loader, small_photo, monkeypatch):
-    monkeypatch.setitem(loader_module.BACKEND_RUNTIMES, "opencv-dnn", "no_such_runtime_module")
-    rows = run(
-        DecodedImage(rgb=small_photo), ["espcn-x2", "clahe"], REGISTRY, Loader(loader.settings, EnhancerCache(100))
-    ).rows
+    monkeypatch.setitem(backends.BACKEND_RUNTIMES, "opencv-dnn", "no_such_runtime_module")
+    request = CompareRequest.build(REGISTRY, ["espcn-x2", "clahe"], metrics=[])
+    rows = run(request, DecodedImage(rgb=small_photo), REGISTRY, Loader(loader.settings, EnhancerCache(100))).rows
     assert "needs the Python package providing 'no_such_runtime_module'" in rows[0].error and rows[1].ok
 
 
@@ -130,21 +128,26 @@ def test_spandrel_detects_the_converted_architecture(loader, model_id, architect
     assert (descriptor.architecture.id, descriptor.scale) == (architecture, scale)
 
 
-def test_the_loader_runs_the_fastest_form_for_the_machine(loader, crop, monkeypatch):
+def forced(settings, machine: str):
+    """The same settings with STUDIO_MACHINE_CLASS forced to `machine`."""
+    return dataclasses.replace(settings, machine_class=machine)
+
+
+def test_the_loader_runs_the_fastest_form_for_the_machine(loader):
     spec = REGISTRY.get("realesrgan-x4plus-anime")
-    fresh = Loader(loader.settings, EnhancerCache(16384))
-    monkeypatch.setattr(loader_module, "machine_class", lambda: "cpu")
-    assert fresh.load(spec).info.backend == "ncnn"
-    monkeypatch.setattr(loader_module, "machine_class", lambda: "cpu-bf16")
-    assert fresh.load(spec).info.backend == "torch"
-    assert fresh.load(spec, backend="ncnn").info.backend == "ncnn"  # an explicit form still wins
+    assert Loader(forced(loader.settings, "cpu"), EnhancerCache(16384)).default_form(spec) == "ncnn"
+    assert Loader(forced(loader.settings, "cuda"), EnhancerCache(16384)).default_form(spec) == "torch"
+    on_bf16 = Loader(forced(loader.settings, "cpu-bf16"), EnhancerCache(16384))
+    enhancer = on_bf16.load(spec)
+    assert (enhancer.info.backend, enhancer.info.device, enhancer.info.precision) == ("torch", "cpu", "bf16")
+    assert on_bf16.load(spec, backend="ncnn").info.backend == "ncnn"  # an explicit form still wins
+    on_cpu = Loader(forced(loader.settings, "cpu"), EnhancerCache(16384)).load(spec)
+    assert (on_cpu.info.backend, on_cpu.info.device, on_cpu.info.precision) == ("ncnn", "cpu", "fp32")
 
 
-def test_ncnn_auto_precision_uses_bf16_storage_only_where_bf16_is_fast(loader, monkeypatch):
-    from studio.models.backends import ncnn as ncnn_backend
-
+def test_ncnn_auto_precision_uses_bf16_storage_only_where_bf16_is_fast(loader):
     spec = REGISTRY.get("realesr-animevideov3-x4")
-    monkeypatch.setattr(ncnn_backend, "cpu_has_fast_bf16", lambda: False)
-    assert Loader(loader.settings, EnhancerCache(16384)).load(spec).info.precision == "fp32"
-    monkeypatch.setattr(ncnn_backend, "cpu_has_fast_bf16", lambda: True)
-    assert Loader(loader.settings, EnhancerCache(16384)).load(spec).info.precision == "bf16"
+    plain = Loader(forced(loader.settings, "cpu"), EnhancerCache(16384)).load(spec)
+    assert (plain.info.backend, plain.info.device, plain.info.precision) == ("ncnn", "cpu", "fp32")
+    fast = Loader(forced(loader.settings, "cpu-bf16"), EnhancerCache(16384)).load(spec)
+    assert (fast.info.backend, fast.info.device, fast.info.precision) == ("ncnn", "cpu", "bf16")

@@ -11,6 +11,7 @@ from studio.core.config import Settings
 from studio.core.media import DecodedImage
 from studio.engine.compare import run
 from studio.engine.enhance import run_enhancer
+from studio.engine.request import CompareRequest
 from studio.models.cache import EnhancerCache
 from studio.models.loader import Loader
 from studio.models.registry import load_registry
@@ -84,7 +85,8 @@ def test_realcugan_is_marked_untileable(loader):
 
 def test_one_failing_model_does_not_stop_the_others(loader, small_photo):
     image = DecodedImage(rgb=small_photo)
-    rows = run(image, ["realesr-animevideov3-x2", "scunet-color-real", "clahe"], REGISTRY, loader).rows
+    request = CompareRequest.build(REGISTRY, ["realesr-animevideov3-x2", "scunet-color-real", "clahe"], metrics=[])
+    rows = run(request, image, REGISTRY, loader).rows
     assert [row.ok for row in rows] == [True, False, True]
     assert "not downloaded" in rows[1].error
 
@@ -105,6 +107,7 @@ def test_opencv_dnn_models_run_through_the_mirror(loader, photo, model_id):
 
 def test_edsr_is_listed_unpinned_and_fails_clearly_offline(loader, small_photo):
     assert EDSR_IDS == ["edsr-x2", "edsr-x3", "edsr-x4"]
-    (row,) = run(DecodedImage(rgb=small_photo), ["edsr-x3"], REGISTRY, loader).rows
+    request = CompareRequest.build(REGISTRY, ["edsr-x3"], metrics=[])
+    (row,) = run(request, DecodedImage(rgb=small_photo), REGISTRY, loader).rows
     assert not row.ok and "\n" not in row.error
     assert "EDSR_x3.pb" in row.error and "studio fetch edsr-x3" in row.error

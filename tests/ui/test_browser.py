@@ -155,7 +155,7 @@ def teardown_module(module):
 def test_parameter_controls_are_live_and_reach_the_engine(page, model_settings):
     from studio.core.media import decode
     from studio.engine.compare import run
-    from studio.metrics import get_metric
+    from studio.engine.request import CompareRequest
     from studio.models.cache import EnhancerCache
     from studio.models.loader import Loader
     from studio.models.registry import load_registry
@@ -177,14 +177,11 @@ def test_parameter_controls_are_live_and_reach_the_engine(page, model_settings):
     wait_for_text(page, "#results-table", ["unsharp-mask"])
     image = decode(asset, 10**8)
     loader = Loader(model_settings, cache=EnhancerCache(100))
-    (row,) = run(
-        image,
-        ["unsharp-mask"],
-        load_registry(model_settings),
-        loader,
-        [get_metric("sharpness")],
-        params={"unsharp-mask": {"amount": 4}},
-    ).rows
+    registry = load_registry(model_settings)
+    request = CompareRequest.build(
+        registry, ["unsharp-mask"], metrics=["sharpness"], params={"unsharp-mask": {"amount": 4}}
+    )
+    (row,) = run(request, image, registry, loader).rows
     wait_for_text(page, "#results-table", [f"{row.metrics['sharpness']:.1f}"[:-2]])
 
 

@@ -25,7 +25,7 @@ from studio.core.config import Settings
 from studio.core.errors import EnhanceError, UsageError, WeightsError
 from studio.core.tiling import crop_output, padded_size
 from studio.models.backends.base import EnhancerInfo
-from studio.models.backends.devices import cpu_has_fast_bf16
+from studio.models.backends.devices import fast_bf16, gpu_allowed, machine_class
 from studio.models.schema import ModelSpec
 
 
@@ -54,11 +54,18 @@ class NcnnEnhancer:
         if not bin_path.exists():
             raise WeightsError(f"'{spec.id}': {bin_path.name} is missing beside {param_path.name}")
         self._net = ncnn.Net()
-        self._net.opt.use_vulkan_compute = bool(options.get("vulkan", True)) and _gpu_present()
+        device = str(options.get("device", "auto"))
+        if device not in ("auto", "cpu", "vulkan"):
+            raise UsageError(f"'{spec.id}': ncnn runs on cpu or vulkan, not {device}")
+        wants_gpu = device == "vulkan" or (device == "auto" and gpu_allowed(settings.machine_class))
+        self._net.opt.use_vulkan_compute = wants_gpu and bool(options.get("vulkan", True)) and _gpu_present()
+        if device == "vulkan" and not self._net.opt.use_vulkan_compute:
+            raise UsageError(f"'{spec.id}': device 'vulkan' requested but no Vulkan GPU is available")
         self._net.opt.num_threads = settings.threads
         precision = str(options.get("precision", "auto"))
         if precision == "auto":  # bf16 storage where the CPU has fast bf16 (measured faster there), else exact fp32
-            precision = "bf16" if cpu_has_fast_bf16() and not self._net.opt.use_vulkan_compute else "fp32"
+            fast = fast_bf16(machine_class(settings.machine_class))
+            precision = "bf16" if fast and not self._net.opt.use_vulkan_compute else "fp32"
         if precision not in ("fp32", "bf16"):
             raise UsageError(f"'{spec.id}': ncnn on CPU runs fp32 or bf16 (storage), not {precision}")
         self._net.opt.use_bf16_storage = precision == "bf16"

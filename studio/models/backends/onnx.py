@@ -15,22 +15,19 @@ from studio.core.config import Settings
 from studio.core.errors import EnhanceError, UsageError, WeightsError
 from studio.core.tiling import crop_output, pad_to
 from studio.models.backends.base import EnhancerInfo
+from studio.models.backends.devices import choose_device, machine_class
 from studio.models.schema import ModelSpec
 
 GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
 
 
-def _providers(ort: Any) -> list[str]:
-    available = ort.get_available_providers()
-    gpu = [p for p in GPU_PROVIDERS if p in available]
-    if gpu:
-        try:
-            import torch
-
-            if not torch.cuda.is_available():
-                gpu = []
-        except ImportError:
-            gpu = []
+def _providers(ort: Any, device: str) -> list[str]:
+    """CPU only, unless the device is CUDA and the runtime offers a GPU provider."""
+    if device == "cpu":
+        return ["CPUExecutionProvider"]
+    gpu = [p for p in GPU_PROVIDERS if p in ort.get_available_providers()]
+    if not gpu:
+        raise UsageError("device 'cuda' needs onnxruntime-gpu (pip install onnxruntime-gpu in place of onnxruntime)")
     return [*gpu, "CPUExecutionProvider"]
 
 
@@ -40,11 +37,18 @@ class OnnxEnhancer:
 
         if str(spec.options.get("precision", "auto")) not in ("auto", "fp32"):
             raise UsageError(f"'{spec.id}': the ONNX form runs fp32 only")
+        requested = str(spec.options.get("device", "auto"))
+        if requested not in ("auto", "cpu", "cuda"):
+            raise UsageError(f"'{spec.id}': ONNX Runtime runs on cpu or cuda, not {requested}")
+        machine = machine_class(settings.machine_class)
+        if requested == "auto" and "CUDAExecutionProvider" not in ort.get_available_providers():
+            requested = "cpu"
+        device = choose_device(requested, machine)
         options = ort.SessionOptions()
         options.intra_op_num_threads = settings.threads
         options.log_severity_level = 3
         try:
-            self._session = ort.InferenceSession(str(path), sess_options=options, providers=_providers(ort))
+            self._session = ort.InferenceSession(str(path), sess_options=options, providers=_providers(ort, device))
         except Exception as exc:
             raise WeightsError(f"cannot load ONNX model {path.name}: {str(exc).splitlines()[0][:200]}") from None
         self._input = self._session.get_inputs()[0].name

@@ -16,7 +16,7 @@ from studio.core.config import Settings
 from studio.core.errors import EnhanceError, WeightsError
 from studio.core.tiling import crop_output, pad_to
 from studio.models.backends.base import EnhancerInfo
-from studio.models.backends.devices import choose_device, choose_precision
+from studio.models.backends.devices import choose_device, choose_precision, machine_class
 from studio.models.schema import ModelSpec
 
 
@@ -106,8 +106,13 @@ def load(spec: ModelSpec, weights_path: Path | None, params: dict[str, Any], set
         raise EnhanceError(f"'{spec.id}' is not an image-to-image model")
     if descriptor.scale != spec.scale:
         raise EnhanceError(f"'{spec.id}' is declared x{spec.scale} but the weights are x{descriptor.scale}")
-    device = choose_device(str(spec.options.get("device", "auto")))
+    machine = machine_class(settings.machine_class)
+    device = choose_device(str(spec.options.get("device", "auto")), machine)
     precision = choose_precision(
-        str(spec.options.get("precision", "auto")), device, descriptor.supports_half, descriptor.supports_bfloat16
+        str(spec.options.get("precision", "auto")),
+        device,
+        descriptor.supports_half,
+        descriptor.supports_bfloat16,
+        machine,
     )
     return TorchEnhancer(spec, descriptor, device, precision, settings.threads)
