@@ -29,6 +29,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from studio.core.config import Settings  # noqa: E402
+from tests.environment import FORCED_MACHINE_CLASS  # noqa: E402
 from tests.fakehub import FakeHub  # noqa: E402
 
 
@@ -41,6 +42,7 @@ def env(tmp_path: Path) -> dict[str, str]:
         "HF_HOME": str(tmp_path / "hf"),
         "STUDIO_WEIGHTS_DIR": str(tmp_path / "weights"),
         "STUDIO_DATA_DIR": str(tmp_path / "data"),
+        "STUDIO_MACHINE_CLASS": FORCED_MACHINE_CLASS,
     }
 
 
@@ -106,6 +108,7 @@ def model_settings(tmp_path_factory) -> Settings:
             "STUDIO_WEIGHTS_DIR": str(home / "weights"),
             "HF_HOME": str(home / "hf"),
             "STUDIO_THREADS": "2",
+            "STUDIO_MACHINE_CLASS": FORCED_MACHINE_CLASS,
         }
     )
 

@@ -56,6 +56,11 @@ def _hf_cache(env: dict[str, str]) -> Path:
     return Path(home).expanduser() / "hub"
 
 
+def prepare_gradio_environment() -> None:
+    """Turn Gradio's telemetry off unless the user set it: Gradio reads this when it is imported."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Process-wide settings, read from the environment (see README, "Environment")."""
@@ -75,6 +80,9 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: _cache_home({}) / "data")
     hf_endpoint: str = "https://huggingface.co"
     machine_class: str = "auto"  # auto (detect) or one of vocabulary.MACHINE_CLASSES, forced
+    on_space: bool = False  # SPACE_ID is set: a Hugging Face Space
+    server_name: str = "127.0.0.1"
+    server_port: int = 7860
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, registry: str | Path | None = None) -> Settings:
@@ -101,4 +109,7 @@ class Settings:
             data_dir=Path(env.get("STUDIO_DATA_DIR") or cache / "data").expanduser(),
             hf_endpoint=(env.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/"),
             machine_class=_choice(env, "STUDIO_MACHINE_CLASS", ("auto", *MACHINE_CLASSES), "auto"),
+            on_space=bool(env.get("SPACE_ID")),
+            server_name="0.0.0.0" if env.get("SPACE_ID") else "127.0.0.1",
+            server_port=_int(env, "PORT", 0, minimum=0) or _int(env, "GRADIO_SERVER_PORT", 7860),
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from studio.core.config import Settings
 from studio.services import Services
 from studio.ui.api import build_api
 from studio.ui.compare_tab import build_compare_tab
@@ -14,6 +15,16 @@ INTRO = (
     "Upload an image, pick enhancers (classical filters and neural networks), run them side by side, "
     "drag the sliders to compare before and after, and read latency and quality in one table."
 )
+
+
+def launch(demo: gr.Blocks, settings: Settings) -> None:
+    """Serve the app with the launch settings the README states (queue bound, upload cap, bind address)."""
+    demo.queue(max_size=32, default_concurrency_limit=4).launch(
+        server_name=settings.server_name,
+        server_port=settings.server_port,
+        max_file_size="50mb",
+        show_error=True,
+    )
 
 
 def build_demo(services: Services) -> gr.Blocks:
