@@ -9,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export GRADIO_ANALYTICS_ENABLED ?= False
 
-.PHONY: demo test lint bench venv clean
+.PHONY: demo test test-fast lint bench venv clean
 
 venv: $(VENV_CACHE)/.complete
 	@[ -L $(VENV) ] && [ "$$(readlink $(VENV))" = "$(VENV_CACHE)" ] || { rm -rf $(VENV); ln -s $(VENV_CACHE) $(VENV); }
@@ -35,9 +35,17 @@ demo: venv
 	$(PY) -m studio fetch --backend ncnn > /dev/null
 	$(PY) app.py
 
+# Every test, then the precision-sensitive ones again under each forced machine class
+# (AVX2-only CPUs and AVX-512 BF16 CPUs pick different defaults; both must pass).
 test: venv
 	$(PY) -m ruff check studio tests app.py benchmarks
 	$(PY) -m pytest -q
+	STUDIO_MACHINE_CLASS=cpu $(PY) -m pytest -q -m precision
+	STUDIO_MACHINE_CLASS=cpu-bf16 $(PY) -m pytest -q -m precision
+
+# Unit tests only (no real networks, app, browser or subprocesses): under a minute.
+test-fast: venv
+	$(PY) -m pytest -q -m "not slow and not network and not browser"
 
 lint: venv
 	$(PY) -m ruff check studio tests app.py benchmarks

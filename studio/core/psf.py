@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 
 from studio.core.errors import ParameterError
+from studio.core.vocabulary import PSF_KINDS
 
 
 def gaussian_psf(sigma: float) -> np.ndarray:
@@ -51,4 +52,4 @@ def make_psf(kind: str, sigma: float = 1.5, length: float = 9.0, angle: float = 
         return gaussian_psf(sigma)
     if kind == "motion":
         return motion_psf(length, angle)
-    raise ParameterError(f"unknown PSF kind '{kind}' (use 'gaussian' or 'motion')")
+    raise ParameterError(f"unknown PSF kind '{kind}' (use {' or '.join(PSF_KINDS)})")

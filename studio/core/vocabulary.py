@@ -11,3 +11,12 @@ DEVICES = ("auto", "cpu", "cuda", "vulkan")
 # What a model's fastest form depends on: a plain CPU, a CPU with fast bf16 (AVX-512 BF16 / AMX), a CUDA GPU.
 MACHINE_CLASSES = ("cpu", "cpu-bf16", "cuda")
 OUTPUT_FORMATS = ("png", "jpeg", "webp")
+
+# Registry `options` values (studio/models/options.py) and the code that acts on them.
+RESIZE_METHODS = ("bicubic", "lanczos", "bilinear", "nearest")  # classical `resize`: OpenCV interpolations
+PSF_KINDS = ("gaussian", "motion")  # classical deconvolution kernels
+PAD_MODES = ("edge", "reflect")  # how the ncnn backend pads a network's input (numpy.pad modes)
+RESIDUALS = ("nearest",)  # ncnn: what is added to the network's output (Real-CUGAN x4: nearest-upsampled input)
+# The spandrel architectures an ncnn model converts onto (studio/models/convert/ncnn_to_torch.py).
+CONVERT_ARCHITECTURES = ("compact", "esrgan", "realcugan", "waifu2x-upconv7", "waifu2x-cunet")
+OPENCV_DNN_ALGORITHMS = ("edsr", "espcn", "fsrcnn", "lapsrn")  # cv2.dnn_superres model names

@@ -65,27 +65,10 @@ def time_form(loader: Loader, spec, backend: str, precision: str, image: np.ndar
 
 
 def spandrel_eager(loader: Loader, spec) -> Callable[[np.ndarray], np.ndarray]:
-    """The baseline: the model as spandrel-based tools run it (fp32, NCHW, eager, inference mode).
+    """The baseline: the model as spandrel-based tools run it (see backends.torch.eager_baseline)."""
+    from studio.models.backends.torch import eager_baseline
 
-    Same converted weights as our torch form, but none of its choices (channels_last,
-    bf16, tiling); the uint8 <-> float conversion is included, as it is for every form.
-    """
-    import spandrel
-    import torch
-
-    from studio.models.backends.torch import load_state_dict
-
-    torch.set_num_threads(loader.settings.threads)
-    state = load_state_dict(loader.weights_for(spec, "torch"))
-    model = spandrel.ModelLoader("cpu").load_from_state_dict(state).model.eval()
-
-    def enhance(image: np.ndarray) -> np.ndarray:
-        tensor = torch.from_numpy(image).permute(2, 0, 1).unsqueeze(0).float() / 255.0
-        with torch.inference_mode():
-            result = model(tensor)
-        return result.clamp(0, 1).mul(255).round().byte()[0].permute(1, 2, 0).numpy()
-
-    return enhance
+    return eager_baseline(loader.weights_for(spec, "torch"), loader.settings.threads)
 
 
 def _summary(frame: pd.DataFrame, defaults: dict[str, tuple[str, str]]) -> str:

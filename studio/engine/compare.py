@@ -107,7 +107,7 @@ def _run_one(
         info = enhancer.info
         row.backend, row.device, row.precision = info.backend, info.device, info.precision
         tile = choose_tile(enhancer, loader.settings, request.tile)
-        overlap = int(spec.options.get("tile_overlap", 16))
+        overlap = spec.tile_overlap
         with PeakMemory() as probe:
             started = time.perf_counter()
             row.output = run_enhancer(enhancer, results.input, tile, overlap, on_tile)

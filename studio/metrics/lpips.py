@@ -1,48 +1,57 @@
 """LPIPS (Zhang et al. 2018) with the AlexNet backbone, lower is more similar.
 
-Two weight files are needed and looked up by name in STUDIO_WEIGHTS_DIR/lpips
-or the weights mirror: torchvision's `alexnet-owt-7be5be79.pth` and LPIPS v0.1's
-linear heads saved as `lpips_alex_v0.1.pth`. Neither has a published sha256 we
-can pin offline, so no checksum is claimed; without them the metric reports
-"unavailable: weights not downloaded".
+Two weight files, both fetched through the weight store like BRISQUE's (weights
+mirror by file name first, then the upstream URL unless offline): torchvision's
+`alexnet-owt-7be5be79.pth` and LPIPS v0.1's linear heads (`alex.pth` in the LPIPS
+repository), saved as `lpips_alex_v0.1.pth`. Neither has a sha256 we could verify
+offline, so both are unpinned url sources (refused under STUDIO_REQUIRE_PINNED=1
+until pinned); without them the metric reports "unavailable: weights not downloaded".
 """
 
 from __future__ import annotations
 
 import threading
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
-from studio.core.errors import WeightsNotAvailableError
 from studio.metrics.base import MetricContext
-from studio.models.weights.download import fetch_to, mirror_locations
+from studio.models.schema import SourceSpec
+from studio.models.weights.download import url_locations
 
-BACKBONE = "alexnet-owt-7be5be79.pth"
-HEADS = "lpips_alex_v0.1.pth"
+BACKBONE_SOURCE = SourceSpec.model_validate(
+    {"url": {"url": "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth"}}
+)
+HEADS_SOURCE = SourceSpec.model_validate(
+    {
+        "url": {
+            "url": "https://raw.githubusercontent.com/richzhang/PerceptualSimilarity/master/lpips/weights/v0.1/alex.pth",
+            "save_as": "lpips_alex_v0.1.pth",
+        }
+    }
+)
+SOURCES = (BACKBONE_SOURCE, HEADS_SOURCE)
+BACKBONE = BACKBONE_SOURCE.url.filename  # alexnet-owt-7be5be79.pth
+HEADS = HEADS_SOURCE.url.filename  # lpips_alex_v0.1.pth
 TAPS = (1, 4, 7, 9, 11)  # ReLU outputs of alexnet.features
 SHIFT = (-0.030, -0.088, -0.188)
 SCALE = (0.458, 0.448, 0.450)
 _LOCK = threading.Lock()
 
 
-def _local(store, name: str) -> Path | None:
-    folder = store.settings.weights_dir / "lpips"
-    if (folder / name).exists():
-        return folder / name
-    for location in mirror_locations(store.settings.weights_mirror, name):
-        return fetch_to(location, folder / name, sha256=None)
-    return None
-
-
 def availability(store) -> str | None:
+    """None when both files are cached or fetchable now (mirror, or network when allowed)."""
     if store is None:
         return "no weights store"
-    folder = store.settings.weights_dir / "lpips"
-    names = (BACKBONE, HEADS)
-    found = all((folder / n).exists() or any(mirror_locations(store.settings.weights_mirror, n)) for n in names)
-    return None if found else "weights not downloaded"
+    settings = store.settings
+    for source in SOURCES:
+        if store.source_state(source).label == "cached":
+            continue
+        if settings.require_pinned:
+            return "weights not downloaded (unpinned, and STUDIO_REQUIRE_PINNED=1 is set)"
+        if not url_locations(source.url, settings):
+            return "weights not downloaded"
+    return None
 
 
 @lru_cache(maxsize=2)
@@ -50,12 +59,10 @@ def _network(store):
     import torch
     import torchvision
 
-    paths = [_local(store, name) for name in (BACKBONE, HEADS)]
-    if None in paths:
-        raise WeightsNotAvailableError("LPIPS weights not downloaded")
+    backbone_path, heads_path = (store.resolve_source("lpips", source) for source in SOURCES)
     backbone = torchvision.models.alexnet(weights=None)
-    backbone.load_state_dict(torch.load(str(paths[0]), map_location="cpu", weights_only=True))
-    heads_state = torch.load(str(paths[1]), map_location="cpu", weights_only=True)
+    backbone.load_state_dict(torch.load(str(backbone_path), map_location="cpu", weights_only=True))
+    heads_state = torch.load(str(heads_path), map_location="cpu", weights_only=True)
     heads = [heads_state[f"lin{i}.model.1.weight"].float() for i in range(len(TAPS))]
     return backbone.features.eval(), heads
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from studio.core.config import Settings
 from studio.core.errors import BackendUnavailableError, UsageError
+from studio.core.vocabulary import DEVICES, PRECISIONS
 from studio.models.backends import BACKEND_MODULES, BACKEND_RUNTIMES
-from studio.models.backends.base import Enhancer
+from studio.models.backends.base import Enhancer, Runtime
 from studio.models.backends.devices import machine_class
 from studio.models.cache import CacheKey, EnhancerCache, global_cache
+from studio.models.options import NcnnOptions, options_for_form
 from studio.models.schema import ModelSpec
 from studio.models.weights.store import UNAVAILABLE, WeightState, WeightStore
 
@@ -27,6 +30,16 @@ def backend_problem(backend: str) -> str | None:
     if importlib.util.find_spec(runtime) is None:
         return f"backend '{backend}' needs the Python package providing '{runtime}'"
     return None
+
+
+def runtime_for(precision: str | None, device: str | None) -> Runtime:
+    """The checked runtime request: None means "auto" (the machine class decides)."""
+    runtime = Runtime(precision=precision or "auto", device=device or "auto")
+    if runtime.precision not in PRECISIONS:
+        raise UsageError(f"unknown precision '{runtime.precision}' (use {', '.join(PRECISIONS)})")
+    if runtime.device not in DEVICES and not re.fullmatch(r"cuda:\d+", runtime.device):
+        raise UsageError(f"unknown device '{runtime.device}' (use {', '.join(DEVICES)} or cuda:N)")
+    return runtime
 
 
 def model_state(spec: ModelSpec, store: WeightStore) -> WeightState:
@@ -62,19 +75,9 @@ class Loader:
         target = backend or self.default_form(spec)
         if target not in spec.forms:
             raise UsageError(f"'{spec.id}' runs on {' or '.join(spec.forms)}, not {target}")
-        options = dict(spec.options)
-        if precision:
-            options["precision"] = precision
-        if device:
-            options["device"] = device
-        key = CacheKey(
-            spec.id,
-            target,
-            str(options.get("device", "auto")),
-            str(options.get("precision", "auto")),
-            tuple(sorted(values.items())),
-        )
-        return self.cache.get(key, lambda: self._build(spec, target, options, values))
+        runtime = runtime_for(precision, device)
+        key = CacheKey(spec.id, target, runtime.device, runtime.precision, tuple(sorted(values.items())))
+        return self.cache.get(key, lambda: self._build(spec, target, runtime, values))
 
     def default_form(self, spec: ModelSpec) -> str:
         """The form `load` runs when none is asked for (asks the machine only when there is a choice)."""
@@ -89,24 +92,21 @@ class Loader:
             return weights_path
         from studio.models.convert.ncnn_to_torch import converted_onnx, converted_weights
 
-        weights_path = converted_weights(
-            spec.id,
-            weights_path,
-            str(spec.options["convert"]),
-            self.settings,
-            spec.scale,
-            bool(spec.options.get("pro", False)),
-        )
+        options = spec.options
+        if not isinstance(options, NcnnOptions) or options.convert is None:
+            raise UsageError(f"'{spec.id}' has no {form} form")
+        weights_path = converted_weights(spec.id, weights_path, options.convert, self.settings, spec.scale, options.pro)
         return converted_onnx(spec.id, weights_path, self.settings) if form == "onnx" else weights_path
 
-    def _build(self, spec: ModelSpec, target: str, options: dict[str, Any], values: dict[str, Any]) -> Enhancer:
+    def _build(self, spec: ModelSpec, target: str, runtime: Runtime, values: dict[str, Any]) -> Enhancer:
         problem = backend_problem(target)
         if problem:
             raise BackendUnavailableError(f"'{spec.id}': {problem}")
         weights_path = self.weights_for(spec, target)
-        runtime_spec = spec.model_copy(update={"backend": target, "options": options})
+        # A converted form runs with its own backend's options (what carries over: options_for_form).
+        runtime_spec = spec.model_copy(update={"backend": target, "options": options_for_form(spec.options, target)})
         try:
             module = importlib.import_module(BACKEND_MODULES[target])
         except ImportError as exc:
             raise BackendUnavailableError(f"'{spec.id}': backend '{target}' failed to import: {exc}") from None
-        return module.load(runtime_spec, weights_path, values, self.settings)
+        return module.load(runtime_spec, weights_path, values, self.settings, runtime)

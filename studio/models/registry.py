@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from studio.core.config import Settings
 from studio.core.errors import RegistryError, UnknownModelError
+from studio.models.options import OPTIONS_BY_BACKEND
 from studio.models.schema import ModelSpec
 
 
@@ -58,13 +59,27 @@ def _entry_label(entry: Any, index: int) -> str:
     return f"entry #{index + 1}"
 
 
-def _format_validation(error: ValidationError) -> str:
+def _known_fields(entry: Any, loc: tuple) -> list[str]:
+    """The fields allowed where an unknown one was found (entry level or its backend's options)."""
+    if len(loc) == 1:
+        return list(ModelSpec.model_fields)
+    if len(loc) == 2 and loc[0] == "options" and isinstance(entry, dict):
+        kind = OPTIONS_BY_BACKEND.get(str(entry.get("backend")))
+        return list(kind.model_fields) if kind else []
+    return []
+
+
+def _format_validation(error: ValidationError, entry: Any = None) -> str:
+    """The first problem as "field 'a.b': what is wrong" (an entry-wide check names no field)."""
     first = error.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]) or "(entry)"
-    message = first["msg"]
+    field = ".".join(str(part) for part in first["loc"])
+    message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         message = "unknown field"
-    return f"field '{field}': {message}"
+        close = difflib.get_close_matches(str(first["loc"][-1]), _known_fields(entry, first["loc"]), n=1, cutoff=0.6)
+        if close:
+            message += f" (did you mean '{close[0]}'?)"
+    return f"field '{field}': {message}" if field else message
 
 
 def parse_registry_file(path: Path) -> list[ModelSpec]:
@@ -90,7 +105,7 @@ def parse_registry_file(path: Path) -> list[ModelSpec]:
         try:
             spec = ModelSpec.model_validate(entry, context={"base_dir": path.parent})
         except ValidationError as exc:
-            raise RegistryError(f"{path.name}: {label}: {_format_validation(exc)}") from None
+            raise RegistryError(f"{path.name}: {label}: {_format_validation(exc, entry)}") from None
         if spec.id in seen:
             raise RegistryError(f"{path.name}: {label}: duplicate id")
         seen.add(spec.id)

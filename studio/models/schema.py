@@ -10,14 +10,23 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 
 from studio.core.errors import ParameterError
+from studio.core.vocabulary import BACKENDS, TASKS
+from studio.models.options import DEFAULT_TILE_OVERLAP, OPTIONS_BY_BACKEND, Options
 
-MACHINE_CLASSES = ("cpu", "cpu-bf16", "cuda")  # what a model's fastest form depends on
-
-Task = Literal["super-resolution", "denoise", "deblur", "sharpen", "restore", "contrast"]
-Backend = Literal["classical", "torch", "onnx", "ncnn", "opencv-dnn"]
+Task = Literal[TASKS]
+Backend = Literal[BACKENDS]
 
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
 SHA256_RE = r"^[0-9a-f]{64}$"
@@ -50,6 +59,7 @@ class UrlSource(_Strict):
 
     url: str = Field(pattern=r"^(https?|file)://")
     sha256: str | None = Field(default=None, pattern=SHA256_RE)
+    save_as: str | None = Field(default=None, pattern=r"^[\w.+-]+$")  # the local (and mirror) name, if not the URL's
 
     @property
     def pinned(self) -> bool:
@@ -57,7 +67,8 @@ class UrlSource(_Strict):
 
     @property
     def filename(self) -> str:
-        return self.url.rstrip("/").rsplit("/", 1)[-1]
+        """The name the file is cached under and looked up by in the weights mirror."""
+        return self.save_as or self.url.rstrip("/").rsplit("/", 1)[-1]
 
 
 class WheelRef(_Strict):
@@ -184,19 +195,25 @@ class ModelSpec(_Strict):
     description: str
     link: str = Field(pattern=r"^https?://")
     params: dict[str, ParamSpec] = {}
-    options: dict[str, Any] = {}
+    # The backend's own schema (studio/models/options.py); validated even when absent, so each
+    # entry holds its backend's typed options with their defaults.
+    options: SerializeAsAny[Options] = Field(default_factory=dict, validate_default=True)
     tags: tuple[str, ...] = ()
+
+    @field_validator("options", mode="wrap")
+    @classmethod
+    def _options_of_the_backend(cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+        """Validate `options` against the schema of the entry's backend (unknown fields refused)."""
+        kind = OPTIONS_BY_BACKEND.get(info.data.get("backend", ""))
+        if kind is None:  # the backend itself is invalid: that error is reported first
+            return handler(value)
+        if isinstance(value, Options):
+            value = value.model_dump(exclude_unset=True)
+        return kind.model_validate(value)
 
     @model_validator(mode="after")
     def _fastest_names_forms(self) -> ModelSpec:
-        fastest = self.options.get("fastest", {})
-        if not isinstance(fastest, dict):
-            raise ValueError("options.fastest maps a machine class (cpu, cpu-bf16, cuda) to a form")
-        for machine, form in fastest.items():
-            if machine not in MACHINE_CLASSES:
-                raise ValueError(
-                    f"options.fastest: unknown machine class '{machine}' (use {', '.join(MACHINE_CLASSES)})"
-                )
+        for form in self.options.fastest.values():
             if form not in self.forms:
                 raise ValueError(
                     f"options.fastest: '{form}' is not one of this model's forms ({', '.join(self.forms)})"
@@ -208,9 +225,14 @@ class ModelSpec(_Strict):
         """The backends this entry can run on: its own, plus torch and ONNX when its ncnn weights convert."""
         return (
             [self.backend, "torch", "onnx"]
-            if self.backend == "ncnn" and self.options.get("convert")
+            if self.backend == "ncnn" and getattr(self.options, "convert", None)
             else [self.backend]
         )
+
+    @property
+    def tile_overlap(self) -> int:
+        """Context around each tile in px (classical entries are never tiled; they report the default)."""
+        return int(getattr(self.options, "tile_overlap", DEFAULT_TILE_OVERLAP))
 
     def default_form(self, machine: str) -> str:
         """The form to run when none is asked for: the fastest measured on this kind of machine.
@@ -219,8 +241,7 @@ class ModelSpec(_Strict):
         entry, CUDA machines run the torch form where there is one (fp16 on the GPU) and
         CPUs run the entry's own backend.
         """
-        fastest = self.options.get("fastest") or {}
-        form = fastest.get(machine) or ("torch" if machine == "cuda" else self.backend)
+        form = self.options.fastest.get(machine) or ("torch" if machine == "cuda" else self.backend)
         return form if form in self.forms else self.backend
 
     def resolve_params(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -15,8 +15,9 @@ from studio.core.errors import StudioError
 from studio.core.media import decode
 from studio.engine.compare import run as compare_run
 from studio.engine.export import results_frame, results_json
-from studio.engine.request import CompareRequest
+from studio.engine.request import MAX_MODELS, CompareRequest
 from studio.services import Services
+from studio.ui.choices import AUTO, BACKEND_CHOICES, METRIC_IDS, PRECISION_CHOICES
 
 
 def compare_api(
@@ -28,8 +29,8 @@ def compare_api(
     reference_path,
     preview,
     params_json,
-    backend="auto",
-    precision="auto",
+    backend=AUTO,
+    precision=AUTO,
 ):
     try:
         if not image_path:
@@ -44,6 +45,7 @@ def compare_api(
             backend=backend,
             precision=precision,
             params=params_json,
+            max_models=MAX_MODELS,
         )
         image = decode(image_path, services.settings.max_pixels)
         reference = decode(reference_path, services.settings.max_pixels) if reference_path else None
@@ -60,17 +62,13 @@ def build_api(services: Services) -> None:
     with gr.Column(visible=False):
         image = gr.File(type="filepath", label="image")
         models = gr.Dropdown(choices=ids, multiselect=True, label="model ids")
-        metrics = gr.Dropdown(
-            choices=["psnr", "ssim", "psnr_y", "ssim_y", "lpips", "brisque", "sharpness", "colourfulness"],
-            multiselect=True,
-            label="metric ids",
-        )
+        metrics = gr.Dropdown(choices=METRIC_IDS, multiselect=True, label="metric ids")
         degrade = gr.Textbox(label="degradation recipe, e.g. x4,blur=gauss:1.2")
         reference = gr.File(type="filepath", label="ground truth")
         preview = gr.Number(value=512, label="preview long side (0 = full size)")
         params = gr.Textbox(value="{}", label="per-model parameters as JSON")
-        backend = gr.Dropdown(["auto", "ncnn", "torch", "onnx"], value="auto", label="backend")
-        precision = gr.Dropdown(["auto", "fp32", "bf16", "fp16"], value="auto", label="precision")
+        backend = gr.Dropdown(BACKEND_CHOICES, value=AUTO, label="backend")
+        precision = gr.Dropdown(PRECISION_CHOICES, value=AUTO, label="precision")
         gallery = gr.Gallery(label="outputs")
         table = gr.Dataframe(label="table")
         details = gr.JSON(label="results")

@@ -7,7 +7,7 @@ import gradio as gr
 from studio.core.config import Settings
 from studio.services import Services
 from studio.ui.api import build_api
-from studio.ui.compare_tab import build_compare_tab
+from studio.ui.compare import build_compare_tab
 from studio.ui.models_tab import build_models_tab
 
 INTRO = (

@@ -121,10 +121,46 @@ def test_lpips_runs_when_weights_are_present(env, tmp_path, pair):
     store = WeightStore(Settings.from_env(env))
     spec = get_metric("lpips")
     assert spec.availability(store) is None
+    assert [store.source_state(s).label for s in lpips_module.SOURCES] == ["not downloaded"] * 2
     sharp, blurry = pair
     ctx = MetricContext(store=store)
     assert spec(sharp, sharp, ctx) == pytest.approx(0.0, abs=1e-6)
     assert spec(blurry, sharp, ctx) > 0
+    # fetched through the weight store: cached as url sources, so they serve without the mirror from now on
+    assert [store.source_state(s).label for s in lpips_module.SOURCES] == ["cached"] * 2
+    cached = [store.resolve_source("lpips", s) for s in lpips_module.SOURCES]
+    assert [p.name for p in cached] == [lpips_module.BACKBONE, lpips_module.HEADS]
+    assert all(p.is_relative_to(tmp_path / "weights" / "url") for p in cached)
+    env.pop("STUDIO_WEIGHTS_MIRROR")
+    assert spec.availability(WeightStore(Settings.from_env(env))) is None
+
+
+def test_lpips_weights_are_unpinned_url_sources_from_upstream():
+    backbone, heads = (s.url for s in lpips_module.SOURCES)
+    assert backbone.url == "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth"
+    assert heads.url == (
+        "https://raw.githubusercontent.com/richzhang/PerceptualSimilarity/master/lpips/weights/v0.1/alex.pth"
+    )
+    assert (backbone.filename, heads.filename) == ("alexnet-owt-7be5be79.pth", "lpips_alex_v0.1.pth")
+    assert not backbone.pinned and not heads.pinned  # no sha256 could be verified offline: none is claimed
+
+
+def test_lpips_is_unavailable_when_pinning_is_required(env, tmp_path):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    for name in (lpips_module.BACKBONE, lpips_module.HEADS):
+        (mirror / name).write_bytes(b"x")
+    env.update({"STUDIO_WEIGHTS_MIRROR": str(mirror), "STUDIO_REQUIRE_PINNED": "1"})
+    reason = get_metric("lpips").availability(WeightStore(Settings.from_env(env)))
+    assert reason == "weights not downloaded (unpinned, and STUDIO_REQUIRE_PINNED=1 is set)"
+
+
+def test_lpips_with_only_one_file_in_the_mirror_is_unavailable(env, tmp_path):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / lpips_module.BACKBONE).write_bytes(b"x")
+    env["STUDIO_WEIGHTS_MIRROR"] = str(mirror)
+    assert get_metric("lpips").availability(WeightStore(Settings.from_env(env))) == "weights not downloaded"
 
 
 def test_every_metric_declares_direction_and_range():

@@ -53,16 +53,28 @@ def test_a_failed_load_is_not_remembered():
 
 
 def test_waiters_see_the_loaders_error():
+    """Four threads, one load: the three waiters get the loader's error instead of loading again.
+
+    The loader holds on until every thread has entered `get` (and a little longer, so they are
+    waiting on its result), so the test does not depend on how fast threads start.
+    """
     cache = EnhancerCache(budget_mb=1000)
     barrier = threading.Barrier(4)
     errors = []
+    calls = []
+    entered = []
 
     def broken():
-        time.sleep(0.1)
+        calls.append(threading.get_ident())
+        deadline = time.monotonic() + 10
+        while len(entered) < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)
         raise ValueError("bad weights")
 
     def worker():
         barrier.wait()
+        entered.append(threading.get_ident())
         try:
             cache.get("a", broken)
         except ValueError as exc:
@@ -74,6 +86,7 @@ def test_waiters_see_the_loaders_error():
     for thread in threads:
         thread.join()
     assert errors == ["bad weights"] * 4
+    assert len(calls) == 1  # a cache without the load-once lock also gives 4 errors, from 4 loads
 
 
 def test_least_recently_used_is_evicted_over_budget():

@@ -44,13 +44,67 @@ def crop(photo):
     return np.ascontiguousarray(photo[100:356, 100:356])
 
 
+INTERPOLATIONS = {"bicubic": cv2.INTER_CUBIC, "lanczos": cv2.INTER_LANCZOS4}
+
+
 @pytest.mark.parametrize(
     "model_id", ["bicubic-x2", "bicubic-x3", "bicubic-x4", "lanczos-x2", "lanczos-x3", "lanczos-x4"]
 )
 def test_upscalers_give_exactly_scale_times_size(run, model_id):
     scale = int(model_id[-1])
     image = np.random.default_rng(0).integers(0, 256, (37, 51, 3), dtype=np.uint8)
-    assert run(model_id, image).shape == (37 * scale, 51 * scale, 3)
+    output = run(model_id, image)
+    assert output.shape == (37 * scale, 51 * scale, 3)
+    expected = cv2.resize(image, (51 * scale, 37 * scale), interpolation=INTERPOLATIONS[model_id.split("-")[0]])
+    assert output.dtype == np.uint8 and np.array_equal(output, expected)
+
+
+@pytest.mark.parametrize("model_id", ["bicubic-x3", "lanczos-x2"])
+def test_upscalers_equal_opencv_on_a_real_photo(run, crop, model_id):
+    small = np.ascontiguousarray(crop[:61, :47])
+    scale = int(model_id[-1])
+    expected = cv2.resize(small, (47 * scale, 61 * scale), interpolation=INTERPOLATIONS[model_id.split("-")[0]])
+    assert np.array_equal(run(model_id, small), expected)
+
+
+def test_every_classical_entry_names_exactly_its_operators_arguments(tmp_path):
+    from studio.core.config import Settings
+    from studio.models.backends.classical import OPERATORS, operator_arguments
+
+    registry = load_registry(Settings.from_env({}))
+    entries = [s for s in registry if s.backend == "classical"]
+    assert len(entries) == 16
+    for spec in entries:
+        given = {*spec.options.operator_kwargs(), *spec.params}
+        assert given == set(operator_arguments(OPERATORS[spec.source.builtin])), spec.id
+
+
+def test_runtime_choices_never_reach_an_operator(tmp_path):
+    """precision/device asked of a classical model are not passed to the operator as arguments."""
+    from studio.core.config import Settings
+
+    settings = Settings.from_env({"STUDIO_WEIGHTS_DIR": str(tmp_path), "STUDIO_OFFLINE": "1"})
+    spec = load_registry(settings).get("lanczos-x2")
+    enhancer = Loader(settings, cache=EnhancerCache(10)).load(spec, precision="fp32", device="cpu")
+    image = np.random.default_rng(3).integers(0, 256, (9, 11, 3), dtype=np.uint8)
+    assert np.array_equal(enhancer.enhance(image), cv2.resize(image, (22, 18), interpolation=cv2.INTER_LANCZOS4))
+    assert (enhancer.info.backend, enhancer.info.device, enhancer.info.precision) == ("classical", "cpu", "fp32")
+
+
+def test_an_option_the_operator_does_not_take_is_a_clear_error(tmp_path):
+    from studio.core.config import Settings
+    from studio.models.schema import ModelSpec
+
+    spec = load_registry(Settings.from_env({})).get("unsharp-mask")
+    wrong = ModelSpec.model_validate(spec.model_dump() | {"options": {"psf": "gaussian"}})
+    loader = Loader(Settings.from_env({"STUDIO_WEIGHTS_DIR": str(tmp_path)}), cache=EnhancerCache(10))
+    with pytest.raises(ParameterError, match=r"operator 'unsharp_mask' takes no psf \(its arguments: sigma, amount"):
+        loader.load(wrong)
+    missing = ModelSpec.model_validate(
+        load_registry(Settings.from_env({})).get("wiener-motion").model_dump() | {"options": {"psf": "motion"}}
+    )
+    with pytest.raises(ParameterError, match=r"operator 'wiener' needs sigma"):
+        loader.load(missing)
 
 
 @pytest.mark.parametrize(

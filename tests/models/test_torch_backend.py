@@ -29,7 +29,6 @@ def write_model_registry(folder, filename: str, scale: int = 2) -> Settings:
         "license": "MIT",
         "description": "test net",
         "link": "https://example.org",
-        "options": {"precision": "fp32"},
     }
     (folder / "registry.yaml").write_text(yaml.safe_dump({"models": [entry]}))
     return folder / "registry.yaml"
@@ -44,10 +43,11 @@ def tiny_net(tmp_path):
 
 
 def load_tiny(tmp_path, filename="tiny.safetensors", scale=2):
+    """The tiny network as torch fp32 on the CPU, named explicitly: outputs are compared exactly below."""
     registry_file = write_model_registry(tmp_path, filename, scale)
     (spec,) = parse_registry_file(registry_file)
     settings = Settings.from_env({"STUDIO_WEIGHTS_DIR": str(tmp_path / "w"), "STUDIO_THREADS": "2"})
-    return Loader(settings, cache=EnhancerCache(1000)).load(spec)
+    return Loader(settings, cache=EnhancerCache(1000)).load(spec, backend="torch", precision="fp32", device="cpu")
 
 
 def test_spandrel_model_runs_and_matches_plain_torch(tmp_path, tiny_net, small_photo):
@@ -55,6 +55,7 @@ def test_spandrel_model_runs_and_matches_plain_torch(tmp_path, tiny_net, small_p
     assert (
         enhancer.info.backend == "torch" and enhancer.info.scale == 2 and enhancer.architecture == "RealESRGAN Compact"
     )
+    assert (enhancer.info.backend, enhancer.info.device, enhancer.info.precision) == ("torch", "cpu", "fp32")
     output = enhancer.enhance(small_photo)
     assert output.shape == (256, 256, 3) and output.dtype == np.uint8
     with torch.inference_mode():

@@ -6,10 +6,28 @@ import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
+from tests.environment import FORCED_MACHINE_CLASS
+
 
 @pytest.fixture(scope="module")
 def client(app_server):
     return Client(app_server.url, verbose=False)
+
+
+def machine() -> str:
+    """The machine class the app server decides defaults by (it runs under the same forced class)."""
+    from studio.models.backends.devices import machine_class
+
+    return machine_class(FORCED_MACHINE_CLASS)
+
+
+def ncnn_device() -> str:
+    """Where the app runs an ncnn network: a Vulkan GPU when the class allows GPUs and ncnn sees one."""
+    import ncnn
+
+    from studio.models.backends.devices import gpu_allowed
+
+    return "vulkan" if gpu_allowed(FORCED_MACHINE_CLASS) and ncnn.get_gpu_count() > 0 else "cpu"
 
 
 @pytest.fixture
@@ -28,6 +46,8 @@ def test_compare_two_classical_and_one_neural_model(client, photo_path):
         None,
         0,
         '{"unsharp-mask": {"amount": 2.0}}',
+        "ncnn",  # explicit: the default form and precision differ per machine class
+        "fp32",
         api_name="/compare",
     )
     sizes = {item["caption"]: Image.open(item["image"]).size for item in gallery}
@@ -38,6 +58,13 @@ def test_compare_two_classical_and_one_neural_model(client, photo_path):
     assert by_model["realesr-animevideov3-x2"]["backend"] == "ncnn"
     assert by_model["unsharp-mask"]["Sharpness ↑"] > 0 and by_model["lanczos-x2"]["output"] == "240x192"
     assert details["rows"][1]["model"] == "unsharp-mask"
+    runtime = {model: (row["backend"], row["device"], row["precision"]) for model, row in by_model.items()}
+    assert runtime == {
+        "lanczos-x2": ("classical", "cpu", "fp32"),
+        "unsharp-mask": ("classical", "cpu", "fp32"),
+        "realesr-animevideov3-x2": ("ncnn", ncnn_device(), "fp32"),
+    }
+    assert {row["model"]: (row["backend"], row["device"], row["precision"]) for row in details["rows"]} == runtime
 
 
 def test_reference_mode_through_the_api(client, photo_path):
@@ -116,6 +143,8 @@ def test_backend_and_precision_through_the_api(client, photo_path):
     headers = table["headers"]
     forms = {row[0]: (row[headers.index("backend")], row[headers.index("precision")]) for row in table["data"]}
     assert forms == {"realesr-animevideov3-x4": ("torch", "fp32"), "clahe": ("classical", "fp32")}
+    devices = {row[0]: row[headers.index("device")] for row in table["data"]}
+    assert devices == {"realesr-animevideov3-x4": "cuda" if machine() == "cuda" else "cpu", "clahe": "cpu"}
 
 
 def test_an_oversized_image_is_refused_before_decoding(client, tmp_path):

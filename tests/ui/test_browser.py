@@ -6,77 +6,38 @@ Screenshots land in tests/artifacts/ (ignored by git) for a human to look at.
 from __future__ import annotations
 
 import csv
-import io
-import os
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from tests.paths import REPO_ROOT
+from tests.ui.browser import (
+    ARTIFACTS,
+    clear_models,
+    element_pixels,
+    launch_chromium,
+    open_app,
+    pick_model,
+    require_chromium,
+    table_records,
+    wait_for_text,
+)
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
 ROOT = REPO_ROOT
-
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError("Debian chromium is missing: .ci/run installs it")
-    pytest.skip("Debian chromium is not installed (apt-get install chromium)", allow_module_level=True)
+require_chromium()
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+    with launch_chromium() as instance:
         yield instance
-        instance.close()
 
 
 @pytest.fixture
 def page(browser, app_server):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    page = context.new_page()
-    page.goto(app_server.url, wait_until="load")
-    page.wait_for_selector("#run", timeout=60_000)
-    yield page
-    context.close()
-
-
-def pick_model(page, task: str, name: str) -> None:
-    box = page.locator(f"#models-{task} input")
-    box.click()
-    box.fill(name)
-    page.keyboard.press("Enter")
-    page.keyboard.press("Escape")
-
-
-def wait_for_text(page, selector: str, needles: list[str], timeout: float = 120_000) -> None:
-    page.wait_for_function(
-        "([selector, needles]) => { const el = document.querySelector(selector);"
-        " return !!el && needles.every(n => el.innerText.includes(n)); }",
-        arg=[selector, needles],
-        timeout=timeout,
-    )
-
-
-def element_pixels(locator) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(locator.screenshot())).convert("RGB")).astype(int)
+    with open_app(browser, app_server.url) as page:
+        yield page
 
 
 def test_upload_compare_drag_and_download(page, tmp_path):
@@ -163,9 +124,7 @@ def test_parameter_controls_are_live_and_reach_the_engine(page, model_settings):
     asset = ROOT / "assets" / "text-blurred.png"
     page.locator("#upload input[type=file]").set_input_files(str(asset))
     page.wait_for_selector("#input-preview img", timeout=30_000)
-    clear = page.locator("#models-super-resolution button[aria-label='Clear']")
-    if clear.count():
-        clear.first.click()
+    clear_models(page, "super-resolution")
     pick_model(page, "sharpen", "Unsharp mask")
     page.get_by_text("Model parameters").click()
     amount = page.get_by_label("number input for amount")
@@ -183,6 +142,9 @@ def test_parameter_controls_are_live_and_reach_the_engine(page, model_settings):
     )
     (row,) = run(request, image, registry, loader).rows
     wait_for_text(page, "#results-table", [f"{row.metrics['sharpness']:.1f}"[:-2]])
+    (shown,) = table_records(page)  # only unsharp-mask ran
+    assert shown["model"] == "unsharp-mask"
+    assert float(shown["Sharpness ↑"]) == pytest.approx(row.metrics["sharpness"], abs=1e-4)  # shown to 4 decimals
 
 
 def test_chosen_output_format_applies_to_the_run(page):

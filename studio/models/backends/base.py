@@ -1,4 +1,4 @@
-"""The Enhancer protocol every backend implements, and the facts it reports."""
+"""The Enhancer protocol every backend implements, the facts it reports, and the runtime choices it gets."""
 
 from __future__ import annotations
 
@@ -21,6 +21,18 @@ class EnhancerInfo:
     tile_multiple: int = 1  # input sides must be a multiple of this
     min_size: int = 1  # smallest input side the model accepts
     tileable: bool = True  # False when tiles would change the output (global pooling)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """How the caller asks a network to run, apart from the registry entry: precision and device.
+
+    "auto" lets the backend decide from the machine class (studio/models/backends/devices.py).
+    Classical operators receive no runtime at all.
+    """
+
+    precision: str = "auto"  # vocabulary.PRECISIONS
+    device: str = "auto"  # vocabulary.DEVICES, or cuda:N
 
 
 @runtime_checkable

@@ -2,11 +2,13 @@
 
 Each operator is a plain function (uint8 RGB in, uint8 RGB out) named in the
 registry by `source: {builtin: NAME}`; fixed choices come from the entry's
-`options`, tunable ones from its `params`.
+`options` (ClassicalOptions), tunable ones from its `params`. Together they must
+name exactly the operator's arguments after (image, scale).
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -15,16 +17,19 @@ import numpy as np
 
 from studio.core.errors import ParameterError
 from studio.core.psf import make_psf
-from studio.models.backends.base import EnhancerInfo
+from studio.core.vocabulary import RESIZE_METHODS as METHOD_NAMES
+from studio.models.backends.base import EnhancerInfo, Runtime
+from studio.models.options import ClassicalOptions
 from studio.models.schema import ModelSpec
 
 Operator = Callable[..., np.ndarray]
-RESIZE_METHODS = {
+_INTERPOLATIONS = {
     "bicubic": cv2.INTER_CUBIC,
     "lanczos": cv2.INTER_LANCZOS4,
     "bilinear": cv2.INTER_LINEAR,
     "nearest": cv2.INTER_NEAREST,
 }
+RESIZE_METHODS = {name: _INTERPOLATIONS[name] for name in METHOD_NAMES}  # the vocabulary decides the names
 
 
 def _to_uint8(image: np.ndarray) -> np.ndarray:
@@ -123,6 +128,11 @@ OPERATORS: dict[str, Operator] = {
 }
 
 
+def operator_arguments(operator: Operator) -> list[str]:
+    """The arguments an operator takes from options and params (all but image and scale)."""
+    return list(inspect.signature(operator).parameters)[2:]
+
+
 class ClassicalEnhancer:
     """One operator bound to its registry entry's options and parameter values."""
 
@@ -132,8 +142,22 @@ class ClassicalEnhancer:
         name = spec.source.builtin or ""
         if name not in OPERATORS:
             raise ParameterError(f"'{spec.id}' names unknown classical operator '{name}'")
+        if not isinstance(spec.options, ClassicalOptions):
+            raise ParameterError(f"'{spec.id}' is not a classical entry")
         self._operator = OPERATORS[name]
-        self._kwargs = {**spec.options, **params}
+        self._kwargs = {**spec.options.operator_kwargs(), **params}
+        wanted = operator_arguments(self._operator)
+        missing = [arg for arg in wanted if arg not in self._kwargs]
+        unknown = [arg for arg in self._kwargs if arg not in wanted]
+        if missing or unknown:
+            problems = [
+                f"needs {', '.join(missing)}" if missing else "",
+                f"takes no {', '.join(unknown)}" if unknown else "",
+            ]
+            raise ParameterError(
+                f"'{spec.id}': operator '{name}' {' and '.join(p for p in problems if p)} "
+                f"(its arguments: {', '.join(wanted)}; set them in options or params)"
+            )
         self.info = EnhancerInfo(
             model_id=spec.id, task=spec.task, scale=spec.scale, backend="classical", tileable=False
         )  # classical operators are fast and some are global (CLAHE, deconvolution): never tiled
@@ -142,6 +166,8 @@ class ClassicalEnhancer:
         return self._operator(image, self.info.scale, **self._kwargs)
 
 
-def load(spec: ModelSpec, weights_path: Any, params: dict[str, Any], settings: Any) -> ClassicalEnhancer:
-    """Backend entry point used by the loader."""
+def load(
+    spec: ModelSpec, weights_path: Any, params: dict[str, Any], settings: Any, runtime: Runtime
+) -> ClassicalEnhancer:
+    """Backend entry point used by the loader; operators have no precision or device to choose (not passed on)."""
     return ClassicalEnhancer(spec, params)

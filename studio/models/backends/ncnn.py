@@ -1,7 +1,7 @@
 """ncnn networks on CPU (Vulkan only when a GPU is present) with the official `ncnn` package.
 
-The registry entry's `options` say how the reference implementations feed each
-network (realesrgan-, waifu2x- and realcugan-ncnn-vulkan):
+The registry entry's `options` (NcnnOptions) say how the reference implementations
+feed each network (realesrgan-, waifu2x- and realcugan-ncnn-vulkan):
   input / output       blob names
   prepadding           edge-replicated border the network consumes (valid convolutions)
   multiple             the unpadded input is padded up to a multiple of this, then cropped
@@ -9,6 +9,8 @@ network (realesrgan-, waifu2x- and realcugan-ncnn-vulkan):
   residual             "nearest": add the nearest-upsampled input after the graph (Real-CUGAN x4)
   pro                  Real-CUGAN pro range: input x*0.7+0.15 before the graph, (y-0.15)/0.7 after
   tileable             False where global pooling makes tiles change the output (Real-CUGAN SE)
+  vulkan               False keeps the network off a Vulkan GPU
+Precision and device come from the caller (Runtime), not from the registry.
 
 A wrong input size can crash ncnn itself, so sizes always follow these rules.
 """
@@ -24,8 +26,9 @@ import numpy as np
 from studio.core.config import Settings
 from studio.core.errors import EnhanceError, UsageError, WeightsError
 from studio.core.tiling import crop_output, padded_size
-from studio.models.backends.base import EnhancerInfo
+from studio.models.backends.base import EnhancerInfo, Runtime
 from studio.models.backends.devices import fast_bf16, gpu_allowed, machine_class
+from studio.models.options import NcnnOptions
 from studio.models.schema import ModelSpec
 
 
@@ -46,23 +49,25 @@ def _gpu_present() -> bool:
 class NcnnEnhancer:
     """One ncnn Net; an extractor per call, so concurrent requests do not share state."""
 
-    def __init__(self, spec: ModelSpec, param_path: Path, settings: Settings):
+    def __init__(self, spec: ModelSpec, param_path: Path, settings: Settings, runtime: Runtime):
         import ncnn
 
         options = spec.options
+        if not isinstance(options, NcnnOptions):
+            raise UsageError(f"'{spec.id}' is not an ncnn entry")
         bin_path = param_path.with_suffix(".bin")
         if not bin_path.exists():
             raise WeightsError(f"'{spec.id}': {bin_path.name} is missing beside {param_path.name}")
         self._net = ncnn.Net()
-        device = str(options.get("device", "auto"))
+        device = runtime.device
         if device not in ("auto", "cpu", "vulkan"):
             raise UsageError(f"'{spec.id}': ncnn runs on cpu or vulkan, not {device}")
         wants_gpu = device == "vulkan" or (device == "auto" and gpu_allowed(settings.machine_class))
-        self._net.opt.use_vulkan_compute = wants_gpu and bool(options.get("vulkan", True)) and _gpu_present()
+        self._net.opt.use_vulkan_compute = wants_gpu and options.vulkan and _gpu_present()
         if device == "vulkan" and not self._net.opt.use_vulkan_compute:
             raise UsageError(f"'{spec.id}': device 'vulkan' requested but no Vulkan GPU is available")
         self._net.opt.num_threads = settings.threads
-        precision = str(options.get("precision", "auto"))
+        precision = runtime.precision
         if precision == "auto":  # bf16 storage where the CPU has fast bf16 (measured faster there), else exact fp32
             fast = fast_bf16(machine_class(settings.machine_class))
             precision = "bf16" if fast and not self._net.opt.use_vulkan_compute else "fp32"
@@ -72,12 +77,12 @@ class NcnnEnhancer:
         if self._net.load_param(str(param_path)) != 0 or self._net.load_model(str(bin_path)) != 0:
             raise WeightsError(f"'{spec.id}': ncnn could not load {param_path.name} / {bin_path.name}")
         self._ncnn = ncnn
-        self._input = str(options.get("input", "data"))
-        self._output = str(options.get("output", "output"))
-        self._prepadding = int(options.get("prepadding", 0))
-        self._pad_mode = str(options.get("pad_mode", "edge"))
-        self._residual = options.get("residual")
-        self._pro = bool(options.get("pro", False))
+        self._input = options.input
+        self._output = options.output
+        self._prepadding = options.prepadding
+        self._pad_mode = options.pad_mode
+        self._residual = options.residual
+        self._pro = options.pro
         self._lock = threading.Lock() if self._net.opt.use_vulkan_compute else None
         self.info = EnhancerInfo(
             model_id=spec.id,
@@ -86,9 +91,9 @@ class NcnnEnhancer:
             backend="ncnn",
             device="vulkan" if self._net.opt.use_vulkan_compute else "cpu",
             precision=precision,
-            tile_multiple=int(options.get("multiple", 1)),
-            min_size=int(options.get("min_size", 1)),
-            tileable=bool(options.get("tileable", True)),
+            tile_multiple=options.multiple,
+            min_size=options.min_size,
+            tileable=options.tileable,
         )
         self.memory_mb = bin_path.stat().st_size / 2**20 * 2  # fp16 weights unpacked to fp32
 
@@ -125,8 +130,10 @@ class NcnnEnhancer:
         return np.ascontiguousarray(crop_output(output, (height, width), scale))
 
 
-def load(spec: ModelSpec, weights_path: Path | None, params: dict[str, Any], settings: Settings) -> NcnnEnhancer:
+def load(
+    spec: ModelSpec, weights_path: Path | None, params: dict[str, Any], settings: Settings, runtime: Runtime
+) -> NcnnEnhancer:
     """Backend entry point used by the loader; `weights_path` is the .param file."""
     if weights_path is None:
         raise WeightsError(f"'{spec.id}' has no weight file")
-    return NcnnEnhancer(spec, weights_path, settings)
+    return NcnnEnhancer(spec, weights_path, settings, runtime)

@@ -14,8 +14,9 @@ import numpy as np
 from studio.core.config import Settings
 from studio.core.errors import EnhanceError, UsageError, WeightsError
 from studio.core.tiling import crop_output, pad_to
-from studio.models.backends.base import EnhancerInfo
+from studio.models.backends.base import EnhancerInfo, Runtime
 from studio.models.backends.devices import choose_device, machine_class
+from studio.models.options import OnnxOptions
 from studio.models.schema import ModelSpec
 
 GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
@@ -32,12 +33,14 @@ def _providers(ort: Any, device: str) -> list[str]:
 
 
 class OnnxEnhancer:
-    def __init__(self, spec: ModelSpec, path: Path, settings: Settings):
+    def __init__(self, spec: ModelSpec, path: Path, settings: Settings, runtime: Runtime):
         import onnxruntime as ort
 
-        if str(spec.options.get("precision", "auto")) not in ("auto", "fp32"):
+        if not isinstance(spec.options, OnnxOptions):
+            raise UsageError(f"'{spec.id}' has no ONNX options")
+        if runtime.precision not in ("auto", "fp32"):
             raise UsageError(f"'{spec.id}': the ONNX form runs fp32 only")
-        requested = str(spec.options.get("device", "auto"))
+        requested = runtime.device
         if requested not in ("auto", "cpu", "cuda"):
             raise UsageError(f"'{spec.id}': ONNX Runtime runs on cpu or cuda, not {requested}")
         machine = machine_class(settings.machine_class)
@@ -60,8 +63,9 @@ class OnnxEnhancer:
             backend="onnx",
             device="cuda" if provider != "CPUExecutionProvider" else "cpu",
             precision="fp32",
-            tile_multiple=int(spec.options.get("tile_multiple", 1)),
-            min_size=int(spec.options.get("min_size", 1)),
+            tile_multiple=spec.options.tile_multiple,
+            min_size=spec.options.min_size,
+            tileable=spec.options.tileable,
         )
         self.memory_mb = path.stat().st_size / 2**20
 
@@ -78,8 +82,10 @@ class OnnxEnhancer:
         return np.ascontiguousarray(crop_output(output, original, self.info.scale))
 
 
-def load(spec: ModelSpec, weights_path: Path | None, params: dict[str, Any], settings: Settings) -> OnnxEnhancer:
+def load(
+    spec: ModelSpec, weights_path: Path | None, params: dict[str, Any], settings: Settings, runtime: Runtime
+) -> OnnxEnhancer:
     """Backend entry point used by the loader."""
     if weights_path is None:
         raise WeightsError(f"'{spec.id}' has no weight file")
-    return OnnxEnhancer(spec, weights_path, settings)
+    return OnnxEnhancer(spec, weights_path, settings, runtime)

@@ -10,22 +10,25 @@ import cv2
 import numpy as np
 
 from studio.core.config import Settings
-from studio.core.errors import BackendUnavailableError, EnhanceError, WeightsError
-from studio.models.backends.base import EnhancerInfo
+from studio.core.errors import BackendUnavailableError, EnhanceError, UsageError, WeightsError
+from studio.models.backends.base import EnhancerInfo, Runtime
+from studio.models.options import OpenCVDnnOptions
 from studio.models.schema import ModelSpec
-
-ALGORITHMS = {"edsr", "espcn", "fsrcnn", "lapsrn"}
 
 
 class OpenCVSuperRes:
     """cv2.dnn_superres is not documented as thread-safe: one call at a time per network."""
 
-    def __init__(self, spec: ModelSpec, path: Path, settings: Settings):
+    def __init__(self, spec: ModelSpec, path: Path, settings: Settings, runtime: Runtime):
         if not hasattr(cv2, "dnn_superres"):
             raise BackendUnavailableError(f"'{spec.id}' needs opencv-contrib-python-headless (cv2.dnn_superres)")
-        algorithm = str(spec.options.get("algorithm", "")).lower()
-        if algorithm not in ALGORITHMS:
-            raise WeightsError(f"'{spec.id}': options.algorithm must be one of {sorted(ALGORITHMS)}")
+        if not isinstance(spec.options, OpenCVDnnOptions):
+            raise WeightsError(f"'{spec.id}' has no OpenCV DNN options")
+        if runtime.precision not in ("auto", "fp32") or runtime.device not in ("auto", "cpu"):
+            raise UsageError(
+                f"'{spec.id}': OpenCV DNN runs fp32 on the CPU, not {runtime.precision} on {runtime.device}"
+            )
+        algorithm = spec.options.algorithm  # one of vocabulary.OPENCV_DNN_ALGORITHMS, checked by the registry
         self._net = cv2.dnn_superres.DnnSuperResImpl_create()
         try:
             self._net.readModel(str(path))
@@ -47,8 +50,10 @@ class OpenCVSuperRes:
         return cv2.cvtColor(result, cv2.COLOR_BGR2RGB)
 
 
-def load(spec: ModelSpec, weights_path: Path | None, params: dict[str, Any], settings: Settings) -> OpenCVSuperRes:
-    """Backend entry point used by the loader."""
+def load(
+    spec: ModelSpec, weights_path: Path | None, params: dict[str, Any], settings: Settings, runtime: Runtime
+) -> OpenCVSuperRes:
+    """Backend entry point used by the loader (OpenCV DNN runs fp32 on the CPU only)."""
     if weights_path is None:
         raise WeightsError(f"'{spec.id}' has no weight file")
-    return OpenCVSuperRes(spec, weights_path, settings)
+    return OpenCVSuperRes(spec, weights_path, settings, runtime)

@@ -7,6 +7,7 @@ fast bf16 (AVX-512 BF16 / AMX) the default is bf16 autocast + channels_last.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,9 @@ import numpy as np
 from studio.core.config import Settings
 from studio.core.errors import EnhanceError, WeightsError
 from studio.core.tiling import crop_output, pad_to
-from studio.models.backends.base import EnhancerInfo
+from studio.models.backends.base import EnhancerInfo, Runtime
 from studio.models.backends.devices import choose_device, choose_precision, machine_class
+from studio.models.options import TorchOptions
 from studio.models.schema import ModelSpec
 
 
@@ -41,7 +43,9 @@ def load_state_dict(path: Path) -> dict[str, Any]:
 class TorchEnhancer:
     """One spandrel image model on one device at one precision."""
 
-    def __init__(self, spec: ModelSpec, descriptor: Any, device: str, precision: str, threads: int):
+    def __init__(
+        self, spec: ModelSpec, descriptor: Any, device: str, precision: str, threads: int, tileable: bool = True
+    ):
         import torch
 
         torch.set_num_threads(threads)
@@ -63,7 +67,7 @@ class TorchEnhancer:
             precision=precision,
             tile_multiple=requirements.multiple_of,
             min_size=max(1, requirements.minimum),
-            tileable=descriptor.tiling.name == "SUPPORTED",
+            tileable=descriptor.tiling.name == "SUPPORTED" and tileable,
         )
         self.memory_mb = sum(p.numel() * p.element_size() for p in self._model.parameters()) / 2**20
         self.architecture = descriptor.architecture.name
@@ -86,7 +90,9 @@ class TorchEnhancer:
         return np.ascontiguousarray(crop_output(output, original, self.info.scale))
 
 
-def load(spec: ModelSpec, weights_path: Path | None, params: dict[str, Any], settings: Settings) -> TorchEnhancer:
+def load(
+    spec: ModelSpec, weights_path: Path | None, params: dict[str, Any], settings: Settings, runtime: Runtime
+) -> TorchEnhancer:
     """Backend entry point used by the loader."""
     import spandrel
 
@@ -95,6 +101,8 @@ def load(spec: ModelSpec, weights_path: Path | None, params: dict[str, Any], set
     register()
     if weights_path is None:
         raise WeightsError(f"'{spec.id}' has no weight file")
+    if not isinstance(spec.options, TorchOptions):
+        raise EnhanceError(f"'{spec.id}' has no torch options")
     state_dict = load_state_dict(weights_path)
     try:
         descriptor = spandrel.ModelLoader("cpu").load_from_state_dict(spandrel.canonicalize_state_dict(state_dict))
@@ -107,12 +115,29 @@ def load(spec: ModelSpec, weights_path: Path | None, params: dict[str, Any], set
     if descriptor.scale != spec.scale:
         raise EnhanceError(f"'{spec.id}' is declared x{spec.scale} but the weights are x{descriptor.scale}")
     machine = machine_class(settings.machine_class)
-    device = choose_device(str(spec.options.get("device", "auto")), machine)
+    device = choose_device(runtime.device, machine)
     precision = choose_precision(
-        str(spec.options.get("precision", "auto")),
-        device,
-        descriptor.supports_half,
-        descriptor.supports_bfloat16,
-        machine,
+        runtime.precision, device, descriptor.supports_half, descriptor.supports_bfloat16, machine
     )
-    return TorchEnhancer(spec, descriptor, device, precision, settings.threads)
+    return TorchEnhancer(spec, descriptor, device, precision, settings.threads, spec.options.tileable)
+
+
+def eager_baseline(weights_path: Path, threads: int) -> Callable[[np.ndarray], np.ndarray]:
+    """The network as spandrel-based tools run it (fp32, NCHW, eager, inference mode): `studio bench`'s baseline.
+
+    Same weights as our torch form, but none of its choices (channels_last, bf16,
+    tiling); the uint8 <-> float conversion is included, as it is for every form.
+    """
+    import spandrel
+    import torch
+
+    torch.set_num_threads(threads)
+    model = spandrel.ModelLoader("cpu").load_from_state_dict(load_state_dict(weights_path)).model.eval()
+
+    def enhance(image: np.ndarray) -> np.ndarray:
+        tensor = torch.from_numpy(image).permute(2, 0, 1).unsqueeze(0).float() / 255.0
+        with torch.inference_mode():
+            result = model(tensor)
+        return result.clamp(0, 1).mul(255).round().byte()[0].permute(1, 2, 0).numpy()
+
+    return enhance

@@ -150,7 +150,18 @@ def export_onnx(network: Any, path: Path, opset: int = 17, ir_version: int = 10)
     import onnx
     import torch
 
-    network = network.eval().float()
+    class ImageOnly(torch.nn.Module):
+        """The network called with the image alone, so optional arguments (Real-CUGAN's `alpha`)
+        keep their defaults instead of becoming graph inputs."""
+
+        def __init__(self, inner: Any):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, image: Any) -> Any:
+            return self.inner(image)
+
+    network = ImageOnly(network.eval().float()).eval()
     example = torch.rand(1, 3, 64, 64)
     axes = {"input": {2: "height", 3: "width"}, "output": {2: "height", 3: "width"}}
     path.parent.mkdir(parents=True, exist_ok=True)

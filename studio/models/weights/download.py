@@ -1,9 +1,10 @@
-"""Fetch a file by URL or from the weights mirror into place, verified by sha256.
+"""`url:` sources and the weights mirror: fetch a file into place, verified by sha256.
 
 A file only ever appears at its final path after its checksum matched: it is
 written to a temporary name beside it and renamed, under a file lock, so two
 processes fetching the same file at once leave one good copy and a mismatch
-leaves nothing usable behind.
+leaves nothing usable behind. The mirror (STUDIO_WEIGHTS_MIRROR) is asked before
+the network and finds files by name.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from studio.core.errors import ChecksumMismatchError, WeightsError, WeightsNotAvailableError
+from studio.core.config import Settings
+from studio.core.errors import ChecksumMismatchError, UnpinnedRevisionError, WeightsError, WeightsNotAvailableError
+from studio.models.schema import UrlSource
 
 CHUNK = 1 << 20
 
@@ -120,3 +123,46 @@ def remove_quietly(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
+
+
+def not_here(what: str, model_id: str, why: str) -> WeightsNotAvailableError:
+    """The one-line error for weights that are neither cached nor fetchable now, with what to do."""
+    return WeightsNotAvailableError(
+        f"{what} for '{model_id}' is not downloaded and {why}: run `studio fetch {model_id}` on a machine "
+        "with network access, or set STUDIO_WEIGHTS_MIRROR"
+    )
+
+
+def url_dest(src: UrlSource, settings: Settings) -> Path:
+    """Where a URL source is cached: by its sha256, or by its URL while unpinned."""
+    folder = src.sha256[:16] if src.sha256 else "unpinned-" + hashlib.sha256(src.url.encode()).hexdigest()[:16]
+    return settings.weights_dir / "url" / folder / src.filename
+
+
+def url_locations(src: UrlSource, settings: Settings) -> list[str]:
+    """Where a URL source may be fetched from now: the mirror (by file name), then the URL unless offline."""
+    locations = list(mirror_locations(settings.weights_mirror, src.filename))
+    if not settings.offline:
+        locations.append(src.url)
+    return locations
+
+
+def resolve_url(model_id: str, src: UrlSource, settings: Settings) -> Path:
+    """The cached file, else fetched from the mirror or the URL (refused unpinned under STUDIO_REQUIRE_PINNED)."""
+    if not src.pinned and settings.require_pinned:
+        raise UnpinnedRevisionError(
+            f"'{model_id}' has no sha256 for {src.filename} and STUDIO_REQUIRE_PINNED=1: run `studio lock`"
+        )
+    dest = url_dest(src, settings)
+    if dest.exists():
+        return dest
+    unpinned = url_dest(src.model_copy(update={"sha256": None}), settings)
+    if src.pinned and unpinned.exists() and sha256_of(unpinned) == src.sha256:  # fetched before `studio lock`
+        with lock_for(dest):
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            unpinned.replace(dest)
+        return dest
+    locations = url_locations(src, settings)
+    if not locations:
+        raise not_here(src.filename, model_id, "STUDIO_OFFLINE=1 is set")
+    return fetch_verified(dest, src.sha256, locations)

@@ -1,0 +1,79 @@
+"""What several commands share: the handler signature, the model / --set / runtime flags, and the progress line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from studio.core.errors import UsageError
+from studio.core.vocabulary import FORMS, PRECISIONS
+
+if TYPE_CHECKING:
+    from studio.models.registry import Registry
+    from studio.services import Services
+
+# Every command is `handler(args, services) -> exit code`; main builds the Services once and dispatches.
+Handler = Callable[[argparse.Namespace, "Services"], int]
+Progress = Callable[[float, str], None]
+
+
+def add_command(
+    commands: argparse._SubParsersAction, name: str, handler: Handler, help: str
+) -> argparse.ArgumentParser:
+    """A subcommand whose parsed args carry their handler, so main dispatches without a name table."""
+    command = commands.add_parser(name, help=help)
+    command.set_defaults(handler=handler)
+    return command
+
+
+def add_model_flag(command: argparse.ArgumentParser, required: bool = True, help: str | None = None) -> None:
+    """`-m/--model ID`, repeatable: the same spelling on every command that runs models."""
+    command.add_argument("-m", "--model", dest="models", action="append", required=required, metavar="ID", help=help)
+
+
+def add_set_flag(command: argparse.ArgumentParser) -> None:
+    """`--set ID.PARAM=VALUE`, repeatable; read by `parse_sets`."""
+    command.add_argument("--set", dest="settings", action="append", default=[], metavar="ID.PARAM=VALUE")
+
+
+def add_runtime_flags(command: argparse.ArgumentParser) -> None:
+    """--backend / --precision, with choices from the vocabulary so CLI, UI and request agree."""
+    command.add_argument(
+        "--backend",
+        choices=FORMS,
+        help="run models that offer this form on it (default: each model's fastest here)",
+    )
+    command.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        help="precision for neural models (auto: bf16 on CPUs with it, fp16 on GPUs)",
+    )
+
+
+def parse_sets(items: Sequence[str], registry: Registry) -> dict[str, dict[str, Any]]:
+    """`ID.param=value` strings -> {ID: {param: value}}; values are checked when the request is built."""
+    result: dict[str, dict[str, Any]] = {}
+    for item in items:
+        target, sep, value = item.partition("=")
+        model_id, dot, param = target.rpartition(".")
+        if not sep or not dot or not model_id or not param:
+            raise UsageError(f"--set expects ID.PARAM=VALUE, got '{item}'")
+        registry.get(model_id)
+        result.setdefault(model_id, {})[param] = value
+    return result
+
+
+def progress_printer(enabled: bool) -> Progress | None:
+    """A one-line, self-overwriting progress report on stderr; None (silent) when stderr is not a terminal."""
+
+    def report(fraction: float, message: str) -> None:
+        print(f"\r[{fraction * 100:5.1f}%] {message:<60}", end="" if fraction < 1 else "\n", file=sys.stderr)
+
+    return report if enabled else None
+
+
+def report_error(message: str) -> None:
+    """The one error format: a single `error: ...` line on stderr."""
+    print(f"error: {message}", file=sys.stderr)

@@ -1,0 +1,48 @@
+"""What `studio compare --format` prints: one renderer per format, each the text of one Results."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from studio.engine.results import Results
+
+
+def _table_report(results: Results) -> str:
+    """The terminal table: device and notes are left to the files (too wide for a terminal)."""
+    from studio.engine.export import results_frame
+
+    frame = results_frame(results)
+    shown = frame.drop(columns=[c for c in ("device", "notes") if c in frame.columns]).astype(object).fillna("-")
+    return shown.to_string(index=False) + "\n"
+
+
+def _csv_report(results: Results) -> str:
+    """The same CSV `-o` writes as results.csv, for piping into other tools."""
+    from studio.engine.export import results_frame
+
+    return results_frame(results).to_csv(index=False)
+
+
+def _json_report(results: Results) -> str:
+    """The same JSON `-o` writes as results.json (sizes, recipe, metric definitions, rows)."""
+    from studio.engine.export import results_json
+
+    return results_json(results) + "\n"
+
+
+def _markdown_report(results: Results) -> str:
+    """The same table `-o` writes as results.md, ready to paste into a README or an issue."""
+    from studio.engine.export import results_markdown
+
+    return results_markdown(results) + "\n"
+
+
+# `compare --format` choices come from this table, so a format cannot be offered without a renderer.
+REPORTS: dict[str, Callable[[Results], str]] = {
+    "table": _table_report,
+    "csv": _csv_report,
+    "json": _json_report,
+    "md": _markdown_report,
+}

@@ -1,0 +1,61 @@
+"""`studio export-onnx` and `studio bench`: developer tools around the neural forms."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from studio.cli.common import add_command, add_model_flag
+from studio.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from studio.services import Services
+
+# What `bench` measures with no -m: one compact and one RRDBNet network (benchmarks/neural-cpu.md).
+BENCH_MODELS = ("realesr-animevideov3-x4", "realesrgan-x4plus")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add `export-onnx` and `bench` to the root parser."""
+    export = add_command(
+        commands, "export-onnx", cmd_export_onnx, "export a torch-loadable model to ONNX (dynamic height/width)"
+    )
+    export.add_argument("id", metavar="ID")
+    export.add_argument("-o", "--out", type=Path, required=True, metavar="FILE")
+
+    bench = add_command(commands, "bench", cmd_bench, "time backends and precisions; write benchmarks/*.md and .csv")
+    add_model_flag(bench, required=False, help=f"default: {' and '.join(BENCH_MODELS)}")
+    bench.add_argument("--sizes", default="128,256,512", help="input sides in px")
+    bench.add_argument("--repeat", type=int, default=3)
+    bench.add_argument("--out", type=Path, default=Path("benchmarks"), metavar="DIR")
+    bench.add_argument("--resume", action="store_true", help="keep cells already in DIR/neural-cpu.csv")
+    bench.add_argument("--tiled-side", type=int, default=2048, metavar="PX", help="side of the tiled memory run")
+
+
+def cmd_export_onnx(args: argparse.Namespace, services: Services) -> int:
+    """Write a model's converted network as ONNX, for runtimes outside this app (dynamic height and width)."""
+    from studio.models.convert.ncnn_to_torch import export_onnx
+
+    spec = services.registry.get(args.id)
+    if "torch" not in spec.forms:
+        raise UsageError(f"'{spec.id}' has no PyTorch form to export (it runs on {', '.join(spec.forms)})")
+    enhancer = services.loader.load(spec, backend="torch", precision="fp32")
+    path = export_onnx(enhancer.network, args.out)
+    print(f"{spec.id}: wrote {path} ({path.stat().st_size / 2**20:.1f} MB)")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace, services: Services) -> int:
+    """Measure every form and precision so the default form per machine class rests on numbers, not guesses."""
+    from studio.engine.bench import run_benchmark
+
+    sizes = [int(part) for part in args.sizes.split(",") if part.strip()]
+    models = args.models or list(BENCH_MODELS)
+    for model_id in models:
+        services.registry.get(model_id)
+    table = run_benchmark(
+        models, sizes, args.repeat, services.registry, services.settings, args.out, args.resume, args.tiled_side
+    )
+    print(table)
+    return 0

@@ -1,0 +1,273 @@
+"""The Compare tab's components, laid out: the form (left), the models (right), then the results.
+
+Only layout here: no handlers and no events (see wiring.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from studio.core.config import PROJECT_DIR
+from studio.engine.request import MAX_MODELS
+from studio.metrics import DEFAULT_WITHOUT_REFERENCE, METRICS
+from studio.services import Services
+from studio.ui import views
+from studio.ui.choices import (
+    AUTO,
+    BACKEND_CHOICES,
+    BLURS,
+    DEFAULT_MODELS,
+    DEGRADE_SCALES,
+    FORMAT_CHOICES,
+    NO_REFERENCE,
+    PRECISION_CHOICES,
+    REFERENCE_MODES,
+    TASK_ORDER,
+)
+from studio.ui.compare.params import build_parameter_controls
+from studio.ui.compare.request_form import RequestForm
+
+
+@dataclass(frozen=True, eq=False)
+class FormArea:
+    request: RequestForm  # what a run reads
+    shown: gr.Image  # the decoded upload
+    degrade_box: gr.Group  # the degradation controls, shown in synthetic mode
+    kernel: gr.Image  # the blur kernel
+    details: gr.Markdown  # the chosen models described
+    run_button: gr.Button
+    request_state: gr.State  # the CompareRequest the run button's first step built
+
+
+@dataclass(frozen=True, eq=False)
+class Slot:
+    """One model's result: a header, a before/after slider, or its error."""
+
+    column: gr.Column
+    header: gr.Markdown
+    slider: gr.ImageSlider
+    error: gr.Markdown
+
+
+@dataclass(frozen=True, eq=False)
+class ResultsArea:
+    status: gr.Markdown
+    results_state: gr.State  # the latest Results
+    slots: tuple[Slot, ...]  # MAX_MODELS of them
+    pick_a: gr.Dropdown
+    pick_b: gr.Dropdown
+    free_slider: gr.ImageSlider
+    zoom_x: gr.Slider
+    zoom_y: gr.Slider
+    zoom_size: gr.Slider
+    zoom: gr.Gallery
+    gallery: gr.Gallery
+    table: gr.Dataframe
+    plot_metric: gr.Dropdown
+    plot: gr.ScatterPlot
+    fmt: gr.Radio
+    csv_button: gr.DownloadButton
+    zip_button: gr.DownloadButton
+    files: gr.File
+
+    def run_outputs(self) -> list:
+        """What a run updates, in the order handlers.results_view returns its values."""
+        slot_parts = [part for slot in self.slots for part in (slot.column, slot.header, slot.slider, slot.error)]
+        return [
+            self.status,
+            self.results_state,
+            *slot_parts,
+            self.table,
+            self.gallery,
+            self.pick_a,
+            self.pick_b,
+            self.plot_metric,
+            self.plot,
+            self.files,
+            self.csv_button,
+            self.zip_button,
+        ]
+
+
+def metric_choices(services: Services) -> list[tuple[str, str]]:
+    """(label, id) per metric, marked when it cannot run here (and why)."""
+    choices = []
+    for spec in METRICS.values():
+        reason = spec.availability(services.loader.store)
+        choices.append((f"{spec.label}{f' (unavailable: {reason})' if reason else ''}", spec.id))
+    return choices
+
+
+def _reference_controls(services: Services) -> tuple[dict, gr.Group, gr.Image]:
+    """The request's reference, metric and runtime controls (by RequestForm field), the degradation box, the kernel."""
+    mode = gr.Radio(
+        REFERENCE_MODES,
+        value=NO_REFERENCE,
+        label="Reference",
+        elem_id="reference-mode",
+        info="Degrade a sharp image with known steps, or upload the ground truth, "
+        "to get full-reference scores (PSNR, SSIM, LPIPS).",
+    )
+    with gr.Group(visible=False) as degrade_box:
+        with gr.Row():
+            scale = gr.Dropdown(DEGRADE_SCALES, value=4, label="Downscale x")
+            blur = gr.Radio(BLURS, value="none", label="Blur")
+        with gr.Row():
+            sigma = gr.Slider(0.3, 5, value=1.2, step=0.1, label="Gaussian sigma")
+            length = gr.Slider(3, 41, value=9, step=1, label="Motion length")
+            angle = gr.Slider(-90, 90, value=0, step=1, label="Motion angle")
+        with gr.Row():
+            noise = gr.Slider(0, 50, value=0, step=0.5, label="Noise sigma")
+            jpeg = gr.Slider(0, 100, value=0, step=1, label="JPEG quality (0 = off)")
+            seed = gr.Number(value=0, precision=0, label="Seed")
+        kernel = gr.Image(label="Blur kernel", interactive=False, height=120, elem_id="kernel")
+    ground_truth = gr.File(label="Ground truth image", file_types=["image"], type="filepath", visible=False)
+    metrics = gr.CheckboxGroup(
+        metric_choices(services), value=list(DEFAULT_WITHOUT_REFERENCE), label="Metrics", elem_id="metrics"
+    )
+    with gr.Row():
+        backend = gr.Dropdown(BACKEND_CHOICES, value=AUTO, label="Backend", info="for models that offer several forms")
+        precision = gr.Dropdown(
+            PRECISION_CHOICES, value=AUTO, label="Precision", info="auto: bf16 on CPUs with it, fp16 on GPUs"
+        )
+    controls = {
+        "mode": mode,
+        "scale": scale,
+        "blur": blur,
+        "sigma": sigma,
+        "length": length,
+        "angle": angle,
+        "noise": noise,
+        "jpeg": jpeg,
+        "seed": seed,
+        "ground_truth": ground_truth,
+        "metrics": metrics,
+        "backend": backend,
+        "precision": precision,
+    }
+    return controls, degrade_box, kernel
+
+
+def _model_groups(services: Services, states: dict[str, str]) -> tuple[gr.Dropdown, ...]:
+    choosable = set(views.selectable(states))
+    groups = []
+    for task in TASK_ORDER:
+        specs = [s for s in services.registry.by_task(task) if s.id in choosable]
+        if not specs:
+            continue
+        choices = [(views.model_label(s, states[s.id]), s.id) for s in specs]
+        default = DEFAULT_MODELS if task == "super-resolution" else ()
+        groups.append(
+            gr.Dropdown(
+                choices,
+                value=[d for d in default if d in choosable],
+                multiselect=True,
+                label=f"{task.replace('-', ' ').capitalize()} ({len(choices)} models)",
+                elem_id=f"models-{task}",
+            )
+        )
+    return tuple(groups)
+
+
+def build_form(services: Services, states: dict[str, str]) -> FormArea:
+    """Upload, preview limit, reference and runtime (left); the model lists and run button (right)."""
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=320):
+            upload = gr.File(
+                label="Image (PNG, JPEG, WebP, BMP, TIFF)", file_types=["image"], type="filepath", elem_id="upload"
+            )
+            shown = gr.Image(label="Input", interactive=False, height=220, elem_id="input-preview")
+            examples = sorted(str(p) for p in (PROJECT_DIR / "assets").glob("*") if p.suffix in (".png", ".jpg"))
+            if examples:
+                gr.Examples(examples=[[e] for e in examples], inputs=[upload], label="Examples")
+            with gr.Row():
+                preview_on = gr.Checkbox(value=True, label="Limit the long side first (fast preview)")
+                preview = gr.Slider(128, 2048, value=512, step=64, label="Long side (px)")
+            with gr.Accordion("Reference, metrics & runtime", open=False):
+                reference, degrade_box, kernel = _reference_controls(services)
+        with gr.Column(scale=3, min_width=360):
+            gr.Markdown(f"### Models (up to {MAX_MODELS})")
+            groups = _model_groups(services, states)
+            details = gr.Markdown(elem_id="model-details")
+            params_state = gr.State({})
+            with gr.Accordion("Model parameters", open=False):
+                build_parameter_controls(services.registry, groups, params_state)
+            run_button = gr.Button("Run comparison", variant="primary", elem_id="run")
+    request = RequestForm(
+        upload=upload,
+        preview_on=preview_on,
+        preview=preview,
+        params=params_state,
+        model_groups=groups,
+        **reference,
+    )
+    return FormArea(
+        request=request,
+        shown=shown,
+        degrade_box=degrade_box,
+        kernel=kernel,
+        details=details,
+        run_button=run_button,
+        request_state=gr.State(None),
+    )
+
+
+def build_results() -> ResultsArea:
+    """Status, a slot per model, the free comparison and zoom, gallery, table, plot and downloads."""
+    status = gr.Markdown(elem_id="status")
+    results_state = gr.State(None)
+    gr.Markdown("### Before / after")
+    slots = []
+    with gr.Row(equal_height=False):
+        for index in range(MAX_MODELS):
+            with gr.Column(visible=False, min_width=300, elem_id=f"slot-{index}") as column:
+                header = gr.Markdown()
+                slider = gr.ImageSlider(type="numpy", label="input ◀ ▶ output", elem_id=f"slider-{index}")
+                error = gr.Markdown(visible=False, elem_id=f"error-{index}")
+            slots.append(Slot(column, header, slider, error))
+    with gr.Accordion("Free comparison and 100 % zoom", open=True):
+        with gr.Row():
+            pick_a = gr.Dropdown(label="Left", choices=[], elem_id="pick-a")
+            pick_b = gr.Dropdown(label="Right", choices=[], elem_id="pick-b")
+        free_slider = gr.ImageSlider(type="numpy", label="Free comparison", elem_id="free-slider")
+        with gr.Row():
+            zoom_x = gr.Slider(0, 1, value=0.5, step=0.01, label="Crop centre x")
+            zoom_y = gr.Slider(0, 1, value=0.5, step=0.01, label="Crop centre y")
+            zoom_size = gr.Slider(32, 512, value=128, step=16, label="Crop size (px of the largest image)")
+        zoom = gr.Gallery(label="Same crop on every image, 100 %", columns=4, height="auto", elem_id="zoom")
+    gallery = gr.Gallery(label="All outputs", columns=4, height="auto", elem_id="gallery")
+    table = gr.Dataframe(
+        label="Latency and quality (↑ / ↓: which way is better)", interactive=False, wrap=True, elem_id="results-table"
+    )
+    with gr.Row():
+        plot_metric = gr.Dropdown(label="Quality axis", choices=[], scale=1)
+        plot = gr.ScatterPlot(
+            x="latency ms", y="quality", color="model", title="Quality vs latency", scale=3, elem_id="plot"
+        )
+    with gr.Row():
+        fmt = gr.Radio(FORMAT_CHOICES, value=FORMAT_CHOICES[0], label="Output format")
+        csv_button = gr.DownloadButton("Download table (CSV)", value=None, elem_id="download-csv")
+        zip_button = gr.DownloadButton("Download everything (zip)", value=None, elem_id="download-zip")
+    files = gr.File(label="Outputs", file_count="multiple", interactive=False, elem_id="output-files")
+    return ResultsArea(
+        status=status,
+        results_state=results_state,
+        slots=tuple(slots),
+        pick_a=pick_a,
+        pick_b=pick_b,
+        free_slider=free_slider,
+        zoom_x=zoom_x,
+        zoom_y=zoom_y,
+        zoom_size=zoom_size,
+        zoom=zoom,
+        gallery=gallery,
+        table=table,
+        plot_metric=plot_metric,
+        plot=plot,
+        fmt=fmt,
+        csv_button=csv_button,
+        zip_button=zip_button,
+        files=files,
+    )

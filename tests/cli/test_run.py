@@ -1,0 +1,206 @@
+"""`studio enhance` and `studio compare` as a user runs them: real processes, real files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from studio.metrics.fullref import crop_border, psnr
+from tests.cli.helpers import NCNN_FP32, TORCH_FP32, save_image, stderr_lines, studio
+from tests.paths import SHARED_WEIGHTS
+
+
+@pytest.fixture
+def photo_file(tmp_path, photo) -> Path:
+    return save_image(tmp_path / "astronaut.jpg", photo[:200, :240], quality=92)
+
+
+@pytest.fixture
+def small_file(tmp_path, photo) -> Path:
+    """96x64: enough for every classical model, quick for all of them."""
+    return save_image(tmp_path / "small.png", photo[40:104, 200:296])
+
+
+# ---- enhance ---------------------------------------------------------------------------------
+def test_enhance_writes_one_correct_file_per_model(env, photo_file, tmp_path):
+    out = tmp_path / "out"
+    result = studio(
+        "enhance",
+        str(photo_file),
+        "-m",
+        "lanczos-x2",
+        "-m",
+        "unsharp-mask",
+        "-m",
+        "nl-means",
+        "-m",
+        "richardson-lucy-gaussian",
+        "--set",
+        "unsharp-mask.amount=1.5",
+        "-o",
+        str(out),
+        "--json",
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [r["model"] for r in rows] == ["lanczos-x2", "unsharp-mask", "nl-means", "richardson-lucy-gaussian"]
+    sizes = {r["model"]: Image.open(r["output"]).size for r in rows}
+    assert sizes == {
+        "lanczos-x2": (480, 400),
+        "unsharp-mask": (240, 200),
+        "nl-means": (240, 200),
+        "richardson-lucy-gaussian": (240, 200),
+    }
+    assert all(r["latency_ms"] > 0 for r in rows)
+
+
+def test_enhance_table_output(env, photo_file, tmp_path):
+    result = studio("enhance", str(photo_file), "-m", "bicubic-x3", "-o", str(tmp_path / "o"), env=env)
+    assert result.returncode == 0
+    assert "bicubic-x3" in result.stdout and "720x600" in result.stdout
+
+
+@pytest.mark.parametrize(("fmt", "pil_format"), [("png", "PNG"), ("jpeg", "JPEG"), ("webp", "WEBP")])
+def test_enhance_format_writes_files_of_that_format(env, small_file, tmp_path, fmt, pil_format):
+    out = tmp_path / "out"
+    args = ("enhance", str(small_file), "-m", "bicubic-x2", "-m", "clahe", "-o", str(out), "--json")
+    result = studio(*args, "--format", fmt, env=env)
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [Path(r["output"]) for r in rows] == [out / f"small_bicubic-x2.{fmt}", out / f"small_clahe.{fmt}"]
+    for row, size in zip(rows, [(192, 128), (96, 64)], strict=True):
+        with Image.open(row["output"]) as written:
+            assert written.format == pil_format and written.size == size == (row["width"], row["height"])
+
+
+def test_a_failing_model_exits_1_and_the_others_still_finish(env, photo_file, tmp_path):
+    out = tmp_path / "out"
+    result = studio("enhance", str(photo_file), "-m", "realesrgan-x4-hub", "-m", "clahe", "-o", str(out), env=env)
+    assert result.returncode == 1
+    assert (out / "astronaut_clahe.png").exists()
+    assert "error: realesrgan-x4-hub/RealESRGAN_x4.pth" in result.stderr or "studio fetch" in result.stderr
+    assert "Traceback" not in result.stderr
+    (line,) = stderr_lines(result)
+    assert line.startswith("error: ") and "'realesrgan-x4-hub'" in line
+    table = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()[2:]}
+    assert table == {"realesrgan-x4-hub": "failed", "clahe": "240x200"}
+
+
+# ---- compare ---------------------------------------------------------------------------------
+def test_compare_with_degradation_writes_table_outputs_and_csv(env, photo_file, tmp_path):
+    out = tmp_path / "cmp"
+    env = {**env, "STUDIO_WEIGHTS_MIRROR": str(SHARED_WEIGHTS)}
+    result = studio(
+        "compare",
+        str(photo_file),
+        "--degrade",
+        "x4,noise=2",
+        "-m",
+        "bicubic-x4",
+        "-m",
+        "lanczos-x4",
+        "-m",
+        "unsharp-mask",
+        "--metrics",
+        "psnr_y,ssim_y,brisque,sharpness",
+        "--repeat",
+        "2",
+        "-o",
+        str(out),
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "PSNR-Y ↑" in result.stdout and "MP/s" in result.stdout
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert [r["model"] for r in rows] == ["bicubic-x4", "lanczos-x4", "unsharp-mask"]
+    assert float(rows[0]["PSNR-Y ↑"]) > 15 and rows[2]["notes"].startswith("reference resized")
+    assert (out / "astronaut_lanczos-x4.png").exists() and (out / "astronaut_input.png").exists()
+    assert json.loads((out / "results.json").read_text())["degradation"]["text"] == "x4,noise=2,seed=0"
+
+
+COMPARE_SMALL = ("-m", "bicubic-x2", "-m", "unsharp-mask", "--degrade", "x2", "--metrics", "psnr_y,sharpness")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "md"])
+def test_compare_format_prints_what_it_writes(env, small_file, tmp_path, fmt):
+    out = tmp_path / "out"
+    result = studio("compare", str(small_file), *COMPARE_SMALL, "-o", str(out), "--format", fmt, env=env)
+    assert result.returncode == 0, result.stderr
+    written = {"csv": "results.csv", "json": "results.json", "md": "results.md"}[fmt]
+    assert result.stdout.rstrip("\n") == (out / written).read_text(encoding="utf-8").rstrip("\n")
+    if fmt == "csv":
+        rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    elif fmt == "json":
+        rows = json.loads(result.stdout)["rows"]
+    else:
+        header, rule, *lines = result.stdout.splitlines()
+        assert rule.startswith("|---|") and header.startswith("| model | backend | precision | device |")
+        rows = [{"model": line.split(" | ")[0].removeprefix("| ")} for line in lines]
+    assert [r["model"] for r in rows] == ["bicubic-x2", "unsharp-mask"]
+
+
+def test_compare_table_is_the_default_and_leaves_out_device_and_notes(env, small_file):
+    result = studio("compare", str(small_file), *COMPARE_SMALL, env=env)
+    explicit = studio("compare", str(small_file), *COMPARE_SMALL, "--format", "table", env=env)
+    assert result.returncode == explicit.returncode == 0, result.stderr
+    header, *lines = result.stdout.splitlines()
+    assert header.split()[:3] == ["model", "backend", "precision"] and "PSNR-Y" in header
+    assert "device" not in header and "notes" not in header
+    assert [line.split()[0] for line in lines] == ["bicubic-x2", "unsharp-mask"]
+    assert explicit.stdout.splitlines()[0].split() == header.split()
+    assert lines[0].split()[1] == "classical" and " - " in lines[0]  # warm ms: one run, shown as "-"
+
+
+def test_compare_scores_against_a_given_reference(env, photo, tmp_path):
+    reference = save_image(tmp_path / "gt.png", photo[40:104, 200:296])
+    small = save_image(tmp_path / "in.png", np.asarray(Image.open(reference).resize((48, 32), Image.BICUBIC)))
+    out = tmp_path / "out"
+    args = ("compare", str(small), "--reference", str(reference), "-m", "bicubic-x2", "-m", "clahe")
+    result = studio(*args, "--metrics", "psnr,sharpness", "-o", str(out), "--format", "json", env=env)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["degradation"] is None and report["input_size"] == [48, 32]
+    bicubic, clahe = report["rows"]
+    upscaled = np.asarray(Image.open(out / "in_bicubic-x2.png"))
+    expected = psnr(crop_border(upscaled, 2), crop_border(np.asarray(Image.open(reference)), 2))
+    assert bicubic["PSNR ↑"] == pytest.approx(expected, abs=1e-3) and 20 < expected < 60
+    assert bicubic["notes"] == "" and clahe["notes"] == "reference resized 96x64 -> 48x32"
+    assert clahe["PSNR ↑"] is not None
+
+
+@pytest.mark.parametrize(
+    ("preview", "input_size", "output", "note"),
+    [
+        ("48", [48, 32], "96x64", "preview: 96x64 reduced to 48x32"),
+        ("0", [96, 64], "192x128", None),
+        ("96", [96, 64], "192x128", None),
+    ],
+)
+def test_compare_preview_limits_the_long_side_and_says_so(env, small_file, preview, input_size, output, note):
+    args = ("compare", str(small_file), "-m", "bicubic-x2", "--metrics", "sharpness", "--format", "json")
+    result = studio(*args, "--preview", preview, env=env)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["input_size"] == input_size and report["original_size"] == [96, 64]
+    assert report["rows"][0]["output"] == output
+    assert stderr_lines(result) == ([f"note: {note} (--preview 0 for full size)"] if note else [])
+    assert report["preview"] == note
+
+
+@pytest.mark.parametrize("form", [NCNN_FP32, TORCH_FP32], ids=["ncnn", "torch"])
+def test_compare_runs_the_named_backend_and_precision(env, small_file, model_settings, form):
+    env = {**env, "STUDIO_WEIGHTS_MIRROR": model_settings.weights_mirror}
+    args = ("compare", str(small_file), "-m", "realesr-animevideov3-x4", "-m", "bicubic-x4", "--format", "csv")
+    result = studio(*args, "--metrics", "sharpness", *form, env=env)
+    assert result.returncode == 0, result.stderr
+    neural, classical = csv.DictReader(io.StringIO(result.stdout))
+    assert (neural["model"], neural["backend"], neural["precision"]) == ("realesr-animevideov3-x4", form[1], "fp32")
+    assert neural["output"] == classical["output"] == "384x256"
+    assert (classical["backend"], classical["error"]) == ("classical", "")  # --backend only applies where offered

@@ -1,0 +1,153 @@
+"""Settings.from_env: every variable of the README's Environment table is read, and bad values are
+one-line usage errors."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from studio.core.config import BUILTIN_REGISTRY, Settings, prepare_gradio_environment
+from studio.core.errors import UsageError
+from tests.paths import REPO_ROOT
+
+HOME = Path.home()
+
+# variable -> (value to set, {Settings field: expected value})
+READ = {
+    "STUDIO_REGISTRY": (
+        "/tmp/user-registry.yaml",
+        {"registry_files": (BUILTIN_REGISTRY, Path("/tmp/user-registry.yaml"))},
+    ),
+    "STUDIO_WEIGHTS_DIR": ("/tmp/w", {"weights_dir": Path("/tmp/w")}),
+    "STUDIO_WEIGHTS_MIRROR": ("/a,https://mirror.example/w/", {"weights_mirror": "/a,https://mirror.example/w/"}),
+    "STUDIO_OFFLINE": ("1", {"offline": True, "hub_offline": True}),
+    "STUDIO_REQUIRE_PINNED": ("yes", {"require_pinned": True}),
+    "STUDIO_CACHE_MB": ("512", {"cache_mb": 512}),
+    "STUDIO_MAX_PIXELS": ("1000000", {"max_pixels": 1_000_000}),
+    "STUDIO_THREADS": ("3", {"threads": 3}),
+    "STUDIO_TILE": ("256", {"tile": 256}),
+    "STUDIO_TILE_MB": ("128", {"tile_budget_mb": 128}),
+    "STUDIO_DATA_DIR": ("/tmp/d", {"data_dir": Path("/tmp/d")}),
+    "STUDIO_MACHINE_CLASS": ("cpu-bf16", {"machine_class": "cpu-bf16"}),
+    "HF_HOME": ("/tmp/hf", {"hf_cache": Path("/tmp/hf/hub")}),
+    "HF_HUB_CACHE": ("/tmp/hub-cache", {"hf_cache": Path("/tmp/hub-cache")}),
+    "HF_HUB_OFFLINE": ("1", {"hub_offline": True, "offline": False}),
+    "HF_ENDPOINT": ("http://127.0.0.1:9/", {"hf_endpoint": "http://127.0.0.1:9"}),
+    "GRADIO_SERVER_PORT": ("7999", {"server_port": 7999}),
+    "PORT": ("8080", {"server_port": 8080}),
+    "SPACE_ID": ("user/space", {"on_space": True, "server_name": "0.0.0.0"}),
+    "XDG_CACHE_HOME": (
+        "/tmp/xdg",
+        {
+            "weights_dir": Path("/tmp/xdg/enhance-studio/weights"),
+            "data_dir": Path("/tmp/xdg/enhance-studio/data"),
+            "hf_cache": Path("/tmp/xdg/huggingface/hub"),
+        },
+    ),
+}
+NOT_SETTINGS = {"GRADIO_ANALYTICS_ENABLED"}  # read by Gradio itself; prepare_gradio_environment sets its default
+
+
+@pytest.mark.parametrize("variable", sorted(READ))
+def test_every_environment_variable_is_read(variable):
+    value, expected = READ[variable]
+    default = Settings.from_env({})
+    settings = Settings.from_env({variable: value})
+    for field, wanted in expected.items():
+        assert getattr(settings, field) == wanted, field
+    assert any(getattr(default, field) != wanted for field, wanted in expected.items()), "indistinguishable from unset"
+
+
+def test_defaults_are_the_documented_ones():
+    settings = Settings.from_env({})
+    assert settings.registry_files == (BUILTIN_REGISTRY,)
+    assert settings.weights_dir == HOME / ".cache" / "enhance-studio" / "weights"
+    assert settings.data_dir == HOME / ".cache" / "enhance-studio" / "data"
+    assert settings.hf_cache == HOME / ".cache" / "huggingface" / "hub"
+    assert settings.weights_mirror is None and not settings.offline and not settings.hub_offline
+    assert not settings.require_pinned and settings.machine_class == "auto"
+    assert (settings.cache_mb, settings.max_pixels, settings.tile, settings.tile_budget_mb) == (
+        4096,
+        16_000_000,
+        0,
+        1024,
+    )
+    assert settings.threads == max(1, os.cpu_count() or 1)
+    assert (settings.hf_endpoint, settings.server_name, settings.server_port) == (
+        "https://huggingface.co",
+        "127.0.0.1",
+        7860,
+    )
+    assert not settings.on_space
+
+
+def test_port_wins_over_gradio_server_port():
+    assert Settings.from_env({"PORT": "8080", "GRADIO_SERVER_PORT": "7999"}).server_port == 8080
+
+
+def test_a_registry_argument_is_merged_after_the_environments():
+    settings = Settings.from_env({"STUDIO_REGISTRY": "/tmp/a.yaml"}, registry="/tmp/b.yaml")
+    assert settings.registry_files == (BUILTIN_REGISTRY, Path("/tmp/a.yaml"), Path("/tmp/b.yaml"))
+
+
+def test_gradio_analytics_default_is_off_unless_the_user_set_it(monkeypatch):
+    monkeypatch.delenv("GRADIO_ANALYTICS_ENABLED", raising=False)
+    prepare_gradio_environment()
+    assert os.environ["GRADIO_ANALYTICS_ENABLED"] == "False"
+    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "True")
+    prepare_gradio_environment()
+    assert os.environ["GRADIO_ANALYTICS_ENABLED"] == "True"
+
+
+def test_the_readme_environment_table_lists_only_variables_tested_here():
+    """A variable added to the README's table without being read by Settings fails here."""
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Environment", 1)[1].split("\n## ", 1)[0]
+    documented = {
+        name
+        for row in section.splitlines()
+        if row.startswith("| `")
+        for name in re.findall(r"`([A-Z_]+)`", row.split("|")[1])
+    }
+    assert documented, "no Environment table in README.md"
+    assert documented <= set(READ) | NOT_SETTINGS, documented - set(READ) - NOT_SETTINGS
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("STUDIO_CACHE_MB", "lots"),
+        ("STUDIO_CACHE_MB", "0"),
+        ("STUDIO_MAX_PIXELS", "16M"),
+        ("STUDIO_THREADS", "0"),
+        ("STUDIO_THREADS", "two"),
+        ("STUDIO_TILE", "-1"),
+        ("STUDIO_TILE_MB", "32"),
+        ("STUDIO_MACHINE_CLASS", "gpu"),
+        ("STUDIO_MACHINE_CLASS", "cpu_bf16"),
+        ("STUDIO_OFFLINE", "ture"),
+        ("STUDIO_REQUIRE_PINNED", "always"),
+        ("HF_HUB_OFFLINE", "offline"),
+        ("GRADIO_SERVER_PORT", "http"),
+        ("PORT", "-5"),
+    ],
+)
+def test_a_bad_value_is_one_line_naming_the_variable(variable, value):
+    with pytest.raises(UsageError) as caught:
+        Settings.from_env({variable: value})
+    message = str(caught.value)
+    assert message.startswith(f"{variable}=") and value.strip().lower() in message.lower()
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("word", ["1", "true", "YES", "on", " On "])
+def test_flags_accept_the_usual_words(word):
+    assert Settings.from_env({"STUDIO_OFFLINE": word}).offline is True
+
+
+@pytest.mark.parametrize("word", ["", "0", "false", "No", "off"])
+def test_flags_are_off_for_the_usual_words(word):
+    assert Settings.from_env({"STUDIO_OFFLINE": word}).offline is False

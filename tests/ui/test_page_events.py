@@ -1,0 +1,201 @@
+"""The Compare and Models tabs' own events through gradio_client, against the real app server.
+
+The Run button takes two steps: `/build_request` turns the form into one checked
+CompareRequest (kept in the session), then `/run` runs it. A gradio_client session
+takes the same steps as the page, so the results (slots, plot, crops, free
+comparison, downloads) are checked here without a browser.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from PIL import Image
+
+from studio.engine.request import MAX_MODELS
+
+NINE_MODELS = {  # more than the page's slots, all classical and fast
+    "Super resolution": ["bicubic-x2", "bicubic-x3", "bicubic-x4", "lanczos-x2", "lanczos-x3", "lanczos-x4"],
+    "Sharpen": ["unsharp-mask", "laplacian-sharpen"],
+    "Contrast": ["clahe"],
+}
+
+
+def form(client: Client, **by_label) -> list:
+    """/build_request's arguments in order: the form's defaults, with the values given by label (prefix)."""
+    parameters = client.view_api(return_format="dict", print_info=False)["named_endpoints"]["/build_request"]
+    args, unused = [], dict(by_label)
+    for parameter in parameters["parameters"]:
+        hits = [label for label in by_label if parameter["label"].startswith(label)]
+        assert len(hits) <= 1, f"{hits} all match {parameter['label']!r}"
+        args.append(unused.pop(hits[0]) if hits else parameter["parameter_default"])
+    assert not unused, f"no form field is labelled {sorted(unused)}"
+    return args
+
+
+def value(output):
+    """An output's value, whether it came as a plain value or as an update."""
+    return output.get("value") if isinstance(output, dict) and output.get("__type__") == "update" else output
+
+
+def as_named(outputs: tuple) -> dict:
+    """/run's outputs (see ResultsArea.run_outputs) by name; each slot as header, slider, error."""
+    status, *rest = outputs
+    slot_parts, rest = rest[: 3 * MAX_MODELS], rest[3 * MAX_MODELS :]
+    named = dict(
+        zip(["table", "gallery", "pick_a", "pick_b", "plot_metric", "plot", "files", "csv", "zip"], rest, strict=True)
+    )
+    named["status"] = status
+    named["slots"] = [slot_parts[3 * i : 3 * i + 3] for i in range(MAX_MODELS)]
+    return named
+
+
+def distance(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a.astype(int) - b.astype(int)).mean())
+
+
+def pixels(path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+@pytest.fixture(scope="module")
+def sharp_path(tmp_path_factory, photo) -> Path:
+    path = tmp_path_factory.mktemp("page") / "sharp.png"
+    Image.fromarray(photo[:96, :128]).save(path)  # 128x96
+    return path
+
+
+@pytest.fixture(scope="module")
+def ran(app_server, sharp_path):
+    """One session that ran three models (the middle one fails) on a x2 degradation of a 128x96 photo."""
+    client = Client(app_server.url, verbose=False)
+    fields = form(
+        client,
+        Image=handle_file(str(sharp_path)),
+        Reference="synthetic degradation",
+        **{"Downscale x": 2, "Metrics": ["psnr_y", "sharpness"]},
+        **{"Super resolution": ["lanczos-x2"], "Deblur": ["nafnet-gopro-width64"], "Sharpen": ["unsharp-mask"]},
+    )
+    client.predict(*fields, api_name="/build_request")
+    outputs = client.predict(handle_file(str(sharp_path)), None, "png", api_name="/run")
+    return client, as_named(outputs)
+
+
+def table_rows(table: dict) -> dict[str, dict]:
+    headers = table["headers"]
+    return {row[0]: dict(zip(headers, row, strict=True)) for row in table["data"]}
+
+
+def test_a_failed_model_shows_its_error_in_its_own_slot(ran):
+    _, out = ran
+    (ok_header, ok_slider, ok_error), (bad_header, bad_slider, bad_error), third = out["slots"][:3]
+    assert ok_header.startswith("**Lanczos x2** · 128x96 ·") and third[0].startswith("**Unsharp mask** · 64x48 ·")
+    for slider, error in ((ok_slider, ok_error), (third[1], third[2])):
+        assert len(value(slider)) == 2 and error["visible"] is False  # before and after; no error box
+    assert bad_header == "**NAFNet deblur (GoPro, width 64)** · failed"
+    assert value(bad_slider) is None
+    assert bad_error["visible"] is True
+    assert bad_error["value"].startswith("⚠️ ") and "'nafnet-gopro-width64' is not downloaded" in bad_error["value"]
+    assert all(value(slider) is None for _, slider, _ in out["slots"][3:])  # the unused slots stay empty
+    assert "1 model(s) failed; their errors are shown in their slots." in out["status"]
+    rows = table_rows(out["table"])
+    assert rows["lanczos-x2"]["error"] == rows["unsharp-mask"]["error"] == ""
+    assert "not downloaded" in rows["nafnet-gopro-width64"]["error"]
+
+
+def test_the_zip_holds_outputs_input_table_and_recipe(ran):
+    _, out = ran
+    with zipfile.ZipFile(out["zip"]) as archive:
+        assert sorted(archive.namelist()) == sorted(
+            ["lanczos-x2.png", "unsharp-mask.png", "input.png", "results.csv", "results.json"]
+        )
+        sizes = {name: Image.open(io.BytesIO(archive.read(name))).size for name in archive.namelist() if ".png" in name}
+        records = list(csv.DictReader(io.StringIO(archive.read("results.csv").decode("utf-8"))))
+        details = json.loads(archive.read("results.json"))
+        assert Path(out["csv"]).read_bytes() == archive.read("results.csv")  # the CSV button's file
+    assert sizes == {"input.png": (64, 48), "lanczos-x2.png": (128, 96), "unsharp-mask.png": (64, 48)}
+    assert [r["model"] for r in records] == ["lanczos-x2", "nafnet-gopro-width64", "unsharp-mask"]
+    assert details["degradation"]["text"] == "x2,seed=0"
+    assert [r["model"] for r in details["rows"]] == ["lanczos-x2", "nafnet-gopro-width64", "unsharp-mask"]
+
+
+def test_the_plot_has_one_point_per_successful_model(ran):
+    client, out = ran
+    rows = table_rows(out["table"])
+    assert value(out["plot_metric"]) == "psnr_y"
+    points = {model: quality for model, _, quality in value(out["plot"])["data"]}
+    assert points == pytest.approx({m: rows[m]["PSNR-Y ↑"] for m in ("lanczos-x2", "unsharp-mask")}, abs=1e-4)
+    other = client.predict("sharpness", api_name="/plot")
+    points = {model: quality for model, _, quality in other["data"]}
+    assert points == pytest.approx({m: rows[m]["Sharpness ↑"] for m in ("lanczos-x2", "unsharp-mask")}, abs=1e-4)
+
+
+def test_the_crop_gallery_has_one_crop_per_image(ran):
+    client, _ = ran
+    crops = client.predict(0.5, 0.5, 64, api_name="/zoom")
+    sizes = {item["caption"]: Image.open(item["image"]).size for item in crops}
+    # side = 64 px of the largest image (128 wide): 64 on 128-wide images, 32 on 64-wide ones
+    assert sizes == {
+        "input (64x48)": (32, 32),
+        "reference (128x96)": (64, 64),
+        "lanczos-x2 (128x96)": (64, 64),
+        "unsharp-mask (64x48)": (32, 32),
+    }
+
+
+def test_the_free_comparison_shows_the_two_chosen_images(ran):
+    from studio.core.resize import resize_to
+
+    client, out = ran
+    names = [choice[1] for choice in out["pick_a"]["choices"]]
+    assert names == ["input", "reference", "lanczos-x2", "unsharp-mask"]
+    assert (out["pick_a"]["value"], out["pick_b"]["value"]) == ("input", "unsharp-mask")
+    gallery = {item["caption"]: pixels(item["image"]) for item in out["gallery"]}
+    before, after = (pixels(path) for path in value(out["slots"][0][1]))  # lanczos-x2's before/after slider
+    left, right = (pixels(path) for path in client.predict("input", "lanczos-x2", api_name="/free_compare"))
+    assert np.array_equal(left, before) and np.array_equal(right, after)  # the input at the output's size
+    left, right = (pixels(path) for path in client.predict("lanczos-x2", "unsharp-mask", api_name="/free_compare"))
+    assert left.shape == right.shape == (96, 128, 3)  # the smaller image at the larger one's size
+    assert np.array_equal(left, gallery["lanczos-x2"])
+    unsharp = resize_to(gallery["unsharp-mask"], 128, 96)
+    assert distance(right, unsharp) < 0.7 * distance(right, left)  # unsharp-mask's output (previews are lossy)
+
+
+def test_more_than_the_slot_count_is_one_clear_error(app_server, sharp_path):
+    client = Client(app_server.url, verbose=False)
+    expected = f"pick at most {MAX_MODELS} models (got {MAX_MODELS + 1})"
+    ids = [model_id for group in NINE_MODELS.values() for model_id in group]
+    assert len(ids) == MAX_MODELS + 1
+    with pytest.raises(Exception) as api_error:
+        client.predict(handle_file(str(sharp_path)), ids, [], "", None, 512, "{}", api_name="/compare")
+    with pytest.raises(Exception) as page_error:
+        client.predict(*form(client, Image=handle_file(str(sharp_path)), **NINE_MODELS), api_name="/build_request")
+    assert str(api_error.value) == str(page_error.value) == expected
+
+
+def test_run_without_a_built_request_says_what_to_do(app_server, sharp_path):
+    client = Client(app_server.url, verbose=False)
+    with pytest.raises(Exception, match="No comparison to run: press Run comparison"):
+        client.predict(handle_file(str(sharp_path)), None, "png", api_name="/run")
+
+
+def test_download_weights_caches_a_model_from_the_mirror(app_server):
+    client = Client(app_server.url, verbose=False)
+
+    def states(table):
+        return {row[0]: row[table["headers"].index("state")] for row in table["data"]}
+
+    assert states(client.predict(api_name="/models"))["fsrcnn-small-x3"] == "not downloaded"
+    table, message = client.predict("fsrcnn-small-x3", api_name="/download_model")
+    path = Path(message.split(": ", 1)[1])
+    assert message.startswith("`fsrcnn-small-x3`: ") and path.name == "FSRCNN-small_x3.pb" and path.stat().st_size
+    assert states(table)["fsrcnn-small-x3"] == states(client.predict(api_name="/models"))["fsrcnn-small-x3"] == "cached"
+    with pytest.raises(Exception, match="'nafnet-gopro-width64' is not downloaded and STUDIO_OFFLINE=1 is set"):
+        client.predict("nafnet-gopro-width64", api_name="/download_model")

