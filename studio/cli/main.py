@@ -11,11 +11,11 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from studio.cli import catalogue, run, tools
+from studio.cli import catalogue, ratings, run, tools
 from studio.cli.common import report_error
 from studio.core.errors import StudioError
 
-COMMAND_GROUPS = (catalogue, run, tools)  # the order here is the order `studio --help` lists commands
+COMMAND_GROUPS = (catalogue, run, ratings, tools)  # the order here is the order `studio --help` lists commands
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -25,6 +25,7 @@ from studio.models.cache import EnhancerCache
 from studio.models.convert.ncnn_format import load_ncnn
 from studio.models.loader import Loader
 from studio.models.registry import load_registry, parse_registry_file
+from tests.models.forms import load_exactly
 
 REGISTRY = load_registry(Settings.from_env({}))
 CONVERTIBLE = [s.id for s in REGISTRY if s.backend == "ncnn" and "torch" in s.forms]
@@ -83,16 +84,6 @@ def one_flip_psnr(shape: tuple[int, ...]) -> float:
 def floor_for(measured: float, shape: tuple[int, ...]) -> float:
     """The threshold for a measurement: 2 dB under it, rounded down; bit-identical: the one-flip PSNR, rounded down."""
     return math.floor(one_flip_psnr(shape)) if math.isinf(measured) else math.floor(measured - 2)
-
-
-def load_exactly(loader, spec, form: dict):
-    enhancer = loader.load(spec, **form)
-    assert (enhancer.info.backend, enhancer.info.precision, enhancer.info.device) == (
-        form["backend"],
-        form["precision"],
-        form["device"],
-    )
-    return enhancer
 
 
 def agreement(reference: np.ndarray, other: np.ndarray) -> tuple[float, int]:

@@ -21,6 +21,7 @@ from studio.engine.request import CompareRequest
 from studio.models.cache import EnhancerCache
 from studio.models.loader import Loader
 from studio.models.registry import load_registry
+from tests.models.forms import load_exactly
 from tests.paths import SHARED_WEIGHTS
 
 REGISTRY = load_registry(Settings.from_env({}))
@@ -36,17 +37,6 @@ DNN_FP32_CPU = {"backend": "opencv-dnn", "precision": "fp32", "device": "cpu"}
 @pytest.fixture(scope="module")
 def loader(model_settings):
     return Loader(model_settings, cache=EnhancerCache(8192))
-
-
-def load_exactly(loader, spec, form: dict):
-    """The enhancer in the named form, checked to be that form (not what `auto` would pick here)."""
-    enhancer = loader.load(spec, **form)
-    assert (enhancer.info.backend, enhancer.info.precision, enhancer.info.device) == (
-        form["backend"],
-        form["precision"],
-        form["device"],
-    )
-    return enhancer
 
 
 @pytest.fixture(scope="module")

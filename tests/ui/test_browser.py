@@ -58,6 +58,12 @@ def test_upload_compare_drag_and_download(page, tmp_path):
 
     slider = page.locator("#slider-1")
     slider.scroll_into_view_if_needed()
+    page.wait_for_function(  # both sides decoded, not just present: a busy machine paints late
+        "() => { const images = [...document.querySelectorAll('#slider-1 img')];"
+        " return images.length >= 2 && images.every(i => i.complete && i.naturalWidth > 0); }",
+        timeout=60_000,
+    )
+    page.wait_for_timeout(500)
     before = element_pixels(slider)
     box = slider.bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)

@@ -1,0 +1,342 @@
+"""`studio ratings prepare|export|import` and `studio leaderboard`: a human rating study from the command line.
+
+`prepare` runs the models on a folder of images through the same engine as
+`studio compare` and stores one round (every rater sees the same items);
+`export` and `import` move votes between machines (stable vote ids: files merge
+without duplicates); `leaderboard` fits Bradley-Terry ratings with bootstrap
+intervals over the stored votes (flagged votes left out).
+
+Exit codes: 0 done, 1 a model failed on some image (the rest still ran and were
+stored), 2 bad input (nothing run, nothing stored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from studio.cli.common import (
+    add_command,
+    add_model_flag,
+    add_runtime_flags,
+    add_set_flag,
+    parse_sets,
+    progress_printer,
+    report_error,
+)
+from studio.cli.tables import format_table, markdown_table
+from studio.core.errors import MediaError, UsageError
+from studio.core.vocabulary import TASKS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from studio.core.media import DecodedImage
+    from studio.engine.results import Results
+    from studio.services import Services
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+VOTE_FORMATS = ("csv", "json")  # what `ratings export` writes and `ratings import` reads (by file suffix)
+MIN_MODELS = 2  # a battle needs two outputs of the same item
+MAX_ROUND_NAME = 200  # the rounds.name column
+BOOTSTRAP_RANGE = (1, 10_000)
+DEFAULT_BOOTSTRAP = 200
+COLUMNS = ("rank", "model", "rating", "95% CI", "battles", "wins", "ties", "losses")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add `ratings` (prepare, export, import) and `leaderboard` to the root parser."""
+    ratings = commands.add_parser("ratings", help="prepare a rating round; export and import votes")
+    actions = ratings.add_subparsers(dest="ratings_command", required=True, metavar="ACTION")
+
+    prepare = add_command(
+        actions, "prepare", cmd_prepare, "run models on every image of a folder and store them as one rating round"
+    )
+    prepare.add_argument("--images", type=Path, required=True, metavar="DIR", help="a folder of images (not recursive)")
+    add_model_flag(prepare, help="a model to rate (at least two)")
+    prepare.add_argument(
+        "--degrade",
+        metavar="RECIPE",
+        help='e.g. "x4,blur=gauss:1.2": raters see the degraded image and its enhancements; metrics use the original',
+    )
+    prepare.add_argument("--name", help="round name (default: the folder's name and today's date)")
+    prepare.add_argument("--task", choices=TASKS, help="the round's task (default: the models' shared task)")
+    prepare.add_argument("--preview", type=int, default=512, help="limit the long side (px) first; 0 = full size")
+    prepare.add_argument("--metrics", help="comma-separated metric ids stored with each output (default: as compare)")
+    add_set_flag(prepare)
+    add_runtime_flags(prepare)
+
+    export = add_command(actions, "export", cmd_export, "write every vote (flagged ones too) as CSV or JSON")
+    export.add_argument("--format", choices=VOTE_FORMATS, help="default: json for -o *.json, otherwise csv")
+    export.add_argument("-o", "--out", type=Path, metavar="FILE", help="write here instead of stdout")
+
+    load = add_command(actions, "import", cmd_import, "add the votes of a CSV or JSON file (already present: skipped)")
+    load.add_argument("file", type=Path, metavar="FILE", help="needs columns item_id, model_a, model_b, winner")
+
+    board = add_command(commands, "leaderboard", cmd_leaderboard, "Bradley-Terry ratings of the models from the votes")
+    board.add_argument("--format", default="table", choices=tuple(LEADERBOARD_REPORTS))
+    board.add_argument("--task", choices=TASKS, help="only votes on items of this task")
+    board.add_argument("--round", metavar="NAME", help="only votes of this round")
+    board.add_argument(
+        "--bootstrap",
+        type=int,
+        default=DEFAULT_BOOTSTRAP,
+        metavar="N",
+        help=f"resamples for the 95%% intervals (default {DEFAULT_BOOTSTRAP})",
+    )
+
+
+# ---- prepare ---------------------------------------------------------------------------------
+def _image_files(folder: Path) -> list[Path]:
+    """The images directly in `folder`, by name; hidden files skipped."""
+    if not folder.exists():
+        raise UsageError(f"no such folder: {folder}")
+    if not folder.is_dir():
+        raise UsageError(f"--images expects a folder, got a file: {folder}")
+    files = sorted(
+        path
+        for path in folder.iterdir()
+        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
+    )
+    if not files:
+        raise UsageError(f"no images in {folder} (looked for {', '.join(IMAGE_SUFFIXES)})")
+    return files
+
+
+def _decode(path: Path, max_pixels: int) -> DecodedImage:
+    """Decode one image of the folder; its error names the file."""
+    from studio.core.media import decode
+
+    try:
+        return decode(path, max_pixels)
+    except MediaError as exc:
+        raise type(exc)(f"{path.name}: {exc}") from None
+
+
+def _round_task(task: str | None, model_ids: tuple[str, ...], services: Services) -> str | None:
+    if task:
+        return task
+    tasks = {services.registry.get(model_id).task for model_id in model_ids}
+    return tasks.pop() if len(tasks) == 1 else None
+
+
+def _round_name(name: str | None, folder: Path) -> str:
+    name = (name if name is not None else f"{folder.resolve().name}-{date.today().isoformat()}").strip()
+    if not name:
+        raise UsageError("--name must not be empty")
+    if len(name) > MAX_ROUND_NAME:
+        raise UsageError(f"--name is at most {MAX_ROUND_NAME} characters, got {len(name)}")
+    return name
+
+
+def _check_same_round(existing: dict[str, Any], task: str | None, recipe: str | None, models: Sequence[str]) -> None:
+    """An existing round may grow by more images, never change what its items mean."""
+    mine = {"task": task or "-", "recipe": recipe or "-", "models": ", ".join(sorted(models))}
+    theirs = {
+        "task": existing["task"] or "-",
+        "recipe": existing["recipe"] or "-",
+        "models": ", ".join(sorted(existing["models"])),
+    }
+    differ = [key for key in mine if mine[key] != theirs[key]]
+    if differ:
+        was = "; ".join(f"{key} {theirs[key]}" for key in differ)
+        raise UsageError(f"round '{existing['name']}' already exists with {was}: choose another --name")
+
+
+def item_from_results(results: Results) -> tuple[bytes, dict[str, bytes], dict[str, dict[str, float | None]]]:
+    """What the store keeps of one comparison: the input raters see (PNG), each output (PNG) and its metrics."""
+    from studio.core.media import encode
+
+    rows = [row for row in results.rows if row.ok]
+    outputs = {row.model_id: encode(row.output, "png") for row in rows}
+    metrics = {
+        row.model_id: {key: None if value is None else float(value) for key, value in row.metrics.items()}
+        for row in rows
+    }
+    return encode(results.input, "png"), outputs, metrics
+
+
+def cmd_prepare(args: argparse.Namespace, services: Services) -> int:
+    """Run the models on every image once and store the results, so every rater judges the same outputs."""
+    from studio.engine.compare import run as run_comparison
+    from studio.engine.request import CompareRequest
+    from studio.ratings.store_items import add_item, create_round, find_round
+
+    registry = services.registry
+    model_ids = list(dict.fromkeys(args.models))
+    if len(model_ids) < MIN_MODELS:
+        raise UsageError(f"a rating round needs at least {MIN_MODELS} different models (-m ID -m ID)")
+    request = CompareRequest.build(
+        registry,
+        model_ids,
+        metrics=args.metrics,
+        degrade=args.degrade,
+        preview=args.preview,
+        backend=args.backend,
+        precision=args.precision,
+        params=parse_sets(args.settings, registry),
+        max_models=None,
+    )
+    name = _round_name(args.name, args.images)
+    task = _round_task(args.task, request.model_ids, services)
+    files = _image_files(args.images)
+    max_pixels = services.settings.max_pixels
+    for path in files:  # every image readable before anything runs or is stored
+        _decode(path, max_pixels)
+
+    db = services.ratings
+    recipe = request.recipe.to_text() if request.recipe else None
+    existing = find_round(db, name)
+    if existing is not None:  # adding images to a round is fine; mixing settings in one round is not
+        _check_same_round(existing, task, recipe, request.model_ids)
+        print(f"round '{name}' exists with these settings: adding to it")
+    round_id = create_round(db, name, task, list(request.model_ids), recipe)
+    progress = progress_printer(sys.stderr.isatty())
+    items: set[str] = set()
+    outputs = failures = 0
+    unavailable: dict[str, str] = {}
+    for path in files:
+        results = run_comparison(request, _decode(path, max_pixels), registry, services.loader, on_progress=progress)
+        unavailable.update(results.unavailable)
+        failed = [row for row in results.rows if not row.ok]
+        for row in failed:
+            report_error(f"{path.name}: {row.model_id}: {row.error}")
+        failures += len(failed)
+        width, height = results.input.size
+        ok = len(results.rows) - len(failed)
+        if not ok:
+            print(f"{path.name}: {width}x{height}, every model failed: not stored")
+            continue
+        input_png, images, metrics = item_from_results(results)
+        item_id = add_item(db, input_png, images, task, path.name, round_id, metrics)
+        items.add(item_id)
+        outputs += ok
+        print(f"{path.name}: {width}x{height}, {ok}/{len(results.rows)} outputs, item {item_id[:12]}")
+    for metric_id, reason in unavailable.items():
+        print(f"note: metric '{metric_id}' unavailable: {reason}", file=sys.stderr)
+    print(
+        f"round '{name}': {len(items)} items, {outputs} outputs, {failures} failures "
+        f"(task {task or '-'}, recipe {recipe or '-'}, models {', '.join(request.model_ids)})"
+    )
+    return 1 if failures else 0
+
+
+# ---- export / import -------------------------------------------------------------------------
+def _export_format(chosen: str | None, out: Path | None) -> str:
+    """csv unless -o ends in .json; a format that contradicts the suffix is refused (import reads the suffix)."""
+    by_suffix = "json" if out is not None and out.suffix.lower() == ".json" else "csv"
+    if chosen and out is not None and chosen != by_suffix:
+        raise UsageError(f"--format {chosen} does not match {out.name}: `ratings import` reads a file by its suffix")
+    return chosen or by_suffix
+
+
+def cmd_export(args: argparse.Namespace, services: Services) -> int:
+    """All votes with their ids, so another machine can merge them; flagged votes keep their flags."""
+    from studio.ratings.store_transfer import export_votes, votes_frame
+
+    fmt = _export_format(args.format, args.out)
+    db = services.ratings
+    text = export_votes(db, fmt)
+    text = text if text.endswith("\n") else text + "\n"
+    if args.out is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        args.out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.out}: {exc.strerror or exc}") from None
+    print(f"exported {len(votes_frame(db, include_flagged=True))} votes to {args.out}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace, services: Services) -> int:
+    """Check the whole file, then add the votes this store lacks (unknown items become placeholders)."""
+    from studio.ratings.store_transfer import import_votes
+
+    if args.file.is_dir():
+        raise UsageError(f"expected a CSV or JSON file, got a folder: {args.file}")
+    if not args.file.exists():
+        raise UsageError(f"no such file: {args.file}")
+    added, present = import_votes(services.ratings, args.file)
+    print(f"added {added} votes, {present} already present")
+    return 0
+
+
+# ---- leaderboard -----------------------------------------------------------------------------
+def _rows(board: pd.DataFrame) -> list[list[Any]]:
+    return [
+        [rank, r.model, f"{r.rating:.1f}", f"{r.ci_low:.1f} to {r.ci_high:.1f}", r.battles, r.wins, r.ties, r.losses]
+        for rank, r in enumerate(board.itertuples(index=False), start=1)
+    ]
+
+
+def _table(board: pd.DataFrame) -> str:
+    return format_table(COLUMNS, _rows(board)) + "\n"
+
+
+def _markdown(board: pd.DataFrame) -> str:
+    return markdown_table(COLUMNS, _rows(board)) + "\n"
+
+
+def _csv(board: pd.DataFrame) -> str:
+    return board.to_csv(index=False)
+
+
+def _json(board: pd.DataFrame) -> str:
+    records = board.astype(object).where(board.notna(), None).to_dict(orient="records")
+    return json.dumps(records, indent=2) + "\n"
+
+
+# `leaderboard --format` choices come from this table, so a format cannot be offered without a renderer.
+LEADERBOARD_REPORTS: dict[str, Callable[[pd.DataFrame], str]] = {
+    "table": _table,
+    "md": _markdown,
+    "csv": _csv,
+    "json": _json,
+}
+
+
+def _no_votes_message(args: argparse.Namespace, everything: int) -> str:
+    """Why the leaderboard is empty: no votes at all, none matching the filters, or only flagged ones."""
+    if not everything:
+        return "no votes yet: vote in the app's Arena tab (after `studio ratings prepare`) or `studio ratings import`"
+    filters = [f"task '{args.task}'" if args.task else "", f"round '{args.round}'" if args.round else ""]
+    wanted = " and ".join(part for part in filters if part)
+    if wanted:
+        return f"no counted votes for {wanted} ({everything} votes in all)"
+    return f"no counted votes: all {everything} are flagged (their flags are in `studio ratings export`)"
+
+
+def cmd_leaderboard(args: argparse.Namespace, services: Services) -> int:
+    """Ratings with bootstrap intervals, best first; flagged votes (too fast, ...) are left out."""
+    from studio.ratings.leaderboard import leaderboard
+    from studio.ratings.store_transfer import votes_frame
+
+    low, high = BOOTSTRAP_RANGE
+    if not low <= args.bootstrap <= high:
+        raise UsageError(f"--bootstrap must be between {low} and {high}, got {args.bootstrap}")
+    db = services.ratings
+    votes = votes_frame(db, task=args.task, round_name=args.round)
+    render = LEADERBOARD_REPORTS[args.format]
+    if votes.empty:
+        message = _no_votes_message(args, len(votes_frame(db, include_flagged=True)))
+        if args.format in ("table", "md"):
+            print(message)
+        else:  # machine-readable formats stay parseable: an empty document on stdout, the message on stderr
+            print(message, file=sys.stderr)
+            sys.stdout.write(render(leaderboard(votes)))
+        return 0
+    board = leaderboard(votes, rounds=args.bootstrap)
+    sys.stdout.write(render(board))
+    if args.format in ("table", "md"):
+        flagged = len(votes_frame(db, task=args.task, round_name=args.round, include_flagged=True)) - len(votes)
+        print(
+            f"\n{len(votes)} votes, {len(board)} models; 95% intervals from {args.bootstrap} bootstrap resamples"
+            + (f"; {flagged} flagged votes left out" if flagged else "")
+        )
+    return 0
