@@ -4,6 +4,7 @@
 PYTHON ?= python3
 CACHE_HOME ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/enhance-studio
 REQ_HASH := $(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)
+PROJECT_HASH := $(shell sha256sum pyproject.toml | cut -c1-16)
 VENV_CACHE := $(CACHE_HOME)/venv-$(REQ_HASH)
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -13,10 +14,11 @@ export GRADIO_ANALYTICS_ENABLED ?= False
 
 venv: $(VENV_CACHE)/.complete
 	@[ -L $(VENV) ] && [ "$$(readlink $(VENV))" = "$(VENV_CACHE)" ] || { rm -rf $(VENV); ln -s $(VENV_CACHE) $(VENV); }
-	@# The cached environment is shared by clones: point its editable install at this one.
-	@[ "$$(cat $(VENV)/.studio-clone 2>/dev/null)" = "$(CURDIR)" ] || { \
+	@# The cached environment is shared by clones: point its editable install at this one, and
+	@# reinstall when pyproject.toml (entry points, package data) changes.
+	@[ "$$(cat $(VENV)/.studio-clone 2>/dev/null)" = "$(CURDIR) $(PROJECT_HASH)" ] || { \
 	  $(PY) -m pip install --quiet --no-deps --no-build-isolation -e . 2>&1 | grep -v "is ignored" || true; \
-	  echo "$(CURDIR)" > $(VENV)/.studio-clone; }
+	  echo "$(CURDIR) $(PROJECT_HASH)" > $(VENV)/.studio-clone; }
 
 # No prerequisites: the hash in the folder name already stands for the requirements' content
 # (a fresh clone's newer file times must not rebuild a good cache).

@@ -17,6 +17,7 @@ from studio.cli.common import (
     add_model_flag,
     add_runtime_flags,
     add_set_flag,
+    output_folder,
     parse_sets,
     progress_printer,
     report_error,
@@ -91,6 +92,7 @@ def cmd_enhance(args: argparse.Namespace, services: Services) -> int:
     from studio.engine.export import write_outputs
     from studio.engine.request import CompareRequest
 
+    output_folder(args.out)
     registry = services.registry
     request = CompareRequest.build(
         registry,
@@ -129,6 +131,8 @@ def cmd_compare(args: argparse.Namespace, services: Services) -> int:
     from studio.engine.export import results_markdown, write_run
     from studio.engine.request import CompareRequest
 
+    if args.out:
+        output_folder(args.out)
     registry = services.registry
     request = CompareRequest.build(
         registry,

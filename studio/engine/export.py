@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from studio.metrics import FULL_REFERENCE
+
 if TYPE_CHECKING:
     from studio.engine.results import Results
 
@@ -19,8 +21,12 @@ def _round(value: float | None, digits: int = 4) -> float | None:
     return round(value, digits)
 
 
+TIMING_COLUMNS = ("output", "load ms", "first ms", "warm ms", "MP/s", "peak MB")
+
+
 def results_records(results: Results) -> list[dict[str, Any]]:
-    """One dict per model: identity, timing, size, each metric (with its arrow) and its delta."""
+    """One dict per model, every dict with the same keys in the same order: identity, size and timing
+    (empty for a failed model), each metric (with its arrow) and its delta, error, notes."""
     records = []
     for row in results.rows:
         record: dict[str, Any] = {
@@ -28,6 +34,7 @@ def results_records(results: Results) -> list[dict[str, Any]]:
             "backend": row.backend,
             "precision": row.precision,
             "device": row.device,
+            **dict.fromkeys(TIMING_COLUMNS),
         }
         if row.ok:
             width, height = row.output.size
@@ -43,8 +50,8 @@ def results_records(results: Results) -> list[dict[str, Any]]:
             )
         for spec in results.metrics:
             record[spec.label] = _round(row.metrics.get(spec.id))
-            if spec.id in row.deltas:
-                record[f"{spec.name} Δ vs bicubic"] = _round(row.deltas[spec.id])
+            if spec.kind != FULL_REFERENCE:  # no-reference scores also compare with the bicubic baseline
+                record[f"{spec.name} Δ vs bicubic"] = _round(row.deltas.get(spec.id))
         record["error"] = row.error or ""
         record["notes"] = "; ".join(row.notes)
         records.append(record)

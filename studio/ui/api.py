@@ -61,7 +61,7 @@ def build_api(services: Services) -> None:
     ids = [spec.id for spec in services.registry]
     with gr.Column(visible=False):
         image = gr.File(type="filepath", label="image")
-        models = gr.Dropdown(choices=ids, multiselect=True, label="model ids")
+        models = gr.Dropdown(choices=ids, multiselect=True, allow_custom_value=True, label="model ids")
         metrics = gr.Dropdown(choices=METRIC_IDS, multiselect=True, label="metric ids")
         degrade = gr.Textbox(label="degradation recipe, e.g. x4,blur=gauss:1.2")
         reference = gr.File(type="filepath", label="ground truth")

@@ -204,3 +204,24 @@ def test_compare_runs_the_named_backend_and_precision(env, small_file, model_set
     assert (neural["model"], neural["backend"], neural["precision"]) == ("realesr-animevideov3-x4", form[1], "fp32")
     assert neural["output"] == classical["output"] == "384x256"
     assert (classical["backend"], classical["error"]) == ("classical", "")  # --backend only applies where offered
+
+
+def test_an_unusable_output_folder_is_bad_input_before_anything_runs(photo_file, env, tmp_path):
+    a_file = tmp_path / "afile"
+    a_file.write_text("not a folder")
+    for target in (a_file, Path("/proc/nope"), a_file / "below"):
+        for command in ("enhance", "compare"):
+            result = studio(command, str(photo_file), "-m", "clahe", "-o", str(target), env=env)
+            assert result.returncode == 2, (command, target, result.stderr)
+            (line,) = stderr_lines(result)
+            assert line.startswith("error: ") and "output folder" in line and str(target) in line
+
+
+def test_the_onnx_form_of_waifu2x_runs_in_a_fresh_process(env, small_file, model_settings):
+    """waifu2x's architectures must be registered with spandrel before its ONNX export, in any process."""
+    env = {**env, "STUDIO_WEIGHTS_MIRROR": model_settings.weights_mirror}
+    args = ("compare", str(small_file), "-m", "waifu2x-photo-x2", "--format", "csv", "--metrics", "sharpness")
+    result = studio(*args, "--backend", "onnx", "--precision", "fp32", env=env)
+    assert result.returncode == 0, result.stderr
+    (row,) = csv.DictReader(io.StringIO(result.stdout))
+    assert (row["backend"], row["precision"], row["error"]) == ("onnx", "fp32", "")

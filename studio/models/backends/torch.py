@@ -76,7 +76,8 @@ class TorchEnhancer:
     def enhance(self, image: np.ndarray) -> np.ndarray:
         torch = self._torch
         padded, original = pad_to(image, self.info.tile_multiple, self.info.min_size)
-        tensor = torch.from_numpy(np.ascontiguousarray(padded)).permute(2, 0, 1).unsqueeze(0)
+        writable = padded if padded.flags.writeable and padded.flags.c_contiguous else np.array(padded, order="C")
+        tensor = torch.from_numpy(writable).permute(2, 0, 1).unsqueeze(0)
         tensor = tensor.to(self._device).float().div_(255.0).contiguous(memory_format=torch.channels_last)
         if self._precision == "fp16":
             tensor = tensor.half()

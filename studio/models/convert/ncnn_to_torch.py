@@ -187,6 +187,9 @@ def converted_onnx(model_id: str, safetensors_path: Path, settings: Settings) ->
     import spandrel
     from safetensors.torch import load_file
 
+    from studio.models.archs.waifu2x import register
+
+    register()  # waifu2x's converted weights load only once its architectures are known to spandrel
     target = safetensors_path.with_suffix(".onnx")
     if target.exists():
         return target
