@@ -1,4 +1,4 @@
-"""The long-lived objects one process shares: settings, registry, loader (and its cache).
+"""The long-lived objects one process shares: settings, registry, loader (and its cache), ratings database.
 
 app.py and the CLI build one of these; the UI receives it rather than reaching
 for globals.
@@ -6,11 +6,16 @@ for globals.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from studio.core.config import Settings
 from studio.models.loader import Loader
 from studio.models.registry import Registry, load_registry
+
+if TYPE_CHECKING:
+    from studio.ratings.store import Database
 
 
 @dataclass
@@ -19,9 +24,23 @@ class Services:
     registry: Registry = field(init=False)
     loader: Loader = field(init=False)
 
+    _ratings: Database | None = field(init=False, default=None, repr=False)
+    _ratings_lock: threading.Lock = field(init=False, default_factory=threading.Lock, repr=False)
+
     def __post_init__(self) -> None:
         self.registry = load_registry(self.settings)
         self.loader = Loader(self.settings)
+
+    @property
+    def ratings(self) -> Database:
+        """The ratings database, opened (and migrated) on first use: SQLite under STUDIO_DATA_DIR or STUDIO_DB_URL."""
+        with self._ratings_lock:
+            if self._ratings is None:
+                from studio.ratings.store import Database, sqlite_url
+
+                folder = self.settings.data_dir / "ratings"
+                self._ratings = Database(self.settings.db_url or sqlite_url(folder), folder / "files")
+            return self._ratings
 
     @classmethod
     def from_env(cls) -> Services:

@@ -119,6 +119,7 @@ def app_server(tmp_path_factory, model_settings):
         "HF_HUB_OFFLINE": "1",
         "STUDIO_OFFLINE": "1",
         "STUDIO_WEIGHTS_MIRROR": model_settings.weights_mirror or "",
+        "STUDIO_DATA_DIR": str(home / "data"),
     }
     app = AppServer(env, home / "app.log").wait_ready()
     yield app

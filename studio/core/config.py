@@ -51,6 +51,17 @@ def _choice(env: dict[str, str], name: str, choices: tuple[str, ...], default: s
     return raw
 
 
+def _db_url(raw: str) -> str | None:
+    """A SQLAlchemy URL for PostgreSQL or SQLite; postgresql:// means the psycopg 3 driver."""
+    if not raw:
+        return None
+    if raw.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + raw.split("://", 1)[1]
+    if raw.startswith(("postgresql+psycopg://", "sqlite:///")):
+        return raw
+    raise UsageError(f"STUDIO_DB_URL={raw!r} must start with postgresql:// or sqlite:///")
+
+
 def _cache_home(env: dict[str, str]) -> Path:
     return Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "enhance-studio"
 
@@ -85,6 +96,7 @@ class Settings:
     tile: int = 0  # 0 = automatic from tile_budget_mb
     tile_budget_mb: int = 1024
     data_dir: Path = field(default_factory=lambda: _cache_home({}) / "data")
+    db_url: str | None = None  # STUDIO_DB_URL (PostgreSQL); None: SQLite under data_dir
     hf_endpoint: str = "https://huggingface.co"
     machine_class: str = "auto"  # auto (detect) or one of vocabulary.MACHINE_CLASSES, forced
     on_space: bool = False  # SPACE_ID is set: a Hugging Face Space
@@ -114,6 +126,7 @@ class Settings:
             tile=_int(env, "STUDIO_TILE", 0, minimum=0),
             tile_budget_mb=_int(env, "STUDIO_TILE_MB", 1024, minimum=64),
             data_dir=Path(env.get("STUDIO_DATA_DIR") or cache / "data").expanduser(),
+            db_url=_db_url(env.get("STUDIO_DB_URL", "").strip()),
             hf_endpoint=(env.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/"),
             machine_class=_choice(env, "STUDIO_MACHINE_CLASS", ("auto", *MACHINE_CLASSES), "auto"),
             on_space=bool(env.get("SPACE_ID")),

@@ -115,3 +115,16 @@ def write_run(results: Results, folder: Path, fmt: str = "png", prefix: str = ""
     results_frame(results).to_csv(csv_path, index=False)
     (folder / "results.json").write_text(results_json(results), encoding="utf-8")
     return outputs, csv_path
+
+
+def rating_item(results: Results) -> tuple[bytes, dict[str, bytes], dict[str, dict[str, float | None]]]:
+    """What the store keeps of one comparison: the input raters see (PNG), each output (PNG) and its metrics."""
+    from studio.core.media import encode
+
+    rows = [row for row in results.rows if row.ok]
+    outputs = {row.model_id: encode(row.output, "png") for row in rows}
+    metrics = {
+        row.model_id: {key: None if value is None else float(value) for key, value in row.metrics.items()}
+        for row in rows
+    }
+    return encode(results.input, "png"), outputs, metrics

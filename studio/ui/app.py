@@ -7,13 +7,18 @@ import gradio as gr
 from studio.core.config import Settings
 from studio.services import Services
 from studio.ui.api import build_api
+from studio.ui.arena_tab import build_arena_tab
 from studio.ui.compare import build_compare_tab
+from studio.ui.leaderboard_tab import build_leaderboard_tab
 from studio.ui.models_tab import build_models_tab
+from studio.ui.mos_tab import build_mos_tab
+from studio.ui.raters import rounds_update
 
 INTRO = (
     "# Enhance Studio\n"
     "Upload an image, pick enhancers (classical filters and neural networks), run them side by side, "
-    "drag the sliders to compare before and after, and read latency and quality in one table."
+    "drag the sliders to compare before and after, and read latency and quality in one table. "
+    "Rate outputs blind in the **Arena** (A/B votes) and **MOS** (1-5 scores) tabs; the **Leaderboard** ranks them."
 )
 
 
@@ -33,7 +38,20 @@ def build_demo(services: Services) -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab("Compare", id="compare"):
                 build_compare_tab(services)
+            with gr.Tab("Arena", id="arena"):
+                arena = build_arena_tab(services)
+            with gr.Tab("MOS", id="mos") as mos_tab:
+                build_mos_tab(services, mos_tab)
+            with gr.Tab("Leaderboard", id="leaderboard") as board_tab:
+                board = build_leaderboard_tab(services, board_tab)
             with gr.Tab("Models", id="models"):
                 build_models_tab(services)
         build_api(services)
+        demo.load(
+            lambda: (rounds_update(services.ratings, None),) * 2,
+            None,
+            [arena.round, board.round],
+            api_name="rounds",
+            show_progress="hidden",
+        )
     return demo

@@ -32,6 +32,10 @@ READ = {
     "STUDIO_TILE_MB": ("128", {"tile_budget_mb": 128}),
     "STUDIO_DATA_DIR": ("/tmp/d", {"data_dir": Path("/tmp/d")}),
     "STUDIO_MACHINE_CLASS": ("cpu-bf16", {"machine_class": "cpu-bf16"}),
+    "STUDIO_DB_URL": (
+        "postgresql://u:p@127.0.0.1:5432/votes",
+        {"db_url": "postgresql+psycopg://u:p@127.0.0.1:5432/votes"},
+    ),
     "HF_HOME": ("/tmp/hf", {"hf_cache": Path("/tmp/hf/hub")}),
     "HF_HUB_CACHE": ("/tmp/hub-cache", {"hf_cache": Path("/tmp/hub-cache")}),
     "HF_HUB_OFFLINE": ("1", {"hub_offline": True, "offline": False}),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 from studio.services import Services
-from studio.ui.compare import handlers
+from studio.ui.compare import handlers, send
 from studio.ui.compare.layout import FormArea, ResultsArea, build_form, build_results
 from studio.ui.compare.request_form import request_from_form
 from studio.ui.models_tab import model_states
@@ -15,6 +15,7 @@ def build_compare_tab(services: Services) -> tuple[FormArea, ResultsArea]:
     states = model_states(services)
     form = build_form(services, states)
     area = build_results()
+    send_button, send_message = send.build_send_row()
     request = form.request
 
     request.upload.change(partial(handlers.show_input, services), request.upload, form.shown, api_name="preview")
@@ -65,5 +66,11 @@ def build_compare_tab(services: Services) -> tuple[FormArea, ResultsArea]:
         [area.results_state, area.fmt],
         [area.files, area.csv_button, area.zip_button],
         api_name="export",
+    )
+    send_button.click(
+        partial(send.send_to_arena, services),
+        [area.results_state, request.upload],
+        send_message,
+        api_name="send_to_arena",
     )
     return form, area

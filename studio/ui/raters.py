@@ -1,0 +1,60 @@
+"""Who is rating, and what the rating tabs share: the rater's id and address, refusals, filter choices."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import gradio as gr
+
+from studio.core.errors import StudioError
+from studio.core.vocabulary import TASKS
+from studio.ratings.store import Database
+from studio.ratings.store_items import round_names
+from studio.ui.ratings_views import ALL
+
+T = TypeVar("T")
+
+# Rating events are short database transactions: they run without a concurrency limit, so a
+# crowd of raters never fills the bounded queue; the database serialises the writes.
+RATING_EVENT = {"concurrency_limit": None, "show_progress": "minimal"}
+
+
+@dataclass(frozen=True)
+class Rater:
+    id: str  # "login:<name>" when the app runs with auth, else the browser session
+    ip: str | None
+
+
+def rater_of(request: gr.Request | None) -> Rater:
+    """The logged-in name when auth is on, otherwise Gradio's per-page-load session hash."""
+    username = getattr(request, "username", None)
+    session = getattr(request, "session_hash", None)
+    if not username and not session:
+        raise gr.Error("No session: rate from the page, or from a gradio_client Client (one session each).")
+    client = getattr(request, "client", None)
+    return Rater(id=f"login:{username}" if username else str(session), ip=getattr(client, "host", None))
+
+
+def refusing(action: Callable[[], T]) -> T:
+    """Run `action`; a refusal from the store (or any StudioError) becomes one line on the page."""
+    try:
+        return action()
+    except StudioError as exc:
+        raise gr.Error(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+
+
+def round_choices(db: Database) -> list[tuple[str, str]]:
+    return [("all rounds", ALL), *((name, name) for name in round_names(db))]
+
+
+def task_choices() -> list[tuple[str, str]]:
+    return [("all tasks", ALL), *((task, task) for task in TASKS)]
+
+
+def rounds_update(db: Database, current: str | None) -> dict:
+    """The round dropdown's fresh choices, keeping the current pick when it still exists."""
+    choices = round_choices(db)
+    keep = current if current in {value for _, value in choices} else ALL
+    return gr.update(choices=choices, value=keep)
