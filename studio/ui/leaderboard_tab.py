@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import gradio as gr
 import pandas as pd
 
-from studio.ratings.leaderboard import leaderboard, metric_agreement, pair_matrices
+from studio.ratings.leaderboard import leaderboard, low_reference_raters, metric_agreement, pair_matrices
 from studio.ratings.store_items import output_metrics
-from studio.ratings.store_transfer import votes_frame
+from studio.ratings.store_transfer import scores_frame, votes_frame
 from studio.services import Services
 from studio.ui.heatmap import counts_html, win_rate_html
 from studio.ui.raters import rounds_update, task_choices
@@ -68,10 +68,18 @@ def build_layout() -> LeaderboardTab:
 # ---- handlers -----------------------------------------------------------------------------------
 
 
-def summary_text(counted: int, flagged: int, models: int) -> str:
+def summary_text(counted: int, flagged: int, models: int, doubtful_raters: int = 0) -> str:
+    doubt = (
+        f" {doubtful_raters} MOS rater(s) scored the hidden reference (the unprocessed input) below 3 on average:"
+        " treat their MOS scores with care."
+        if doubtful_raters
+        else ""
+    )
     if not counted and not flagged:
-        return "No votes yet: vote in the **Arena** tab."
-    return f"{counted} vote(s) between {models} model(s) counted; {flagged} flagged vote(s) left out (too fast)."
+        return "No votes yet: vote in the **Arena** tab." + doubt
+    return (
+        f"{counted} vote(s) between {models} model(s) counted; {flagged} flagged vote(s) left out (too fast)." + doubt
+    )
 
 
 def agreement_frame(services: Services, votes: pd.DataFrame, models: int) -> pd.DataFrame | None:
@@ -95,7 +103,7 @@ def board(services: Services, task: str | None, round_name: str | None) -> list:
     rate, counts = rate.loc[order, order], counts.loc[order, order]
     agreement = agreement_frame(services, votes, len(order))
     return [
-        summary_text(len(votes), flagged, len(order)),
+        summary_text(len(votes), flagged, len(order), len(low_reference_raters(scores_frame(db)))),
         leaderboard_view(ranked),
         win_rate_html(rate, counts),
         counts_html(counts),

@@ -128,3 +128,12 @@ def test_a_comparison_becomes_an_item_of_its_successful_outputs():
     assert item.metrics == {"lanczos-x2": {"sharpness": 3.0}, "bicubic-x2": {"sharpness": None}}
     other = ModelResult("unsharp-mask", output=DecodedImage(rgb=ramp(16, 8)))
     assert comparison_item(results_with(ok_a, other), tasks.__getitem__).task is None  # no shared task
+
+
+def test_the_leaderboard_summary_names_doubtful_mos_raters():
+    from studio.ui.leaderboard_tab import summary_text
+
+    assert "hidden reference" not in summary_text(4, 1, 3)
+    assert summary_text(4, 1, 3, doubtful_raters=2).startswith("4 vote(s) between 3 model(s) counted")
+    assert "2 MOS rater(s) scored the hidden reference" in summary_text(4, 1, 3, doubtful_raters=2)
+    assert "1 MOS rater(s)" in summary_text(0, 0, 0, doubtful_raters=1)
