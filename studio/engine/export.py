@@ -80,7 +80,22 @@ def results_json(results: Results) -> str:
         },
         "rows": results_records(results),
     }
-    return json.dumps(payload, indent=2, ensure_ascii=False, default=str)
+    notes: list[str] = []
+    payload = _json_safe(payload, "", notes)
+    payload["non_finite"] = notes  # where a number was infinite or NaN and is written as null
+    return json.dumps(payload, indent=2, ensure_ascii=False, default=str, allow_nan=False)
+
+
+def _json_safe(value: Any, where: str, notes: list[str]) -> Any:
+    """`value` with every infinite or NaN float replaced by None (strict JSON), noting each place."""
+    if isinstance(value, float) and not math.isfinite(value):
+        notes.append(f"{where.lstrip('.')}: {value}")
+        return None
+    if isinstance(value, dict):
+        return {key: _json_safe(item, f"{where}.{key}", notes) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item, f"{where}[{index}]", notes) for index, item in enumerate(value)]
+    return value
 
 
 def results_markdown(results: Results) -> str:

@@ -69,7 +69,7 @@ def build_api(services: Services) -> None:
         params = gr.Textbox(value="{}", label="per-model parameters as JSON")
         backend = gr.Dropdown(BACKEND_CHOICES, value=AUTO, label="backend")
         precision = gr.Dropdown(PRECISION_CHOICES, value=AUTO, label="precision")
-        gallery = gr.Gallery(label="outputs")
+        gallery = gr.Gallery(label="outputs", format="png")  # lossless: pixels equal the CLI's files
         table = gr.Dataframe(label="table")
         details = gr.JSON(label="results")
         trigger = gr.Button("compare")

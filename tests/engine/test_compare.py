@@ -135,3 +135,16 @@ def test_exports_carry_arrows_recipe_and_errors(engine, photo):
     payload = json.loads(results_json(results))
     assert payload["degradation"]["text"] == "x2,seed=0" and payload["metrics"]["psnr_y"]["lower_better"] is False
     assert results_markdown(results).startswith("| model | backend |")
+
+
+def test_results_json_is_strict_json_with_nulls_and_notes(engine, small_photo):
+    def refuse(constant):
+        raise ValueError(f"non-standard JSON constant {constant}")
+
+    image = DecodedImage(rgb=small_photo)
+    results = compare(engine, image, ["bicubic-x2"], metrics("psnr", "sharpness"), reference=image)
+    results.rows[0].metrics["psnr"] = float("inf")  # identical images give an infinite PSNR
+    payload = json.loads(results_json(results), parse_constant=refuse)
+    assert payload["metrics"]["sharpness"]["range"] == [0, None]
+    assert payload["rows"][0]["PSNR ↑"] is None
+    assert payload["non_finite"] == ["metrics.sharpness.range[1]: inf", "rows[0].PSNR ↑: inf"]

@@ -154,3 +154,30 @@ def test_an_oversized_image_is_refused_before_decoding(client, tmp_path):
     path.write_bytes(png_header_only(8000, 6000))
     with pytest.raises(Exception, match="image too large: 8000x6000 is over the 16 MP limit"):
         client.predict(handle_file(str(path)), ["clahe"], [], "", None, 512, "{}", api_name="/compare")
+
+
+def test_api_outputs_are_lossless_pngs_equal_to_the_cli_files(client, photo_path, tmp_path, env):
+    """What the API returns is the model's output itself (PNG), bit for bit what `studio enhance` writes."""
+    import numpy as np
+
+    from tests.cli.helpers import studio
+
+    gallery, _, details = client.predict(
+        handle_file(str(photo_path)),
+        ["lanczos-x2", "unsharp-mask"],
+        ["sharpness"],
+        "",
+        None,
+        0,
+        "{}",
+        api_name="/compare",
+    )
+    made = studio("enhance", str(photo_path), "-m", "lanczos-x2", "-m", "unsharp-mask", "-o", str(tmp_path), env=env)
+    assert made.returncode == 0, made.stderr
+    for entry in gallery:
+        served = entry["image"]
+        assert served.lower().endswith(".png"), served
+        cli_file = tmp_path / f"{photo_path.stem}_{entry['caption']}.png"
+        assert np.array_equal(np.asarray(Image.open(served).convert("RGB")), np.asarray(Image.open(cli_file)))
+    assert {entry["caption"] for entry in gallery} == {"lanczos-x2", "unsharp-mask"}
+    assert details["non_finite"] == ["metrics.sharpness.range[1]: inf"]  # strict JSON: null plus a note

@@ -178,7 +178,7 @@ def build_form(services: Services, states: dict[str, str]) -> FormArea:
             upload = gr.File(
                 label="Image (PNG, JPEG, WebP, BMP, TIFF)", file_types=["image"], type="filepath", elem_id="upload"
             )
-            shown = gr.Image(label="Input", interactive=False, height=220, elem_id="input-preview")
+            shown = gr.Image(label="Input", interactive=False, height=220, format="png", elem_id="input-preview")
             examples = sorted(str(p) for p in (PROJECT_DIR / "assets").glob("*") if p.suffix in (".png", ".jpg"))
             if examples:
                 gr.Examples(examples=[[e] for e in examples], inputs=[upload], label="Examples")
@@ -224,20 +224,22 @@ def build_results() -> ResultsArea:
         for index in range(MAX_MODELS):
             with gr.Column(visible=False, min_width=300, elem_id=f"slot-{index}") as column:
                 header = gr.Markdown()
-                slider = gr.ImageSlider(type="numpy", label="input ◀ ▶ output", elem_id=f"slider-{index}")
+                slider = gr.ImageSlider(type="numpy", format="png", label="input ◀ ▶ output", elem_id=f"slider-{index}")
                 error = gr.Markdown(visible=False, elem_id=f"error-{index}")
             slots.append(Slot(column, header, slider, error))
     with gr.Accordion("Free comparison and 100 % zoom", open=True):
         with gr.Row():
             pick_a = gr.Dropdown(label="Left", choices=[], elem_id="pick-a")
             pick_b = gr.Dropdown(label="Right", choices=[], elem_id="pick-b")
-        free_slider = gr.ImageSlider(type="numpy", label="Free comparison", elem_id="free-slider")
+        free_slider = gr.ImageSlider(type="numpy", format="png", label="Free comparison", elem_id="free-slider")
         with gr.Row():
             zoom_x = gr.Slider(0, 1, value=0.5, step=0.01, label="Crop centre x")
             zoom_y = gr.Slider(0, 1, value=0.5, step=0.01, label="Crop centre y")
             zoom_size = gr.Slider(32, 512, value=128, step=16, label="Crop size (px of the largest image)")
-        zoom = gr.Gallery(label="Same crop on every image, 100 %", columns=4, height="auto", elem_id="zoom")
-    gallery = gr.Gallery(label="All outputs", columns=4, height="auto", elem_id="gallery")
+        zoom = gr.Gallery(
+            label="Same crop on every image, 100 %", columns=4, height="auto", format="png", elem_id="zoom"
+        )
+    gallery = gr.Gallery(label="All outputs", columns=4, height="auto", format="png", elem_id="gallery")
     table = gr.Dataframe(
         label="Latency and quality (↑ / ↓: which way is better)", interactive=False, wrap=True, elem_id="results-table"
     )
