@@ -97,16 +97,15 @@ def load(
     """Backend entry point used by the loader."""
     import spandrel
 
-    from studio.models.archs.waifu2x import register
+    from studio.models.archs import load_spandrel
 
-    register()
     if weights_path is None:
         raise WeightsError(f"'{spec.id}' has no weight file")
     if not isinstance(spec.options, TorchOptions):
         raise EnhanceError(f"'{spec.id}' has no torch options")
     state_dict = load_state_dict(weights_path)
     try:
-        descriptor = spandrel.ModelLoader("cpu").load_from_state_dict(spandrel.canonicalize_state_dict(state_dict))
+        descriptor = load_spandrel(spandrel.canonicalize_state_dict(state_dict))
     except spandrel.UnsupportedModelError:
         raise WeightsError(
             f"'{spec.id}': spandrel does not recognise the architecture in {weights_path.name}"
@@ -129,11 +128,12 @@ def eager_baseline(weights_path: Path, threads: int) -> Callable[[np.ndarray], n
     Same weights as our torch form, but none of its choices (channels_last, bf16,
     tiling); the uint8 <-> float conversion is included, as it is for every form.
     """
-    import spandrel
     import torch
 
+    from studio.models.archs import load_spandrel
+
     torch.set_num_threads(threads)
-    model = spandrel.ModelLoader("cpu").load_from_state_dict(load_state_dict(weights_path)).model.eval()
+    model = load_spandrel(load_state_dict(weights_path)).model.eval()
 
     def enhance(image: np.ndarray) -> np.ndarray:
         tensor = torch.from_numpy(image).permute(2, 0, 1).unsqueeze(0).float() / 255.0

@@ -184,18 +184,16 @@ def export_onnx(network: Any, path: Path, opset: int = 17, ir_version: int = 10)
 
 def converted_onnx(model_id: str, safetensors_path: Path, settings: Settings) -> Path:
     """The ONNX export of a converted model (dynamic height and width), made once and cached."""
-    import spandrel
     from safetensors.torch import load_file
 
-    from studio.models.archs.waifu2x import register
+    from studio.models.archs import load_spandrel
 
-    register()  # waifu2x's converted weights load only once its architectures are known to spandrel
     target = safetensors_path.with_suffix(".onnx")
     if target.exists():
         return target
     with lock_for(target):
         if not target.exists():
-            network = spandrel.ModelLoader().load_from_state_dict(load_file(str(safetensors_path))).model
+            network = load_spandrel(load_file(str(safetensors_path))).model
             partial = target.with_name(target.stem + ".part.onnx")
             export_onnx(network, partial)
             partial.replace(target)
