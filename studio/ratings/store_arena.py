@@ -110,8 +110,9 @@ def draw_battle(
         if not pairs:
             raise RatingsError("nothing to rate yet: prepare a round (`studio ratings prepare`) or send a comparison")
         counts = _pair_counts(connection, db, list(by_item))
-        fewest = min(counts.get((p[0], *sorted((p[1].model_id, p[2].model_id))), 0) for p in pairs)
-        candidates = [p for p in pairs if counts.get((p[0], *sorted((p[1].model_id, p[2].model_id))), 0) == fewest]
+        votes = [counts.get((item_id, *sorted((a.model_id, b.model_id))), 0) for item_id, a, b in pairs]
+        fewest = min(votes)
+        candidates = [pair for pair, count in zip(pairs, votes, strict=True) if count == fewest]
         item_id, left, right = rng.choice(candidates)
         if rng.random() < 0.5:
             left, right = right, left
@@ -149,6 +150,16 @@ def _check_rate(connection: Any, db: Database, rater_id: str, ip: str | None, po
             raise RatingsError("slow down: too many votes from this address in the last minute (try again in 60 s)")
 
 
+def _shown_models(connection: Any, db: Database, battle: Any) -> tuple[str, str]:
+    """The model ids behind a battle's left (A) and right (B) outputs: what a vote or a reveal names."""
+    from sqlalchemy import select
+
+    outputs = db.tables["outputs"]
+    query = select(outputs.c.id, outputs.c.model_id).where(outputs.c.id.in_([battle.output_a, battle.output_b]))
+    models = dict(connection.execute(query).all())
+    return models[battle.output_a], models[battle.output_b]
+
+
 def cast_vote(
     db: Database,
     battle_id: str,
@@ -164,7 +175,7 @@ def cast_vote(
     if winner not in WINNERS:
         raise RatingsError(f"a vote is one of {', '.join(WINNERS)}, not {winner!r}")
     now = time.time() if now is None else now
-    battles, outputs, items, rounds = (db.tables[n] for n in ("battles", "outputs", "items", "rounds"))
+    battles, items, rounds = (db.tables[n] for n in ("battles", "items", "rounds"))
     with db.transaction() as connection:
         # FOR UPDATE: on PostgreSQL a double-submitted vote waits here, then sees state "voted".
         battle = connection.execute(select(battles).where(battles.c.id == battle_id).with_for_update()).first()
@@ -182,11 +193,7 @@ def cast_vote(
         # On PostgreSQL one session's votes take turns here, so its rate limit is exact.
         connection.execute(select(raters.c.id).where(raters.c.id == rater_id).with_for_update())
         _check_rate(connection, db, rater_id, ip, policy, now)
-        models = dict(
-            connection.execute(
-                select(outputs.c.id, outputs.c.model_id).where(outputs.c.id.in_([battle.output_a, battle.output_b]))
-            ).all()
-        )
+        model_a, model_b = _shown_models(connection, db, battle)
         item = connection.execute(
             select(items.c.task, rounds.c.name)
             .select_from(items.outerjoin(rounds, rounds.c.id == items.c.round_id))
@@ -201,8 +208,8 @@ def cast_vote(
                 id=vote_id,
                 battle_id=battle_id,
                 item_id=battle.item_id,
-                model_a=models[battle.output_a],
-                model_b=models[battle.output_b],
+                model_a=model_a,
+                model_b=model_b,
                 winner=winner,
                 rater=rater_id,
                 ip=ip,
@@ -215,23 +222,19 @@ def cast_vote(
             )
         )
         connection.execute(battles.update().where(battles.c.id == battle_id).values(state="voted"))
-    return VoteResult(vote_id, models[battle.output_a], models[battle.output_b], winner, flags)
+    return VoteResult(vote_id, model_a, model_b, winner, flags)
 
 
 def reveal(db: Database, battle_id: str, rater_id: str) -> tuple[str, str]:
     """Show the names without voting (skip): the battle can no longer be voted on."""
     from sqlalchemy import select
 
-    battles, outputs = db.tables["battles"], db.tables["outputs"]
+    battles = db.tables["battles"]
     with db.transaction() as connection:
         battle = connection.execute(select(battles).where(battles.c.id == battle_id).with_for_update()).first()
         if battle is None or battle.rater_id != rater_id:
             raise RatingsError("unknown battle: draw a new pair")
         if battle.state == "shown":
             connection.execute(battles.update().where(battles.c.id == battle_id).values(state="revealed"))
-        models = dict(
-            connection.execute(
-                select(outputs.c.id, outputs.c.model_id).where(outputs.c.id.in_([battle.output_a, battle.output_b]))
-            ).all()
-        )
-    return models[battle.output_a], models[battle.output_b]
+        model_a, model_b = _shown_models(connection, db, battle)
+    return model_a, model_b

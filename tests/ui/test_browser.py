@@ -16,8 +16,6 @@ from tests.ui.browser import (
     ARTIFACTS,
     clear_models,
     element_pixels,
-    launch_chromium,
-    open_app,
     pick_model,
     require_chromium,
     table_records,
@@ -26,18 +24,6 @@ from tests.ui.browser import (
 
 ROOT = REPO_ROOT
 require_chromium()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with launch_chromium() as instance:
-        yield instance
-
-
-@pytest.fixture
-def page(browser, app_server):
-    with open_app(browser, app_server.url) as page:
-        yield page
 
 
 def test_upload_compare_drag_and_download(page, tmp_path):

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from studio.ratings.store_arena import ArenaPolicy
-from tests.ui.browser import ARTIFACTS, launch_chromium, open_app, require_chromium, table_records, wait_for_text
+from tests.ui.browser import ARTIFACTS, require_chromium, table_records, wait_for_text
 from tests.ui.ratings import FAKE_MODELS, ROUND, open_store, seed_round, start_app
 
 require_chromium()
@@ -31,18 +31,6 @@ def app_server(tmp_path_factory, photo):
     app = start_app(home)
     yield app
     app.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with launch_chromium() as instance:
-        yield instance
-
-
-@pytest.fixture
-def page(browser, app_server):
-    with open_app(browser, app_server.url) as page:
-        yield page
 
 
 def open_tab(page, name: str) -> None:
