@@ -46,6 +46,23 @@ def content_id(*parts: bytes | str) -> str:
     return digest.hexdigest()[:32]
 
 
+def _switch_to_wal(cursor: Any) -> None:
+    """`PRAGMA journal_mode=WAL` on a new file needs it alone for a moment, and SQLite answers
+    "database is locked" at once instead of waiting through the busy handler: retry within the
+    busy timeout (several processes opening a fresh database together hit this)."""
+    import sqlite3
+
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 class Database:
     """An engine, the tables and transactions; migrations run on open."""
 
@@ -66,8 +83,8 @@ class Database:
             def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
                 dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
                 cursor = dbapi_connection.cursor()
-                cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                _switch_to_wal(cursor)
                 cursor.execute("PRAGMA foreign_keys=ON")
                 cursor.execute("PRAGMA synchronous=NORMAL")
                 cursor.close()
