@@ -13,20 +13,18 @@ from studio.core.config import PROJECT_DIR
 from studio.engine.request import MAX_MODELS
 from studio.metrics import DEFAULT_WITHOUT_REFERENCE, METRICS
 from studio.services import Services
-from studio.ui import views
 from studio.ui.choices import (
     AUTO,
     BACKEND_CHOICES,
     BLURS,
-    DEFAULT_MODELS,
     DEGRADE_SCALES,
     FORMAT_CHOICES,
     NO_REFERENCE,
     PRECISION_CHOICES,
     REFERENCE_MODES,
-    TASK_ORDER,
 )
 from studio.ui.compare.params import build_parameter_controls
+from studio.ui.compare.picker import Picker, build_picker
 from studio.ui.compare.request_form import RequestForm
 
 
@@ -38,6 +36,7 @@ class FormArea:
     kernel: gr.Image  # the blur kernel
     details: gr.Markdown  # the chosen models described
     run_button: gr.Button
+    picker: Picker
     request_state: gr.State  # the CompareRequest the run button's first step built
 
 
@@ -150,27 +149,6 @@ def _reference_controls(services: Services) -> tuple[dict, gr.Group, gr.Image]:
     return controls, degrade_box, kernel
 
 
-def _model_groups(services: Services, states: dict[str, str]) -> tuple[gr.Dropdown, ...]:
-    choosable = set(views.selectable(states))
-    groups = []
-    for task in TASK_ORDER:
-        specs = [s for s in services.registry.by_task(task) if s.id in choosable]
-        if not specs:
-            continue
-        choices = [(views.model_label(s, states[s.id]), s.id) for s in specs]
-        default = DEFAULT_MODELS if task == "super-resolution" else ()
-        groups.append(
-            gr.Dropdown(
-                choices,
-                value=[d for d in default if d in choosable],
-                multiselect=True,
-                label=f"{task.replace('-', ' ').capitalize()} ({len(choices)} models)",
-                elem_id=f"models-{task}",
-            )
-        )
-    return tuple(groups)
-
-
 def build_form(services: Services, states: dict[str, str]) -> FormArea:
     """Upload, preview limit, reference and runtime (left); the model lists and run button (right)."""
     with gr.Row(equal_height=False):
@@ -189,11 +167,12 @@ def build_form(services: Services, states: dict[str, str]) -> FormArea:
                 reference, degrade_box, kernel = _reference_controls(services)
         with gr.Column(scale=3, min_width=360):
             gr.Markdown(f"### Models (up to {MAX_MODELS})")
-            groups = _model_groups(services, states)
+            picker = build_picker(services, states)
+            groups = picker.groups
             details = gr.Markdown(elem_id="model-details")
             params_state = gr.State({})
             with gr.Accordion("Model parameters", open=False):
-                build_parameter_controls(services.registry, groups, params_state)
+                build_parameter_controls(services.registry, groups, params_state, upload)
             run_button = gr.Button("Run comparison", variant="primary", elem_id="run")
     request = RequestForm(
         upload=upload,
@@ -210,6 +189,7 @@ def build_form(services: Services, states: dict[str, str]) -> FormArea:
         kernel=kernel,
         details=details,
         run_button=run_button,
+        picker=picker,
         request_state=gr.State(None),
     )
 

@@ -33,8 +33,13 @@ def _control(name: str, param, key: str):
     return gr.Number(value=param.default, label=name, info=param.help, key=key, interactive=True)
 
 
-def build_parameter_controls(registry: Registry, groups: Sequence[gr.Dropdown], params_state: gr.State) -> None:
-    """Re-rendered whenever the chosen models change; each control writes into `params_state`."""
+def build_parameter_controls(
+    registry: Registry, groups: Sequence[gr.Dropdown], params_state: gr.State, upload: gr.File
+) -> None:
+    """Re-rendered whenever the chosen models change; each control writes into `params_state`.
+
+    `upload` is the image upload (for actions that read the image, like estimating its blur).
+    """
 
     @gr.render(inputs=list(groups))
     def parameter_controls(*chosen):

@@ -7,6 +7,7 @@ from functools import partial
 from studio.services import Services
 from studio.ui.compare import handlers, send
 from studio.ui.compare.layout import FormArea, ResultsArea, build_form, build_results
+from studio.ui.compare.picker import wire_picker
 from studio.ui.compare.request_form import request_from_form
 from studio.ui.models_tab import model_states
 
@@ -17,6 +18,7 @@ def build_compare_tab(services: Services) -> tuple[FormArea, ResultsArea]:
     area = build_results()
     send_button, send_message = send.build_send_row()
     request = form.request
+    wire_picker(form.picker, services, form)
 
     request.upload.change(partial(handlers.show_input, services), request.upload, form.shown, api_name="preview")
     request.mode.change(
