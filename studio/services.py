@@ -1,4 +1,4 @@
-"""The long-lived objects one process shares: settings, registry, loader (and its cache), ratings database.
+"""The long-lived objects one process shares: settings, registry, loader (and its cache), ratings, speed book.
 
 app.py and the CLI build one of these; the UI receives it rather than reaching
 for globals.
@@ -15,6 +15,7 @@ from studio.models.loader import Loader
 from studio.models.registry import Registry, load_registry
 
 if TYPE_CHECKING:
+    from studio.engine.speed import SpeedBook
     from studio.ratings.store import Database
 
 
@@ -26,6 +27,8 @@ class Services:
 
     _ratings: Database | None = field(init=False, default=None, repr=False)
     _ratings_lock: threading.Lock = field(init=False, default_factory=threading.Lock, repr=False)
+    _speed: SpeedBook | None = field(init=False, default=None, repr=False)
+    _speed_lock: threading.Lock = field(init=False, default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         self.registry = load_registry(self.settings)
@@ -41,6 +44,16 @@ class Services:
                 folder = self.settings.data_dir / "ratings"
                 self._ratings = Database(self.settings.db_url or sqlite_url(folder), folder / "files")
             return self._ratings
+
+    @property
+    def speed(self) -> SpeedBook:
+        """The measured speed of each model form on this machine (STUDIO_DATA_DIR/speed.json), read on first use."""
+        with self._speed_lock:
+            if self._speed is None:
+                from studio.engine.speed import SpeedBook
+
+                self._speed = SpeedBook(self.settings.data_dir / "speed.json", self.registry, self.loader)
+            return self._speed
 
     @classmethod
     def from_env(cls) -> Services:

@@ -21,6 +21,23 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def app_env(home: Path, mirror: str | None, offline: bool = True, **extra: str) -> dict[str, str]:
+    """An app's own weights, Hub and data folders under `home`, the test weights mirror, and `extra` on top.
+
+    `offline` also sets STUDIO_OFFLINE (no network at all for weights; HF_HUB_OFFLINE is always set).
+    """
+    env = {
+        "STUDIO_WEIGHTS_DIR": str(home / "w"),
+        "HF_HOME": str(home / "hf"),
+        "HF_HUB_OFFLINE": "1",
+        "STUDIO_WEIGHTS_MIRROR": mirror or "",
+        "STUDIO_DATA_DIR": str(home / "data"),
+    }
+    if offline:
+        env["STUDIO_OFFLINE"] = "1"
+    return {**env, **extra}
+
+
 class AppServer:
     def __init__(self, env: dict[str, str | None], log_path: Path):
         """`env`: what this app needs on top of tests.environment.clean_env (offline, no inherited STUDIO_*/HF_*)."""

@@ -110,18 +110,10 @@ def model_settings(tmp_path_factory) -> Settings:
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory, model_settings):
     """The real app (app.py) in a subprocess, offline, with the test weights mirror (client and browser tests)."""
-    from tests.appserver import AppServer
+    from tests.appserver import AppServer, app_env
 
     home = tmp_path_factory.mktemp("app")
-    env = {
-        "STUDIO_WEIGHTS_DIR": str(home / "w"),
-        "HF_HOME": str(home / "hf"),
-        "HF_HUB_OFFLINE": "1",
-        "STUDIO_OFFLINE": "1",
-        "STUDIO_WEIGHTS_MIRROR": model_settings.weights_mirror or "",
-        "STUDIO_DATA_DIR": str(home / "data"),
-    }
-    app = AppServer(env, home / "app.log").wait_ready()
+    app = AppServer(app_env(home, model_settings.weights_mirror), home / "app.log").wait_ready()
     yield app
     app.stop()
 

@@ -50,6 +50,7 @@ def installed(tmp_path_factory) -> Path:
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
     assert "studio/models/model_registry.yaml" in names
+    assert "studio/ui/compare/viewer.js" in names and "studio/ui/compare/viewer.css" in names  # the zoom viewer
     assert not any(name.startswith("tests/") for name in names)
     target = root / "site"
     install = subprocess.run(

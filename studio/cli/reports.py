@@ -10,11 +10,12 @@ if TYPE_CHECKING:
 
 
 def _table_report(results: Results) -> str:
-    """The terminal table: device and notes are left to the files (too wide for a terminal)."""
-    from studio.engine.export import results_frame
+    """The terminal table: name, device, notes, parameters and provenance are left to the files (too wide)."""
+    from studio.engine.export import PROVENANCE_COLUMNS, results_frame
 
     frame = results_frame(results)
-    shown = frame.drop(columns=[c for c in ("device", "notes") if c in frame.columns]).astype(object).fillna("-")
+    hidden = ("name", "device", "notes", "params", *PROVENANCE_COLUMNS)
+    shown = frame.drop(columns=[c for c in hidden if c in frame.columns]).astype(object).fillna("-")
     return shown.to_string(index=False) + "\n"
 
 

@@ -55,7 +55,15 @@ def cmd_bench(args: argparse.Namespace, services: Services) -> int:
     for model_id in models:
         services.registry.get(model_id)
     table = run_benchmark(
-        models, sizes, args.repeat, services.registry, services.settings, args.out, args.resume, args.tiled_side
+        models,
+        sizes,
+        args.repeat,
+        services.registry,
+        services.settings,
+        args.out,
+        args.resume,
+        args.tiled_side,
+        speed=services.speed,
     )
     print(table)
     return 0

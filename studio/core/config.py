@@ -44,6 +44,20 @@ def _int(env: dict[str, str], name: str, default: int, minimum: int = 1) -> int:
     return value
 
 
+def _seconds(env: dict[str, str], name: str) -> float | None:
+    """A positive number of seconds, or None when unset."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise UsageError(f"{name}={raw!r} is not a number of seconds") from None
+    if not value > 0 or value == float("inf"):
+        raise UsageError(f"{name}={raw!r} must be a number of seconds above 0 (unset: no budget)")
+    return value
+
+
 def _choice(env: dict[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
     raw = env.get(name, "").strip().lower() or default
     if raw not in choices:
@@ -99,6 +113,7 @@ class Settings:
     db_url: str | None = None  # STUDIO_DB_URL (PostgreSQL); None: SQLite under data_dir
     hf_endpoint: str = "https://huggingface.co"
     machine_class: str = "auto"  # auto (detect) or one of vocabulary.MACHINE_CLASSES, forced
+    run_budget_s: float | None = None  # a web run predicted to take longer is refused before it starts
     on_space: bool = False  # SPACE_ID is set: a Hugging Face Space
     server_name: str = "127.0.0.1"
     server_port: int = 7860
@@ -129,6 +144,7 @@ class Settings:
             db_url=_db_url(env.get("STUDIO_DB_URL", "").strip()),
             hf_endpoint=(env.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/"),
             machine_class=_choice(env, "STUDIO_MACHINE_CLASS", ("auto", *MACHINE_CLASSES), "auto"),
+            run_budget_s=_seconds(env, "STUDIO_RUN_BUDGET_S"),
             on_space=bool(env.get("SPACE_ID")),
             server_name="0.0.0.0" if env.get("SPACE_ID") else "127.0.0.1",
             server_port=_int(env, "PORT", 0, minimum=0) or _int(env, "GRADIO_SERVER_PORT", 7860),

@@ -23,6 +23,7 @@ from studio.core.media import DecodedImage
 from studio.core.memory import PeakMemory
 from studio.engine.compare import run
 from studio.engine.request import CompareRequest
+from studio.engine.speed import SpeedBook
 from studio.models.backends.devices import cpu_has_fast_bf16, machine_class
 from studio.models.loader import Loader
 from studio.models.registry import Registry
@@ -139,10 +140,12 @@ def run_benchmark(
     out: Path,
     resume: bool = False,
     tiled_side: int = 2048,
+    speed: SpeedBook | None = None,
 ) -> str:
     """Measure every cell (writing neural-cpu.csv as it goes), then the tiled memory run; returns the markdown.
 
-    With `resume`, cells already in neural-cpu.csv are kept and not measured again.
+    With `resume`, cells already in neural-cpu.csv are kept and not measured again. With `speed`, each
+    measured cell also feeds the speed book, so the web app's predictions use bench's numbers.
     """
     out.mkdir(parents=True, exist_ok=True)
     csv_path = out / "neural-cpu.csv"
@@ -183,6 +186,10 @@ def run_benchmark(
                     else:
                         try:
                             row.update(time_form(loader, spec, backend, precision, _photo(side), repeat))
+                            if speed is not None:
+                                output_pixels = (side * spec.scale) ** 2
+                                seconds = row["median ms"] / 1000
+                                speed.record_timing(model_id, backend, row["used precision"], output_pixels, seconds)
                         except StudioError as exc:
                             row["note"] = str(exc)
                     rows.append(row)

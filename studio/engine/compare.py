@@ -5,10 +5,17 @@ numbers. Size rules (documented in the README):
 - preview: the long side is limited before anything runs (marked in the results);
 - reference mode: the sharp image is trimmed to a multiple of the scale, degraded
   with a seeded recipe, and the enhancers run on the degraded copy;
+- a ground truth must have the input's aspect ratio (within 1%), else UsageError;
 - full-reference metrics compare each output with the reference at the output's
-  size; when they differ the reference is resized to the output and the row says so;
+  size; when they differ the reference is resized to the output, the row says so,
+  and when the model's scale differs from the degradation's (or the ground truth's)
+  the row is flagged as not comparable (Results.groups keeps it apart);
 - no-reference deltas compare each output with the input upscaled (bicubic) to
   the output's size.
+
+Cancel: `should_stop` is asked before each model and after each tile; when it says
+yes the model in progress is dropped and the results so far are yielded once more
+with `cancelled` set.
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ from studio.core.memory import PeakMemory
 from studio.core.resize import limit_long_side, resize_to
 from studio.core.vocabulary import FORMS
 from studio.engine.enhance import choose_tile, run_enhancer
+from studio.engine.provenance import machine_info
+from studio.engine.replay import pixels_sha256
 from studio.engine.request import CompareRequest
 from studio.engine.results import ModelResult, Results
 from studio.metrics import FULL_REFERENCE, MetricContext
@@ -34,6 +43,47 @@ from studio.models.loader import Loader
 from studio.models.registry import Registry
 
 Progress = Callable[[float, str], None]
+StopCheck = Callable[[], bool]
+ASPECT_TOLERANCE = 0.01  # a ground truth whose aspect ratio differs more is another picture
+
+
+class _Stopped(Exception):
+    """Raised from the tile callback when the user cancelled; never leaves this module."""
+
+
+def check_aspect(image: DecodedImage, reference: DecodedImage) -> None:
+    """Refuse a ground truth that cannot be the same picture as the input (aspect ratios >1% apart)."""
+    (width, height), (ref_width, ref_height) = image.size, reference.size
+    ratio = (ref_width / ref_height) / (width / height)
+    if abs(ratio - 1) > ASPECT_TOLERANCE:
+        raise UsageError(
+            f"the ground truth ({ref_width}x{ref_height}) does not match the input ({width}x{height}): "
+            f"their aspect ratios differ by {abs(ratio - 1):.0%}; give the sharp original of this image"
+        )
+
+
+def _scale_text(scale: float) -> str:
+    return f"x{round(scale)}" if abs(scale - round(scale)) < 0.01 else f"x{scale:.2f}"
+
+
+def comparability_flag(row: ModelResult, results: Results) -> str | None:
+    """Why `row`'s full-reference scores are not comparable with the main group, or None.
+
+    The reference is meant for outputs of its own size; an output more than 1% off (another scale)
+    is scored against a resized reference, which measures something else.
+    """
+    target = results.target_size
+    if target is None or row.output is None:
+        return None
+    width = row.output.size[0]
+    if abs(width / target[0] - 1) <= ASPECT_TOLERANCE:
+        return None
+    if results.recipe is not None:
+        against, main = f"a x{results.recipe.scale} degradation", f"x{results.recipe.scale}"
+    else:
+        main = _scale_text(target[0] / results.input.size[0])
+        against = f"a {main} ground truth"
+    return f"x{row.scale} output scored against {against}: not comparable with the {main} rows"
 
 
 def prepare(
@@ -91,11 +141,13 @@ def _run_one(
     loader: Loader,
     request: CompareRequest,
     on_tile: Callable[[int, int], None],
+    check_stop: Callable[[], None],
 ) -> ModelResult:
+    """One model loaded, run (and repeated), timed and scored; its failure becomes the row's error."""
     row = ModelResult(model_id=model_id)
     try:
         spec = registry.get(model_id)
-        row.name = spec.name
+        row.name, row.scale = spec.name, spec.scale
         row.params = dict(request.params.get(model_id) or spec.resolve_params())
         started = time.perf_counter()
         backend = request.backend if request.backend in spec.forms else None
@@ -105,7 +157,7 @@ def _run_one(
         enhancer = loader.load(spec, row.params, backend, precision, device)
         row.load_ms = (time.perf_counter() - started) * 1000
         info = enhancer.info
-        row.backend, row.device, row.precision = info.backend, info.device, info.precision
+        row.backend, row.device, row.precision, row.scale = info.backend, info.device, info.precision, info.scale
         tile = choose_tile(enhancer, loader.settings, request.tile)
         overlap = spec.tile_overlap
         with PeakMemory() as probe:
@@ -117,10 +169,13 @@ def _run_one(
             timings = []
             for _ in range(request.repeat - 1):
                 started = time.perf_counter()
-                run_enhancer(enhancer, results.input, tile, overlap)
+                run_enhancer(enhancer, results.input, tile, overlap, lambda done, tiles: check_stop())
                 timings.append((time.perf_counter() - started) * 1000)
             row.warm_ms = statistics.median(timings)
         _score(row, results, loader, info.scale)
+        row.flag = comparability_flag(row, results)
+    except _Stopped:
+        raise
     except StudioError as exc:
         row.error = str(exc)
     except MemoryError:
@@ -138,10 +193,18 @@ def iterate(
     loader: Loader,
     reference: DecodedImage | None = None,
     on_progress: Progress | None = None,
+    should_stop: StopCheck | None = None,
+    source: str | None = None,
+    reference_source: str | None = None,
 ) -> Iterator[Results]:
-    """Like `run`, but yields the Results first with no rows (the prepared input) and again after each model."""
+    """Like `run`, but yields the Results first with no rows (the prepared input) and again after each model.
+
+    A cancelled run (see the module notes) yields its last Results with `cancelled` set and returns normally.
+    """
     if request.with_reference and reference is None:
         raise UsageError("this request expects a ground-truth image")
+    if reference is not None and request.recipe is None:
+        check_aspect(image, reference)
     model_input, ref, note = prepare(image, reference, request.recipe, request.preview)
     results = Results(
         input=model_input,
@@ -151,6 +214,10 @@ def iterate(
         original_size=image.size,
         preview_note=note,
         request=request,
+        source=source,
+        source_sha256=pixels_sha256(image.rgb),
+        reference_source=reference_source if reference is not None else None,
+        machine=machine_info(loader.settings),
     )
     for spec in results.metrics:
         reason = spec.availability(loader.store)
@@ -158,16 +225,34 @@ def iterate(
             results.unavailable[spec.id] = reason
     yield results
     total = len(request.model_ids)
+
+    def check_stop() -> None:
+        if should_stop is not None and should_stop():
+            raise _Stopped
+
     for index, model_id in enumerate(request.model_ids):
 
         def on_tile(done: int, tiles: int, index: int = index, model_id: str = model_id) -> None:
             if on_progress:
                 on_progress((index + done / tiles) / total, f"{model_id}: tile {done}/{tiles}")
+            check_stop()
 
-        if on_progress:
-            on_progress(index / total, f"running {model_id} ({index + 1}/{total})")
-        results.rows.append(_run_one(model_id, results, registry, loader, request, on_tile))
+        try:
+            check_stop()
+            if on_progress:
+                on_progress(index / total, f"running {model_id} ({index + 1}/{total})")
+            row = _run_one(model_id, results, registry, loader, request, on_tile, check_stop)
+        except _Stopped:
+            results.cancelled = f"cancelled after {index} of {total} models"
+            break
+        results.rows.append(row)
+        results.machine = machine_info(loader.settings)  # a neural model may have loaded torch: ask again
         yield results
+    if results.cancelled:
+        if on_progress:
+            on_progress(len(results.rows) / total, results.cancelled)
+        yield results
+        return
     if on_progress:
         on_progress(1.0, "done")
 
@@ -179,6 +264,10 @@ def run(
     loader: Loader,
     reference: DecodedImage | None = None,
     on_progress: Progress | None = None,
+    should_stop: StopCheck | None = None,
+    source: str | None = None,
+    reference_source: str | None = None,
 ) -> Results:
     """Run every model on the (prepared) image and score it; failures become rows with `error`."""
-    return deque(iterate(request, image, registry, loader, reference, on_progress), maxlen=1)[0]
+    steps = iterate(request, image, registry, loader, reference, on_progress, should_stop, source, reference_source)
+    return deque(steps, maxlen=1)[0]

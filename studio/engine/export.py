@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from studio.engine.provenance import tool_info
 from studio.metrics import FULL_REFERENCE
 
 if TYPE_CHECKING:
@@ -21,49 +22,93 @@ def _round(value: float | None, digits: int = 4) -> float | None:
     return round(value, digits)
 
 
-TIMING_COLUMNS = ("output", "load ms", "first ms", "warm ms", "MP/s", "peak MB")
+def timing_columns(results: Results) -> tuple[str, ...]:
+    """The size and timing columns: "warm ms" only when models ran more than once (else it is always empty)."""
+    repeated = results.request is not None and results.request.repeat > 1
+    return ("output", "load ms", "latency ms", "first ms", *(("warm ms",) if repeated else ()), "MP/s", "peak MB")
 
 
 def results_records(results: Results) -> list[dict[str, Any]]:
     """One dict per model, every dict with the same keys in the same order: identity, size and timing
-    (empty for a failed model), each metric (with its arrow) and its delta, error, notes."""
+    (empty for a failed model), each metric (with its arrow) and its delta, flag, error, notes, and the
+    parameters the model ran with (a dict; the CSV writes it as JSON text).
+
+    "latency ms" is what MP/s is computed from: the median of the warm runs when repeated, else the first run.
+    """
+    columns = timing_columns(results)
     records = []
     for row in results.rows:
         record: dict[str, Any] = {
             "model": row.model_id,
+            "name": row.name or row.model_id,
             "backend": row.backend,
             "precision": row.precision,
             "device": row.device,
-            **dict.fromkeys(TIMING_COLUMNS),
+            "scale": row.scale,
+            **dict.fromkeys(columns),
         }
         if row.ok:
             width, height = row.output.size
-            record.update(
-                {
-                    "output": f"{width}x{height}",
-                    "load ms": _round(row.load_ms, 1),
-                    "first ms": _round(row.first_ms, 1),
-                    "warm ms": _round(row.warm_ms, 1),
-                    "MP/s": _round(row.megapixels_per_s, 3),
-                    "peak MB": _round(row.peak_mb, 1),
-                }
-            )
+            timings = {
+                "output": f"{width}x{height}",
+                "load ms": _round(row.load_ms, 1),
+                "latency ms": _round(row.latency_ms, 1),
+                "first ms": _round(row.first_ms, 1),
+                "warm ms": _round(row.warm_ms, 1),
+                "MP/s": _round(row.megapixels_per_s, 3),
+                "peak MB": _round(row.peak_mb, 1),
+            }
+            record.update({key: timings[key] for key in columns})
         for spec in results.metrics:
             record[spec.label] = _round(row.metrics.get(spec.id))
             if spec.kind != FULL_REFERENCE:  # no-reference scores also compare with the bicubic baseline
                 record[f"{spec.name} Δ vs bicubic"] = _round(row.deltas.get(spec.id))
+        record["flag"] = row.flag or ""
         record["error"] = row.error or ""
         record["notes"] = "; ".join(row.notes)
+        record["params"] = dict(row.params)
         records.append(record)
     return records
 
 
+PROVENANCE_COLUMNS = ("source", "tool", "machine", "cpu", "threads")
+
+
+def provenance(results: Results) -> dict[str, Any]:
+    """What every CSV row repeats so the file stands alone: input file, tool version, machine class, CPU, threads."""
+    tool, machine = tool_info(), results.machine
+    return {
+        "source": results.source or "",
+        "tool": f"{tool['name']} {tool['version']}",
+        "machine": machine.get("class", ""),
+        "cpu": machine.get("cpu", ""),
+        "threads": machine.get("threads"),
+    }
+
+
 def results_frame(results: Results) -> pd.DataFrame:
-    return pd.DataFrame.from_records(results_records(results))
+    """The records as a table (what results.csv holds): the parameters become JSON text (one cell, read back
+    with json.loads), and each row ends with the run's provenance (PROVENANCE_COLUMNS)."""
+    records = results_records(results)
+    where = provenance(results)
+    for record in records:
+        record["params"] = json.dumps(_json_safe(record["params"], "", []), sort_keys=True, ensure_ascii=False)
+        record.update(where)
+    return pd.DataFrame.from_records(records)
 
 
 def results_json(results: Results) -> str:
+    """Strict JSON (no NaN/Infinity: null, listed under "non_finite") with what repeating the run needs:
+    the source file name, the request, the tool's version and the machine."""
+    request = results.request
     payload = {
+        "source": results.source,
+        "source_sha256": results.source_sha256,
+        "reference_source": results.reference_source,
+        "tool": tool_info(),
+        "machine": results.machine,
+        "request": request.to_dict() if request is not None else None,
+        "cancelled": results.cancelled,
         "input_size": list(results.input.size),
         "original_size": list(results.original_size),
         "preview": results.preview_note,
@@ -98,12 +143,47 @@ def _json_safe(value: Any, where: str, notes: list[str]) -> Any:
     return value
 
 
+def size_notes(results: Results) -> list[str]:
+    """One sentence per grouping of scale-dependent no-reference scores that spans several output sizes.
+
+    Full-reference scores need none: their rows carry a flag instead.
+    """
+    by_grouping: dict[str, list[str]] = {}
+    for spec in results.metrics:
+        if spec.kind == FULL_REFERENCE or not spec.scale_dependent:
+            continue
+        groups = results.groups(spec.id)
+        if len(groups) > 1:
+            sizes = "; ".join(
+                f"{label.split()[0]}: {', '.join(row.model_id for row in rows)}" for label, rows in groups
+            )
+            by_grouping.setdefault(sizes, []).append(spec.label)
+    return [
+        f"{', '.join(labels)} {'depends' if len(labels) == 1 else 'depend'} on the image size: "
+        f"compared only among outputs of one size ({sizes})."
+        for sizes, labels in by_grouping.items()
+    ]
+
+
 def results_markdown(results: Results) -> str:
-    frame = results_frame(results).astype(object).fillna("")
+    """The table (flags in their column), then a note for each score only comparable within one size."""
+    frame = results_frame(results)
+    frame = frame.drop(columns=[c for c in PROVENANCE_COLUMNS if c in frame.columns]).astype(object).fillna("")
     header = "| " + " | ".join(frame.columns) + " |"
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-    lines = [header, rule] + ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join(lines)
+    cells = [[str(v).replace("|", "\\|") for v in row] for row in frame.itertuples(index=False)]
+    lines = [header, rule] + ["| " + " | ".join(row) + " |" for row in cells]
+    notes = size_notes(results) + ([f"Run {results.cancelled}."] if results.cancelled else [])
+    return "\n".join([*lines, "", *notes, provenance_line(results)])
+
+
+def provenance_line(results: Results) -> str:
+    """One sentence under the markdown table: what ran where (the CSV repeats it on every row)."""
+    where = provenance(results)
+    source = f"`{where['source']}`" if where["source"] else "an unnamed input"
+    cpu = f" ({where['cpu']})" if where["cpu"] else ""
+    threads = f", {where['threads']} threads" if where["threads"] else ""
+    return f"Input {source}; {where['tool']}; machine class {where['machine'] or 'unknown'}{cpu}{threads}."
 
 
 def write_outputs(results: Results, folder: Path, fmt: str = "png", prefix: str = "") -> dict[str, Path]:

@@ -6,6 +6,7 @@ code that makes it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +14,7 @@ import numpy as np
 
 from studio.core.degrade import Recipe
 from studio.core.media import DecodedImage
-from studio.metrics import MetricSpec
+from studio.metrics import FULL_REFERENCE, MetricSpec, get_metric
 
 if TYPE_CHECKING:
     from studio.engine.request import CompareRequest
@@ -36,6 +37,8 @@ class ModelResult:
     notes: list[str] = field(default_factory=list)
     error: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    scale: int = 1  # the scale the enhancer actually ran at
+    flag: str | None = None  # why this row's numbers are not comparable with the main group, in one line
 
     @property
     def ok(self) -> bool:
@@ -64,3 +67,61 @@ class Results:
     preview_note: str | None = None
     unavailable: dict[str, str] = field(default_factory=dict)
     request: CompareRequest | None = None  # what was asked, for exports that must be repeatable
+    source: str | None = None  # the input's file name, so an export can be repeated from its folder
+    source_sha256: str | None = None  # of the input's decoded pixels (replay.pixels_sha256), to recognise it again
+    reference_source: str | None = None  # the ground truth's file name, when one was given
+    cancelled: str | None = None  # e.g. "cancelled after 2 of 5 models": the rows are what finished
+    machine: dict[str, Any] = field(default_factory=dict)  # where it ran (engine.provenance.machine_info)
+
+    def groups(self, metric_id: str) -> list[tuple[str, list[ModelResult]]]:
+        """The successful rows in groups whose values of `metric_id` may be compared: (label, rows).
+
+        Full-reference scores and scale-dependent no-reference scores (sharpness, BRISQUE) are only
+        comparable between outputs of one size: a x2 output is scored against a reference resized to it,
+        and a larger image is smoother per pixel. Groups are labelled by output size, the reference's
+        size first ("... (reference size)"); a single group (everything comparable) is labelled "".
+        """
+        spec = get_metric(metric_id)
+        rows = [row for row in self.rows if row.ok]
+        if not (spec.kind == FULL_REFERENCE or spec.scale_dependent):
+            return [("", rows)]
+        by_size: dict[tuple[int, int], list[ModelResult]] = {}
+        for row in rows:
+            by_size.setdefault(row.output.size, []).append(row)
+        if len(by_size) <= 1:
+            return [("", rows)]
+        target = self.target_size if spec.kind == FULL_REFERENCE else None
+        sizes = sorted(by_size, key=lambda size: size != target)  # stable: otherwise in the rows' order
+        return [(_size_label(size, size == target), by_size[size]) for size in sizes]
+
+    def best(self, metric_id: str) -> set[str]:
+        """Model ids holding the best value of `metric_id` within their group (ties included).
+
+        Rows without a finite value never count, and a group with a single finite value has no winner:
+        there is nothing it was compared with.
+        """
+        spec = get_metric(metric_id)
+        winners: set[str] = set()
+        for _, rows in self.groups(metric_id):
+            values = {row.model_id: row.metrics.get(metric_id) for row in rows}
+            finite = {key: value for key, value in values.items() if _finite(value)}
+            if len(finite) < 2:
+                continue
+            top = min(finite.values()) if spec.lower_better else max(finite.values())
+            winners.update(key for key, value in finite.items() if value == top)
+        return winners
+
+    @property
+    def target_size(self) -> tuple[int, int] | None:
+        """(width, height) of the reference every full-reference score is meant for; None without one."""
+        if self.reference is None:
+            return None
+        return self.reference.shape[1], self.reference.shape[0]
+
+
+def _finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
+
+
+def _size_label(size: tuple[int, int], reference_size: bool) -> str:
+    return f"{size[0]}x{size[1]} outputs" + (" (reference size)" if reference_size else "")

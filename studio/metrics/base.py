@@ -30,6 +30,9 @@ class MetricSpec:
     compute: Callable[..., float]  # (output, reference | None, context) -> float
     description: str = ""
     availability: Callable[[object | None], str | None] = lambda store: None  # reason it cannot run, or None
+    # A no-reference score that changes with the image size alone (sharpness: the Laplacian's variance falls
+    # as an image is enlarged), so its values are compared only among outputs of one size.
+    scale_dependent: bool = False
 
     @property
     def arrow(self) -> str:

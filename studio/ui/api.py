@@ -8,6 +8,7 @@ client.predict(handle_file("photo.jpg"), ["lanczos-x4", "realesr-animevideov3-x4
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import gradio as gr
 
@@ -49,7 +50,15 @@ def compare_api(
         )
         image = decode(image_path, services.settings.max_pixels)
         reference = decode(reference_path, services.settings.max_pixels) if reference_path else None
-        results = compare_run(request, image, services.registry, services.loader, reference)
+        results = compare_run(
+            request,
+            image,
+            services.registry,
+            services.loader,
+            reference,
+            source=Path(image_path).name,
+            reference_source=Path(reference_path).name if reference_path else None,
+        )
     except StudioError as exc:
         raise gr.Error(str(exc)) from None
     gallery = [(row.output.rgb, row.model_id) for row in results.rows if row.ok]

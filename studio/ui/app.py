@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+import traceback
+from typing import Any
+
 import gradio as gr
 
 from studio.core.config import Settings
@@ -22,8 +26,38 @@ INTRO = (
 )
 
 
+class UserErrorsInOneLine:
+    """Stands in for the `traceback` module inside Gradio's queue and routes: a user error (gr.Error, our
+    one-line messages for bad input) is logged as one line, any other exception keeps its full traceback.
+
+    Gradio prints the traceback of every gr.Error unless each is raised with print_exception=False, which
+    would also hide it from the log entirely; this keeps the log readable without touching each handler.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(traceback, name)
+
+    def print_exc(self, *args: Any, **kwargs: Any) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, gr.Error):
+            message = " ".join(str(error.message).split())
+            print(f"user error: {message}", file=sys.stderr, flush=True)
+            return
+        traceback.print_exc(*args, **kwargs)
+
+
+def log_user_errors_in_one_line() -> None:
+    """Install UserErrorsInOneLine where Gradio prints event errors (its queue, and its routes without queue)."""
+    from gradio import queueing, routes
+
+    for module in (queueing, routes):
+        if not isinstance(module.traceback, UserErrorsInOneLine):
+            module.traceback = UserErrorsInOneLine()
+
+
 def launch(demo: gr.Blocks, settings: Settings) -> None:
     """Serve the app with the launch settings the README states (queue bound, upload cap, bind address)."""
+    log_user_errors_in_one_line()
     demo.queue(max_size=32, default_concurrency_limit=4).launch(
         server_name=settings.server_name,
         server_port=settings.server_port,

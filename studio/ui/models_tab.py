@@ -25,6 +25,7 @@ def models_frame(services: Services) -> pd.DataFrame:
             "task": s.task,
             "scale": f"x{s.scale}",
             "backend": s.backend,
+            "runs here as": services.loader.plan(s).describe(),
             "source": s.source.describe(),
             "license": s.license,
             "state": states[s.id],
@@ -38,7 +39,8 @@ def models_frame(services: Services) -> pd.DataFrame:
 def build_models_tab(services: Services) -> None:
     gr.Markdown(
         "Every model in `model_registry.yaml`. **ready**: runs now; **cached**: downloaded before; "
-        "**not downloaded**: fetched on first use when the network or a weights mirror allows."
+        "**not downloaded**: fetched on first use when the network or a weights mirror allows. "
+        "**runs here as**: the form, precision and device a run picks on this machine when none is asked for."
     )
     table = gr.Dataframe(value=models_frame(services), interactive=False, wrap=True, elem_id="models-table")
     with gr.Row():

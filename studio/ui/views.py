@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from studio.core.resize import resize_to
 from studio.engine.results import ModelResult, Results
@@ -20,12 +19,21 @@ def before_after(results: Results, row: ModelResult) -> tuple[np.ndarray, np.nda
 
 
 def image_choices(results: Results) -> dict[str, np.ndarray]:
-    """Everything a free comparison can pick: input, reference, each successful output."""
+    """Everything a free comparison can pick: input, reference, each successful output (by model id)."""
     choices = {INPUT: results.input.rgb}
     if results.reference is not None:
         choices[REFERENCE] = results.reference
     choices.update({row.model_id: row.output.rgb for row in results.rows if row.ok})
     return choices
+
+
+def display_names(results: Results) -> dict[str, str]:
+    """The name people read for each of image_choices' keys: models by their display name."""
+    names = {INPUT: INPUT}
+    if results.reference is not None:
+        names[REFERENCE] = REFERENCE
+    names.update({row.model_id: row.name or row.model_id for row in results.rows if row.ok})
+    return names
 
 
 def free_pair(results: Results, left: str, right: str) -> tuple[np.ndarray, np.ndarray] | None:
@@ -38,46 +46,27 @@ def free_pair(results: Results, left: str, right: str) -> tuple[np.ndarray, np.n
     return resize_to(a, width, height), resize_to(b, width, height)
 
 
-def crops(results: Results, centre_x: float, centre_y: float, size: int) -> list[tuple[np.ndarray, str]]:
-    """The same scene region from every image, at native resolution (100 %), with captions.
-
-    `size` is the crop side in pixels of the largest image; smaller images get the
-    proportionally smaller window over the same region.
-    """
-    choices = image_choices(results)
-    largest = max(image.shape[1] for image in choices.values())
-    pieces = []
-    for name, image in choices.items():
-        height, width = image.shape[:2]
-        side = max(4, round(size * width / largest))
-        x0 = int(np.clip(centre_x * width - side / 2, 0, max(0, width - side)))
-        y0 = int(np.clip(centre_y * height - side / 2, 0, max(0, height - side)))
-        pieces.append((np.ascontiguousarray(image[y0 : y0 + side, x0 : x0 + side]), f"{name} ({width}x{height})"))
-    return pieces
+def pair_label(results: Results, left: str | None, right: str | None) -> str:
+    """'Lanczos x2 ◀ ▶ input': which side shows what, in the slider's label."""
+    names = display_names(results)
+    return f"{names.get(left or '', left or '?')} ◀ ▶ {names.get(right or '', right or '?')}"
 
 
 def quality_metric_ids(results: Results) -> list[str]:
+    """The metrics some row has a value for: what the plot can show."""
     return [spec.id for spec in results.metrics if any(r.metrics.get(spec.id) is not None for r in results.rows)]
 
 
-def plot_frame(results: Results, metric_id: str | None) -> pd.DataFrame:
-    """model / latency ms / quality rows for the quality-vs-latency scatter plot."""
-    rows = []
-    for row in results.rows:
-        value = row.metrics.get(metric_id) if metric_id else None
-        if row.ok and value is not None and np.isfinite(value):
-            rows.append({"model": row.model_id, "latency ms": round(row.latency_ms, 1), "quality": float(value)})
-    return pd.DataFrame(rows, columns=["model", "latency ms", "quality"])
-
-
 def status_text(results: Results) -> str:
-    lines = [f"Input {results.input.size[0]}x{results.input.size[1]}"]
+    """What was run on what: input and its source, preview, recipe, cancel, failures (metric notes: the table's)."""
+    source = f"**{results.source}** · " if results.source else ""
+    lines = [f"Input {source}{results.input.size[0]}x{results.input.size[1]}"]
     if results.preview_note:
         lines.append(f"**Preview**: {results.preview_note} — untick the preview limit for full size.")
     if results.recipe:
         lines.append(f"**Degradation** (reproducible): `{results.recipe.to_text()}`")
-    for metric_id, reason in results.unavailable.items():
-        lines.append(f"Metric **{metric_id}** unavailable: {reason}")
+    if results.cancelled:
+        lines.append(f"**{results.cancelled[0].upper()}{results.cancelled[1:]}**: the finished results are kept.")
     failed = [row for row in results.rows if not row.ok]
     if failed:
         lines.append(f"{len(failed)} model(s) failed; their errors are shown in their slots.")

@@ -121,6 +121,11 @@ def test_compare_with_degradation_writes_table_outputs_and_csv(env, photo_file, 
     rows = list(csv.DictReader((out / "results.csv").open()))
     assert [r["model"] for r in rows] == ["bicubic-x4", "lanczos-x4", "unsharp-mask"]
     assert float(rows[0]["PSNR-Y ↑"]) > 15 and rows[2]["notes"].startswith("reference resized")
+    assert rows[2]["flag"] == "x1 output scored against a x4 degradation: not comparable with the x4 rows"
+    assert rows[0]["flag"] == rows[1]["flag"] == "" and json.loads(rows[2]["params"])["amount"] == 1.0
+    assert {r["source"] for r in rows} == {"astronaut.jpg"} and rows[0]["tool"].startswith("enhance-studio ")
+    assert "x1 output scored against a x4 degradation" in result.stdout  # the terminal table shows the flag
+    assert stderr_lines(result)[-1].startswith("note: BRISQUE ↓, Sharpness ↑ depend on the image size")
     assert (out / "astronaut_lanczos-x4.png").exists() and (out / "astronaut_input.png").exists()
     assert json.loads((out / "results.json").read_text())["degradation"]["text"] == "x4,noise=2,seed=0"
 
@@ -140,8 +145,10 @@ def test_compare_format_prints_what_it_writes(env, small_file, tmp_path, fmt):
     elif fmt == "json":
         rows = json.loads(result.stdout)["rows"]
     else:
-        header, rule, *lines = result.stdout.splitlines()
-        assert rule.startswith("|---|") and header.startswith("| model | backend | precision | device |")
+        header, rule, *lines, blank, note, ran = result.stdout.splitlines()
+        assert rule.startswith("|---|") and header.startswith("| model | name | backend | precision | device |")
+        assert blank == "" and note.startswith("Sharpness ↑ depends on the image size: compared only among")
+        assert ran.startswith("Input `small.png`; enhance-studio ")
         rows = [{"model": line.split(" | ")[0].removeprefix("| ")} for line in lines]
     assert [r["model"] for r in rows] == ["bicubic-x2", "unsharp-mask"]
 
@@ -151,11 +158,12 @@ def test_compare_table_is_the_default_and_leaves_out_device_and_notes(env, small
     explicit = studio("compare", str(small_file), *COMPARE_SMALL, "--format", "table", env=env)
     assert result.returncode == explicit.returncode == 0, result.stderr
     header, *lines = result.stdout.splitlines()
-    assert header.split()[:3] == ["model", "backend", "precision"] and "PSNR-Y" in header
+    assert header.split()[0] == "model" and {"backend", "precision", "PSNR-Y", "flag"} <= set(header.split())
     assert "device" not in header and "notes" not in header
     assert [line.split()[0] for line in lines] == ["bicubic-x2", "unsharp-mask"]
     assert explicit.stdout.splitlines()[0].split() == header.split()
-    assert lines[0].split()[1] == "classical" and " - " in lines[0]  # warm ms: one run, shown as "-"
+    assert " classical " in lines[0] and "warm" not in header  # one run per model: no warm column
+    assert "x1 output scored against a x2 degradation: not comparable with the x2 rows" in lines[1]
 
 
 def test_compare_scores_against_a_given_reference(env, photo, tmp_path):
@@ -172,6 +180,8 @@ def test_compare_scores_against_a_given_reference(env, photo, tmp_path):
     expected = psnr(crop_border(upscaled, 2), crop_border(np.asarray(Image.open(reference)), 2))
     assert bicubic["PSNR ↑"] == pytest.approx(expected, abs=1e-3) and 20 < expected < 60
     assert bicubic["notes"] == "" and clahe["notes"] == "reference resized 96x64 -> 48x32"
+    assert clahe["flag"] == "x1 output scored against a x2 ground truth: not comparable with the x2 rows"
+    assert (report["source"], report["reference_source"]) == ("in.png", "gt.png")
     assert clahe["PSNR ↑"] is not None
 
 

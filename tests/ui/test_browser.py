@@ -1,6 +1,7 @@
 """The app in a real browser (Debian Chromium driven by Playwright), as a person uses it.
 
-Screenshots land in tests/artifacts/ (ignored by git) for a human to look at.
+Screenshots land in tests/artifacts/ (ignored by git) for a human to look at; the README's Compare tab
+screenshots (docs/screenshot.jpg, docs/results-table.jpg) are written here, so they show the current app.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from tests.ui.browser import (
     element_pixels,
     pick_model,
     require_chromium,
+    run_finished,
+    save_doc_screenshot,
     table_records,
     wait_for_text,
 )
@@ -36,11 +39,26 @@ def test_upload_compare_drag_and_download(page, tmp_path):
     page.click("#run")
     for slot in range(4):  # lanczos-x4 and animevideov3-x4 are preselected, plus the two picked
         page.wait_for_selector(f"#slot-{slot} img", timeout=180_000)
-    wait_for_text(page, "#results-table", ["lanczos-x4", "realesr-animevideov3-x4", "waifu2x-photo-x2", "unsharp-mask"])
+    names = ["Lanczos x4", "Real-ESRGAN animevideo v3 x4", "waifu2x upconv_7 photo x2", "Unsharp mask"]
+    wait_for_text(page, "#results-table", names)
     wait_for_text(page, "#download-csv", ["Download"])
-    # the run's progress overlays clear when the event ends: screenshot the finished page
-    page.wait_for_function("() => document.querySelectorAll('.progress-level').length === 0", timeout=60_000)
+    run_finished(page)
+    page.wait_for_function(  # every image of the page decoded (galleries load lazily: they are scrolled past)
+        "() => [...document.querySelectorAll('#slot-0 img, #slot-3 img')].every(i => i.complete && i.naturalWidth)",
+        timeout=60_000,
+    )
     page.screenshot(path=str(ARTIFACTS / "browser-2-results.png"), full_page=True)
+    page.evaluate("() => document.getElementById('run-bar').scrollIntoView({block: 'start'})")
+    save_doc_screenshot(page, "screenshot.jpg")  # the run bar, what ran, the before/after sliders
+    table_top = page.locator("#results-table").bounding_box()["y"] + page.evaluate("() => window.scrollY")
+    plot = page.locator("#plot").bounding_box()
+    plot_bottom = plot["y"] + plot["height"] + page.evaluate("() => window.scrollY")
+    save_doc_screenshot(  # the table and plot that answer "which model is best?"
+        page,
+        "results-table.jpg",
+        full_page=True,
+        clip={"x": 0, "y": table_top - 40, "width": 1400, "height": plot_bottom - table_top + 60},
+    )
 
     slider = page.locator("#slider-1")
     slider.scroll_into_view_if_needed()
@@ -89,11 +107,16 @@ def test_reference_mode_shows_the_kernel_and_full_reference_scores(page):
     page.wait_for_selector("#input-preview img", timeout=30_000)
     page.get_by_text("Reference, metrics & runtime").click()
     page.get_by_role("radio", name="synthetic degradation").check()
-    page.get_by_role("radio", name="gauss").check()
+    blur_controls = {"gauss": ["#blur-sigma"], "motion": ["#blur-length", "#blur-angle"], "none": []}
+    for kind in ("motion", "none", "gauss"):  # only the selected blur kind's controls are shown
+        page.locator("#blur-kind").get_by_role("radio", name=kind).check()
+        for control in ("#blur-sigma", "#blur-length", "#blur-angle"):
+            expect_visible = control in blur_controls[kind]
+            page.wait_for_selector(control, state="visible" if expect_visible else "hidden", timeout=30_000)
     page.wait_for_selector("#kernel img", timeout=30_000)
     page.click("#run")
     page.wait_for_selector("#slot-1 img", timeout=180_000)
-    wait_for_text(page, "#results-table", ["PSNR-Y", "SSIM-Y", "realesr-animevideov3-x4"])
+    wait_for_text(page, "#results-table", ["PSNR-Y", "SSIM-Y", "Real-ESRGAN animevideo v3 x4"])
     assert "x4,blur=gauss:1.2,seed=0" in page.locator("#status").inner_text()
     page.screenshot(path=str(ARTIFACTS / "browser-5-reference.png"), full_page=True)
 
@@ -125,7 +148,7 @@ def test_parameter_controls_are_live_and_reach_the_engine(page, model_settings):
     page.get_by_text("Reference, metrics & runtime").click()
     page.get_by_label("Sharpness ↑").check()
     page.click("#run")
-    wait_for_text(page, "#results-table", ["unsharp-mask"])
+    wait_for_text(page, "#results-table", ["Unsharp mask"])
     image = decode(asset, 10**8)
     loader = Loader(model_settings, cache=EnhancerCache(100))
     registry = load_registry(model_settings)
@@ -135,7 +158,7 @@ def test_parameter_controls_are_live_and_reach_the_engine(page, model_settings):
     (row,) = run(request, image, registry, loader).rows
     wait_for_text(page, "#results-table", [f"{row.metrics['sharpness']:.1f}"[:-2]])
     (shown,) = table_records(page)  # only unsharp-mask ran
-    assert shown["model"] == "unsharp-mask"
+    assert shown["model"] == "Unsharp mask"
     assert float(shown["Sharpness ↑"]) == pytest.approx(row.metrics["sharpness"], abs=1e-4)  # shown to 4 decimals
 
 

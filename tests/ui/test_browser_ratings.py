@@ -3,7 +3,7 @@
 The app runs on a fresh data folder seeded, before it starts, with a round of three fake
 models whose ids are unusual words: none of them may appear anywhere in the page (HTML,
 image addresses, alt text, labels) until the vote reveals them. Screenshots for the README
-land in tests/artifacts/ (arena-before.png, arena-after.png, leaderboard.png, mos.png).
+land in tests/artifacts/ (arena-before.png, arena-after.png, leaderboard.png, mos.png) and, as JPEGs, in docs/.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import time
 import pytest
 
 from studio.ratings.store_arena import ArenaPolicy
-from tests.ui.browser import ARTIFACTS, require_chromium, table_records, wait_for_text
+from tests.ui.browser import ARTIFACTS, require_chromium, save_doc_screenshot, table_records, wait_for_text
 from tests.ui.ratings import FAKE_MODELS, ROUND, open_store, seed_round, start_app
 
 require_chromium()
@@ -47,12 +47,14 @@ def images_loaded(page, selector: str, count: int) -> None:
 
 
 def screenshot(page, name: str) -> None:
-    """The whole page once no event is pending (no progress overlay, no component greyed out)."""
+    """The whole page once no event is pending (no progress overlay, no component greyed out): a PNG in
+    tests/artifacts/ and the README's JPEG of the same name in docs/."""
     page.wait_for_function(
         "() => document.querySelectorAll('.progress-level, [data-testid=status-tracker]:not(.hide)').length === 0",
         timeout=60_000,
     )
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+    save_doc_screenshot(page, name.replace(".png", ".jpg"), full_page=True)
 
 
 def page_text_and_attributes(page) -> str:

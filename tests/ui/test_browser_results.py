@@ -1,12 +1,16 @@
-"""One finished run in a real browser, read by several tests: lanczos-x2, a Hub model that is not
-downloaded (its slot shows its error), and unsharp-mask. Checks what only the page shows: the
-failed slot, the plot's points, the crop gallery, picking a free comparison, the zip button."""
+"""One finished run in a real browser, read by several tests: a x2 degradation of a 128x96 photo scored by the
+reference-mode defaults (LPIPS among them, unavailable offline), with lanczos-x2 and bicubic-x2 (the x2 group),
+a model whose weights file is corrupt (it fails when loaded: its slot and its table row show its error) and
+unsharp-mask (x1: not comparable with the x2 rows, so flagged). Checks what only the page shows: the failed
+slot and row, the table's highlights, hidden column and sorting, the plot's labelled points, the synced zoom, the free
+comparison's names, the zip button."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
 import time
 import zipfile
 
@@ -14,6 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.appserver import AppServer, app_env
 from tests.ui.browser import (
     ARTIFACTS,
     clear_models,
@@ -22,13 +27,42 @@ from tests.ui.browser import (
     open_app,
     pick_model,
     require_chromium,
+    run_finished,
     shown_images,
+    table_cells,
+    table_records,
     upload,
     wait_for_text,
 )
 
 require_chromium()
 pytestmark = pytest.mark.browser
+
+BROKEN_REGISTRY = """\
+models:
+  - id: broken-x2
+    name: Broken x2 (corrupt weights)
+    task: super-resolution
+    scale: 2
+    backend: onnx
+    source: {file: broken.onnx}
+    license: MIT
+    description: A test model whose weights file is corrupt, so it fails when it is loaded.
+    link: https://example.invalid/broken
+"""
+MODELS = ["Lanczos x2", "Broken x2 (corrupt weights)", "Bicubic x2", "Unsharp mask"]
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory, model_settings):
+    """The real app with one more model (a corrupt weights file) from a user registry (STUDIO_REGISTRY)."""
+    home = tmp_path_factory.mktemp("results-app")
+    (home / "broken.onnx").write_bytes(b"not an onnx graph " * 64)
+    (home / "registry.yaml").write_text(BROKEN_REGISTRY, encoding="utf-8")
+    env = app_env(home, model_settings.weights_mirror, offline=False, STUDIO_REGISTRY=str(home / "registry.yaml"))
+    app = AppServer(env, home / "app.log").wait_ready()
+    yield app
+    app.stop()
 
 
 @pytest.fixture(scope="module")
@@ -38,47 +72,163 @@ def finished_page(app_server, tmp_path_factory, photo):
     with launch_chromium() as browser, open_app(browser, app_server.url) as page:
         upload(page, small)
         clear_models(page, "super-resolution")
-        pick_model(page, "super-resolution", "Lanczos x2")
-        pick_model(page, "deblur", "NAFNet")
-        pick_model(page, "sharpen", "Unsharp mask")
+        for name in MODELS[:3]:
+            pick_model(page, "super-resolution", name)
+        pick_model(page, "sharpen", MODELS[3])
+        page.get_by_text("Reference, metrics & runtime").click()
+        page.get_by_role("radio", name="synthetic degradation").check()
+        page.get_by_label("Downscale x").click()
+        page.get_by_role("option", name="2", exact=True).click()
         page.click("#run")
-        wait_for_text(page, "#results-table", ["lanczos-x2", "nafnet-gopro-width64", "unsharp-mask"])
-        page.wait_for_selector("#zoom img", timeout=60_000)
-        page.wait_for_function("() => document.querySelectorAll('.progress-level').length === 0", timeout=60_000)
+        wait_for_text(page, "#results-table", ["Lanczos x2", "Broken x2", "Bicubic x2", "Unsharp mask"])
+        run_finished(page)
+        page.wait_for_selector("#zoom-viewer .sv-panel[data-key='unsharp-mask'] img", timeout=60_000)
         page.screenshot(path=str(ARTIFACTS / "browser-6-failed-slot.png"), full_page=True)
         yield page
 
 
-def test_a_failed_model_shows_its_error_in_its_own_slot(finished_page):
+def test_a_failed_model_shows_its_error_in_its_own_slot_and_row(finished_page):
     page = finished_page
     error = page.locator("#error-1")
     assert error.is_visible()
-    assert "nafnet-gopro-width64' is not downloaded" in error.inner_text()
+    assert "cannot load ONNX model broken.onnx" in error.inner_text()
     assert "failed" in page.locator("#slot-1").inner_text() and page.locator("#slot-1 img").count() == 0
-    assert image_sizes(page, "#slot-0 img") == [[256, 192], [256, 192]]  # lanczos-x2: before and after
-    assert image_sizes(page, "#slot-2 img") == [[128, 96], [128, 96]]  # unsharp-mask
-    assert not page.locator("#error-0").is_visible() and not page.locator("#error-2").is_visible()
-    assert not page.locator("#slot-3").is_visible()
+    assert image_sizes(page, "#slot-0 img") == [[128, 96], [128, 96]]  # lanczos-x2: before and after
+    assert image_sizes(page, "#slot-3 img") == [[64, 48], [64, 48]]  # unsharp-mask, on the 64x48 input
+    assert not page.locator("#error-0").is_visible() and not page.locator("#error-3").is_visible()
+    assert not page.locator("#slot-4").is_visible()
+    rows = {row["model"]: row for row in table_records(page)}
+    assert "cannot load ONNX model broken.onnx" in rows["Broken x2 (corrupt weights)"]["error"]
+    assert rows["Broken x2 (corrupt weights)"]["PSNR-Y ↑"] == rows["Broken x2 (corrupt weights)"]["latency ms"] == ""
+    assert rows["Lanczos x2"]["error"] == "" and rows["Lanczos x2"]["output"] == "128x96"
 
 
-def test_the_plot_has_one_point_per_successful_model(finished_page):
-    points = finished_page.evaluate(
-        "() => [...document.querySelectorAll('#plot [role=graphics-symbol]')]"
-        ".map(e => e.getAttribute('aria-label') || '').filter(label => label.startsWith('latency ms'))"
-    )
-    assert sorted(label.rsplit("model: ", 1)[1] for label in points) == ["lanczos-x2", "unsharp-mask"]
+def test_the_empty_lpips_column_is_hidden_with_the_reason_said_once(finished_page):
+    headers = list(table_records(finished_page)[0])
+    assert headers == [
+        "model",
+        "output",
+        "latency ms",
+        "MP/s",
+        "PSNR-Y ↑",
+        "SSIM-Y ↑",
+        "BRISQUE ↓",
+        "Sharpness ↑",
+        "error",
+    ]
+    assert "LPIPS" in finished_page.locator("#metrics").inner_text()  # it was asked for (the reference default)
+    note = finished_page.locator("#table-note").inner_text()
+    assert "LPIPS ↓ hidden: weights not downloaded" in note
+    page_text = finished_page.locator("#status").inner_text() + note
+    assert page_text.count("LPIPS") == 1
 
 
-def test_the_crop_gallery_has_one_crop_per_image(finished_page):
-    captions = finished_page.locator("#zoom .caption-label").all_inner_texts()
-    assert captions == ["input (128x96)", "lanczos-x2 (256x192)", "unsharp-mask (128x96)"]
-    # 128 px of the largest image (256 wide): 128 on it, 64 on the 128-wide ones
-    assert image_sizes(finished_page, "#zoom img") == [[64, 64], [128, 128], [64, 64]]
+def test_the_best_value_of_each_metric_is_highlighted(finished_page):
+    """Within the x2 group (lanczos-x2, bicubic-x2); the x1 output is flagged and competes with no one."""
+    rows = {row["model"]["text"]: row for row in table_cells(finished_page)}
+    assert set(rows) == {"Lanczos x2", "Broken x2 (corrupt weights)", "Bicubic x2", "Unsharp mask ⚑"}
+    for metric, higher_better in (("PSNR-Y ↑", True), ("SSIM-Y ↑", True), ("BRISQUE ↓", False), ("Sharpness ↑", True)):
+        pair = {name: float(rows[name][metric]["text"]) for name in ("Lanczos x2", "Bicubic x2")}
+        best = (max if higher_better else min)(pair, key=pair.get)
+        bold = {name for name, row in rows.items() if "bold" in row[metric]["style"]}
+        assert bold == ({best} if pair["Lanczos x2"] != pair["Bicubic x2"] else set(pair)), metric
+    note = finished_page.locator("#table-note").inner_text()
+    assert "⚑ Unsharp mask: x1 output scored against a x2 degradation: not comparable with the x2 rows" in note
 
 
-def test_the_free_comparison_shows_the_two_picked_images(finished_page):
+def highlighted(rows: list[dict]) -> dict[str, set[str]]:
+    """Model -> the metric columns highlighted in its row."""
+    return {row["model"]["text"]: {h for h, cell in row.items() if "bold" in cell["style"]} for row in rows}
+
+
+def test_any_column_sorts_from_its_menu(finished_page):
     page = finished_page
-    for selector, name in (("#pick-a", "lanczos-x2"), ("#pick-b", "input")):
+    before = table_cells(page)
+    header = page.locator("#results-table [role=columnheader]", has_text="MP/s")
+    header.hover()
+    header.locator("button[aria-label='Open cell menu']").click()
+    page.get_by_role("menuitem", name="Sort descending").click()
+    page.wait_for_function(  # numbers sort as numbers, the failed row (no value) after them
+        """() => { const root = document.querySelector('#results-table');
+            const col = [...root.querySelectorAll('[role=columnheader]')].findIndex(h => h.innerText.includes('MP/s'));
+            const values = [...root.querySelectorAll('[role=row]')]
+                .map(r => r.querySelector(`[role=gridcell][data-col="${col}"]`)).filter(Boolean)
+                .map(c => c.innerText.trim()).filter(t => t).map(Number);
+            return values.length === 3 && values.every((v, i) => i === 0 || values[i - 1] >= v); }""",
+        timeout=30_000,
+    )
+    after = table_cells(page)
+    speeds = {row["model"]["text"]: row["MP/s"]["text"] for row in before if row["MP/s"]["text"]}
+    expected = sorted(speeds, key=lambda name: float(speeds[name]), reverse=True)
+    assert [row["model"]["text"] for row in after][:3] == expected
+    assert highlighted(after) == highlighted(before)  # each highlight moved with its row
+    page.locator("#results-table").screenshot(path=str(ARTIFACTS / "browser-8-sorted-table.png"))
+
+
+def test_all_columns_shows_the_rest(finished_page):
+    page = finished_page
+    page.locator("#all-columns input").check()
+    page.wait_for_selector("#results-table-all [role=columnheader]", timeout=30_000)
+    assert not page.locator("#results-table").is_visible()
+    rows = {row["id"]: row for row in table_records(page, "#results-table-all")}
+    assert set(rows) == {"lanczos-x2", "broken-x2", "bicubic-x2", "unsharp-mask"}
+    assert rows["lanczos-x2"]["backend"] == "classical" and rows["unsharp-mask"]["flag"].startswith("x1 output")
+    assert "warm ms" not in rows["lanczos-x2"] and "LPIPS ↓" not in rows["lanczos-x2"]
+    page.locator("#all-columns input").uncheck()
+    page.wait_for_selector("#results-table", state="visible", timeout=30_000)
+
+
+def svg_texts(page, selector: str) -> list[str]:
+    return page.evaluate("(s) => [...document.querySelectorAll(s)].map(t => t.textContent)", selector)
+
+
+def test_the_plot_has_one_labelled_point_per_successful_model(finished_page):
+    page = finished_page
+    points = page.evaluate(
+        "() => [...document.querySelectorAll('#plot svg circle.point')].map(c => [c.dataset.model, c.dataset.value])"
+    )
+    labels = svg_texts(page, "#plot svg text.point-label")
+    assert sorted(model for model, _ in points) == ["bicubic-x2", "lanczos-x2", "unsharp-mask"]
+    assert sorted(labels) == ["Bicubic x2", "Lanczos x2", "Unsharp mask ⚑"]
+    rows = {row["model"].rstrip(" ⚑"): row for row in table_records(page)}
+    names = {"bicubic-x2": "Bicubic x2", "lanczos-x2": "Lanczos x2", "unsharp-mask": "Unsharp mask"}
+    for model, value in points:  # the PSNR-Y the table shows (to its 4 decimals)
+        assert float(value) == pytest.approx(float(rows[names[model]]["PSNR-Y ↑"]), abs=1e-4)
+    titles = svg_texts(page, "#plot svg text.axis-title")
+    assert titles[1] == "PSNR-Y (dB) ↑ better" and titles[0].startswith("latency ms ↓ better")
+    assert "Not plotted: Broken x2 (corrupt weights) (failed)." in page.locator("#plot").inner_text()
+    for model in names:  # every point is drawn where a person can see it, inside the plot's frame
+        box = page.locator(f"#plot circle[data-model='{model}']").bounding_box()
+        frame = page.locator("#plot .quality-plot > svg").bounding_box()
+        assert box["width"] > 5 and frame["x"] < box["x"] < frame["x"] + frame["width"]
+    page.locator("#plot").screenshot(path=str(ARTIFACTS / "browser-9-plot.png"))
+
+
+def test_another_quality_axis_redraws_the_plot(finished_page):
+    page = finished_page
+    page.locator("#plot-metric input").click()
+    page.get_by_role("option", name="Sharpness ↑").click()
+    wait_for_text(page, "#plot", ["Sharpness ↑ better"], timeout=30_000)
+    assert page.locator("#plot svg circle.point").count() == 3
+
+
+def test_the_synced_zoom_has_one_panel_per_image(finished_page):
+    captions = finished_page.locator("#zoom-viewer .sv-panel figcaption").all_inner_texts()
+    # the flip panel first (A: input, B: the first output), then every image over the same region, by default
+    # at 4x of the largest image (128 px wide): the 64-px-wide images at 8x
+    assert captions[0].startswith("A: input (64x48) · 8x") and "Lanczos x2" in captions[0]
+    assert captions[1:] == [
+        "input (64x48) · 8x",
+        "reference (128x96) · 4x",
+        "Lanczos x2 (128x96) · 4x",
+        "Bicubic x2 (128x96) · 4x",
+        "Unsharp mask (64x48) · 8x",
+    ]
+
+
+def test_the_free_comparison_shows_the_two_picked_images_and_their_names(finished_page):
+    page = finished_page
+    for selector, name in (("#pick-a", "Lanczos x2"), ("#pick-b", "input")):
         box = page.locator(f"{selector} input")
         box.click()
         box.fill(name)
@@ -93,7 +243,8 @@ def test_the_free_comparison_shows_the_two_picked_images(finished_page):
             break
         assert time.monotonic() < deadline, "the free comparison never showed lanczos-x2 against the input"
         time.sleep(0.5)
-    assert image_sizes(page, "#free-slider img") == [[256, 192], [256, 192]]
+    assert image_sizes(page, "#free-slider img") == [[128, 96], [128, 96]]
+    wait_for_text(page, "#free-slider", ["Lanczos x2 ◀ ▶ input"], timeout=30_000)
     page.locator("#free-slider").screenshot(path=str(ARTIFACTS / "browser-7-free-comparison.png"))
 
 
@@ -104,6 +255,7 @@ def test_the_zip_download_holds_everything(finished_page, tmp_path):
     download_info.value.save_as(target)
     with zipfile.ZipFile(target) as archive:
         assert sorted(archive.namelist()) == [
+            "bicubic-x2.png",
             "input.png",
             "lanczos-x2.png",
             "results.csv",
@@ -111,14 +263,8 @@ def test_the_zip_download_holds_everything(finished_page, tmp_path):
             "unsharp-mask.png",
         ]
         records = list(csv.DictReader(io.StringIO(archive.read("results.csv").decode("utf-8"))))
-        rows = json.loads(archive.read("results.json"))["rows"]
-    assert (
-        [r["model"] for r in records]
-        == [r["model"] for r in rows]
-        == [
-            "lanczos-x2",
-            "nafnet-gopro-width64",
-            "unsharp-mask",
-        ]
-    )
-    assert "not downloaded" in records[1]["error"] and records[0]["output"] == "256x192"
+        details = json.loads(archive.read("results.json"))
+    assert [r["model"] for r in records] == [r["model"] for r in details["rows"]]
+    assert [r["model"] for r in records] == ["lanczos-x2", "broken-x2", "bicubic-x2", "unsharp-mask"]
+    assert "cannot load ONNX model" in records[1]["error"] and records[0]["output"] == "128x96"
+    assert details["source"] == "small.png" and re.fullmatch(r"x2,seed=0", details["degradation"]["text"])

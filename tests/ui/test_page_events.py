@@ -2,8 +2,9 @@
 
 The Run button takes two steps: `/build_request` turns the form into one checked
 CompareRequest (kept in the session), then `/run` runs it. A gradio_client session
-takes the same steps as the page, so the results (slots, plot, crops, free
-comparison, downloads) are checked here without a browser.
+takes the same steps as the page, so the results (slots, table, plot, free
+comparison, downloads) are checked here without a browser. (A model that fails is
+checked in the browser, test_browser_results.py: the picker offers none here.)
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
 
@@ -45,13 +47,14 @@ def value(output):
     return output.get("value") if isinstance(output, dict) and output.get("__type__") == "update" else output
 
 
+RUN_OUTPUTS = ["table", "table_all", "table_note", "gallery", "pick_a", "pick_b", "plot_metric", "plot"]
+
+
 def as_named(outputs: tuple) -> dict:
     """/run's outputs (see ResultsArea.run_outputs) by name; each slot as header, slider, error."""
     status, *rest = outputs
     slot_parts, rest = rest[: 3 * MAX_MODELS], rest[3 * MAX_MODELS :]
-    named = dict(
-        zip(["table", "gallery", "pick_a", "pick_b", "plot_metric", "plot", "files", "csv", "zip"], rest, strict=True)
-    )
+    named = dict(zip([*RUN_OUTPUTS, "files", "csv", "zip"], rest, strict=True))
     named["status"] = status
     named["slots"] = [slot_parts[3 * i : 3 * i + 3] for i in range(MAX_MODELS)]
     return named
@@ -65,6 +68,12 @@ def pixels(path) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB"))
 
 
+def plot_points(html: str) -> dict[str, float]:
+    """The plot's points (an inline SVG): model id -> the value it is drawn at."""
+    circles = ET.fromstring(html).iter("{http://www.w3.org/2000/svg}circle")
+    return {circle.get("data-model"): float(circle.get("data-value")) for circle in circles}
+
+
 @pytest.fixture(scope="module")
 def sharp_path(tmp_path_factory, photo) -> Path:
     path = tmp_path_factory.mktemp("page") / "sharp.png"
@@ -74,14 +83,14 @@ def sharp_path(tmp_path_factory, photo) -> Path:
 
 @pytest.fixture(scope="module")
 def ran(app_server, sharp_path):
-    """One session that ran three models (the middle one fails) on a x2 degradation of a 128x96 photo."""
+    """One session that ran two models on a x2 degradation of a 128x96 photo (the x1 one is flagged)."""
     client = Client(app_server.url, verbose=False)
     fields = form(
         client,
         Image=handle_file(str(sharp_path)),
         Reference="synthetic degradation",
-        **{"Downscale x": 2, "Metrics": ["psnr_y", "sharpness"]},
-        **{"Super resolution": ["lanczos-x2"], "Deblur": ["nafnet-gopro-width64"], "Sharpen": ["unsharp-mask"]},
+        **{"Downscale x": 2, "Metrics": ["psnr_y", "lpips", "sharpness"]},
+        **{"Super resolution": ["lanczos-x2"], "Sharpen": ["unsharp-mask"]},
     )
     client.predict(*fields, api_name="/build_request")
     outputs = client.predict(handle_file(str(sharp_path)), None, "png", api_name="/run")
@@ -89,25 +98,41 @@ def ran(app_server, sharp_path):
 
 
 def table_rows(table: dict) -> dict[str, dict]:
+    """A table's rows by their first column (the compact table: display names; the full one: the same)."""
     headers = table["headers"]
     return {row[0]: dict(zip(headers, row, strict=True)) for row in table["data"]}
 
 
-def test_a_failed_model_shows_its_error_in_its_own_slot(ran):
+def test_each_model_has_its_slot_with_a_named_before_after_slider(ran):
     _, out = ran
-    (ok_header, ok_slider, ok_error), (bad_header, bad_slider, bad_error), third = out["slots"][:3]
-    assert ok_header.startswith("**Lanczos x2** · 128x96 ·") and third[0].startswith("**Unsharp mask** · 64x48 ·")
-    for slider, error in ((ok_slider, ok_error), (third[1], third[2])):
+    (lanczos_header, lanczos_slider, lanczos_error), (unsharp_header, unsharp_slider, unsharp_error) = out["slots"][:2]
+    assert lanczos_header.startswith("**Lanczos x2** · 128x96 ·") and unsharp_header.startswith(
+        "**Unsharp mask** · 64x48 ·"
+    )
+    assert "⚑ x1 output scored against a x2 degradation" in unsharp_header and "⚑" not in lanczos_header
+    for slider, error in ((lanczos_slider, lanczos_error), (unsharp_slider, unsharp_error)):
         assert len(value(slider)) == 2 and error["visible"] is False  # before and after; no error box
-    assert bad_header == "**NAFNet deblur (GoPro, width 64)** · failed"
-    assert value(bad_slider) is None
-    assert bad_error["visible"] is True
-    assert bad_error["value"].startswith("⚠️ ") and "'nafnet-gopro-width64' is not downloaded" in bad_error["value"]
-    assert all(value(slider) is None for _, slider, _ in out["slots"][3:])  # the unused slots stay empty
-    assert "1 model(s) failed; their errors are shown in their slots." in out["status"]
-    rows = table_rows(out["table"])
-    assert rows["lanczos-x2"]["error"] == rows["unsharp-mask"]["error"] == ""
-    assert "not downloaded" in rows["nafnet-gopro-width64"]["error"]
+    assert lanczos_slider["label"] == "input ◀ ▶ Lanczos x2"
+    assert all(value(slider) is None for _, slider, _ in out["slots"][2:])  # the unused slots stay empty
+    assert "failed" not in out["status"] and out["status"].startswith("Input **sharp.png** · 64x48")
+
+
+def test_the_table_names_models_hides_lpips_and_highlights_the_best(ran):
+    _, out = ran
+    table = value(out["table"])
+    assert out["table"]["datatype"] == ["str", "str", "number", "number", "number", "number", "str"]  # sorts as numbers
+    assert table["headers"] == ["model", "output", "latency ms", "MP/s", "PSNR-Y ↑", "Sharpness ↑", "error"]
+    rows = table_rows(table)
+    assert set(rows) == {"Lanczos x2", "Unsharp mask ⚑"}  # flagged: not comparable with the x2 row
+    assert rows["Lanczos x2"]["error"] == rows["Unsharp mask ⚑"]["error"] == ""
+    assert "**LPIPS ↓** hidden: weights not downloaded" in out["table_note"]
+    assert "⚑ **Unsharp mask**: x1 output scored against a x2 degradation" in out["table_note"]
+    # each output is alone in its size group: nothing to beat, nothing highlighted
+    assert not any("bold" in style for row in table["metadata"]["styling"] for style in row)
+    full = table_rows(value(out["table_all"]))
+    assert full["Lanczos x2"]["id"] == "lanczos-x2" and full["Unsharp mask ⚑"]["flag"].startswith("x1 output")
+    headers = value(out["table_all"])["headers"]
+    assert headers.index("params") > headers.index("Sharpness Δ vs bicubic")
 
 
 def test_the_zip_holds_outputs_input_table_and_recipe(ran):
@@ -121,50 +146,51 @@ def test_the_zip_holds_outputs_input_table_and_recipe(ran):
         details = json.loads(archive.read("results.json"))
         assert Path(out["csv"]).read_bytes() == archive.read("results.csv")  # the CSV button's file
     assert sizes == {"input.png": (64, 48), "lanczos-x2.png": (128, 96), "unsharp-mask.png": (64, 48)}
-    assert [r["model"] for r in records] == ["lanczos-x2", "nafnet-gopro-width64", "unsharp-mask"]
-    assert details["degradation"]["text"] == "x2,seed=0"
-    assert [r["model"] for r in details["rows"]] == ["lanczos-x2", "nafnet-gopro-width64", "unsharp-mask"]
+    assert [r["model"] for r in records] == ["lanczos-x2", "unsharp-mask"]
+    assert details["degradation"]["text"] == "x2,seed=0" and details["source"] == "sharp.png"
+    assert [r["model"] for r in details["rows"]] == ["lanczos-x2", "unsharp-mask"]
 
 
 def test_the_plot_has_one_point_per_successful_model(ran):
     client, out = ran
-    rows = table_rows(out["table"])
+    rows = table_rows(value(out["table_all"]))
+    by_id = {row["id"]: row for row in rows.values()}
     assert value(out["plot_metric"]) == "psnr_y"
-    points = {model: quality for model, _, quality in value(out["plot"])["data"]}
-    assert points == pytest.approx({m: rows[m]["PSNR-Y ↑"] for m in ("lanczos-x2", "unsharp-mask")}, abs=1e-4)
+    assert [label for label, _ in out["plot_metric"]["choices"]] == ["PSNR-Y ↑", "Sharpness ↑"]  # no LPIPS
+    assert plot_points(value(out["plot"])) == pytest.approx(
+        {m: by_id[m]["PSNR-Y ↑"] for m in ("lanczos-x2", "unsharp-mask")}, abs=1e-4
+    )
     other = client.predict("sharpness", api_name="/plot")
-    points = {model: quality for model, _, quality in other["data"]}
-    assert points == pytest.approx({m: rows[m]["Sharpness ↑"] for m in ("lanczos-x2", "unsharp-mask")}, abs=1e-4)
-
-
-def test_the_crop_gallery_has_one_crop_per_image(ran):
-    client, _ = ran
-    crops = client.predict(0.5, 0.5, 64, api_name="/zoom")
-    sizes = {item["caption"]: Image.open(item["image"]).size for item in crops}
-    # side = 64 px of the largest image (128 wide): 64 on 128-wide images, 32 on 64-wide ones
-    assert sizes == {
-        "input (64x48)": (32, 32),
-        "reference (128x96)": (64, 64),
-        "lanczos-x2 (128x96)": (64, 64),
-        "unsharp-mask (64x48)": (32, 32),
-    }
+    assert "Sharpness ↑ better" in other
+    assert plot_points(other) == pytest.approx(
+        {m: by_id[m]["Sharpness ↑"] for m in ("lanczos-x2", "unsharp-mask")}, abs=1e-4
+    )
 
 
 def test_the_free_comparison_shows_the_two_chosen_images(ran):
     from studio.core.resize import resize_to
 
     client, out = ran
-    names = [choice[1] for choice in out["pick_a"]["choices"]]
-    assert names == ["input", "reference", "lanczos-x2", "unsharp-mask"]
+    assert out["pick_a"]["choices"] == [
+        ["input", "input"],
+        ["reference", "reference"],
+        ["Lanczos x2", "lanczos-x2"],
+        ["Unsharp mask", "unsharp-mask"],
+    ]
     assert (out["pick_a"]["value"], out["pick_b"]["value"]) == ("input", "unsharp-mask")
     gallery = {item["caption"]: pixels(item["image"]) for item in out["gallery"]}
+    assert list(gallery) == ["Lanczos x2", "Unsharp mask"]
     before, after = (pixels(path) for path in value(out["slots"][0][1]))  # lanczos-x2's before/after slider
-    left, right = (pixels(path) for path in client.predict("input", "lanczos-x2", api_name="/free_compare"))
+    shown = client.predict("input", "lanczos-x2", api_name="/free_compare")
+    assert shown["label"] == "input ◀ ▶ Lanczos x2"  # the slider names its two sides
+    left, right = (pixels(path) for path in value(shown))
     assert np.array_equal(left, before) and np.array_equal(right, after)  # the input at the output's size
-    left, right = (pixels(path) for path in client.predict("lanczos-x2", "unsharp-mask", api_name="/free_compare"))
+    left, right = (
+        pixels(path) for path in value(client.predict("lanczos-x2", "unsharp-mask", api_name="/free_compare"))
+    )
     assert left.shape == right.shape == (96, 128, 3)  # the smaller image at the larger one's size
-    assert np.array_equal(left, gallery["lanczos-x2"])
-    unsharp = resize_to(gallery["unsharp-mask"], 128, 96)
+    assert np.array_equal(left, gallery["Lanczos x2"])
+    unsharp = resize_to(gallery["Unsharp mask"], 128, 96)
     assert distance(right, unsharp) < 0.7 * distance(right, left)  # unsharp-mask's output (previews are lossy)
 
 

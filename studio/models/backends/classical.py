@@ -98,11 +98,16 @@ def _deconvolve(image: np.ndarray, psf: np.ndarray, per_channel: Callable[[np.nd
 def wiener(
     image: np.ndarray, scale: int, psf: str, sigma: float, length: float, angle: float, balance: float
 ) -> np.ndarray:
-    """Wiener deconvolution; `balance` trades sharpness for noise (higher = smoother)."""
+    """Wiener deconvolution H* / (|H|^2 + balance): `balance` is the noise-to-signal ratio (higher = smoother).
+
+    The regulariser is constant, as in the textbook filter: scikit-image's default (a Laplacian) vanishes at low
+    frequencies, where a long motion blur has its first zeros, and lets them ring as bands across the image.
+    """
     from skimage.restoration import wiener as sk_wiener
 
     kernel = make_psf(psf, sigma=sigma, length=length, angle=angle)
-    return _deconvolve(image, kernel, lambda channel: sk_wiener(channel, kernel, balance, clip=False))
+    flat = np.ones((1, 1))  # the same regularisation at every frequency
+    return _deconvolve(image, kernel, lambda channel: sk_wiener(channel, kernel, balance, reg=flat, clip=False))
 
 
 def richardson_lucy(

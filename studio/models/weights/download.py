@@ -12,11 +12,14 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import socket
+import ssl
 import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlparse
 
 from filelock import FileLock
 
@@ -25,6 +28,39 @@ from studio.core.errors import ChecksumMismatchError, UnpinnedRevisionError, Wei
 from studio.models.schema import UrlSource
 
 CHUNK = 1 << 20
+
+
+class Unreachable(WeightsNotAvailableError):
+    """A location could not be reached (no network, DNS, refused, timed out): fetching elsewhere may work."""
+
+
+class Refused(WeightsNotAvailableError):
+    """A server answered with an HTTP error (a stale URL, a missing mirror file): retrying will not help."""
+
+
+def place(location: str) -> str:
+    """A location as a person reads it in one line: the host of a URL, else the path."""
+    if "://" in location and not location.startswith("file://"):
+        return urlparse(location).hostname or location
+    return location.removeprefix("file://")
+
+
+def short_reason(exc: BaseException) -> str:
+    """Why a fetch failed, in a few words (no errno numbers, no URL)."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"HTTP {exc.code} {exc.reason}".strip()
+    reason = getattr(exc, "reason", None) if isinstance(exc, urllib.error.URLError) else exc
+    if isinstance(reason, socket.gaierror):
+        return "host name not resolved"
+    if isinstance(reason, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(reason, TimeoutError | socket.timeout):
+        return "timed out"
+    if isinstance(reason, ssl.SSLError):
+        return f"TLS failed ({reason.reason or 'handshake'})"
+    if isinstance(reason, OSError):
+        return reason.strerror or type(reason).__name__
+    return str(reason).splitlines()[0] if str(reason) else type(reason).__name__
 
 
 def sha256_of(path: Path) -> str:
@@ -93,8 +129,8 @@ def fetch_to(location: str, dest: Path, sha256: str | None, timeout: float = 30.
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
         if isinstance(exc, WeightsError):
             raise
-        reason = getattr(exc, "reason", None) or exc
-        raise WeightsNotAvailableError(f"cannot fetch {location}: {reason}") from None
+        kind = Refused if isinstance(exc, urllib.error.HTTPError) else Unreachable
+        raise kind(f"{place(location)}: {short_reason(exc)}") from None
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -108,13 +144,15 @@ def fetch_verified(dest: Path, sha256: str | None, locations: list[str]) -> Path
     with lock_for(dest):
         if dest.exists():
             return dest
-        errors: list[str] = []
+        errors: list[WeightsNotAvailableError] = []
         for location in locations:
             try:
                 return fetch_to(location, dest, sha256)
             except WeightsNotAvailableError as exc:
-                errors.append(str(exc))
-        raise WeightsNotAvailableError(errors[-1] if errors else f"no source for {dest.name}")
+                errors.append(exc)
+        if not errors:
+            raise WeightsNotAvailableError(f"no source for {dest.name}")
+        raise errors[-1]
 
 
 def remove_quietly(path: Path) -> None:
@@ -125,12 +163,35 @@ def remove_quietly(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def not_here(what: str, model_id: str, why: str) -> WeightsNotAvailableError:
-    """The one-line error for weights that are neither cached nor fetchable now, with what to do."""
+def not_here(
+    what: str, model_id: str, why: str, mirror: str | None = None, hub: bool = False
+) -> WeightsNotAvailableError:
+    """The one-line error for weights that are neither cached nor fetchable now, with what to do.
+
+    Hub files live in huggingface_hub's cache and are not looked for in the weights mirror, so their
+    advice names HF_HOME and HF_ENDPOINT instead.
+    """
+    if hub:
+        where = "copy its Hugging Face cache (HF_HOME) from a machine that has it, or set HF_ENDPOINT to a Hub mirror"
+    elif mirror:
+        where = f"put {Path(what).name} in a STUDIO_WEIGHTS_MIRROR folder"
+    else:
+        where = "set STUDIO_WEIGHTS_MIRROR"
     return WeightsNotAvailableError(
         f"{what} for '{model_id}' is not downloaded and {why}: run `studio fetch {model_id}` on a machine "
-        "with network access, or set STUDIO_WEIGHTS_MIRROR"
+        f"with network access, or {where}"
     )
+
+
+def cannot_fetch(what: str, model_id: str, error: WeightsNotAvailableError, mirror: str | None) -> WeightsError:
+    """A failed fetch as one line that says what to do: a network failure (fetch elsewhere, or use a mirror)
+    or a server's refusal (the URL is stale: a mirror is the way out)."""
+    if isinstance(error, Refused):
+        return WeightsNotAvailableError(
+            f"{what} for '{model_id}' could not be downloaded ({error}): the registry's URL may be stale; "
+            f"put {Path(what).name} in a STUDIO_WEIGHTS_MIRROR folder"
+        )
+    return not_here(what, model_id, f"cannot be fetched now ({error})", mirror)
 
 
 def url_dest(src: UrlSource, settings: Settings) -> Path:
@@ -164,5 +225,8 @@ def resolve_url(model_id: str, src: UrlSource, settings: Settings) -> Path:
         return dest
     locations = url_locations(src, settings)
     if not locations:
-        raise not_here(src.filename, model_id, "STUDIO_OFFLINE=1 is set")
-    return fetch_verified(dest, src.sha256, locations)
+        raise not_here(src.filename, model_id, "STUDIO_OFFLINE=1 is set", settings.weights_mirror)
+    try:
+        return fetch_verified(dest, src.sha256, locations)
+    except (Unreachable, Refused) as exc:
+        raise cannot_fetch(src.filename, model_id, exc, settings.weights_mirror) from None

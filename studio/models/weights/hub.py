@@ -90,7 +90,7 @@ def resolve_hub(model_id: str, src: HubSource, settings: Settings) -> Path:
                 if settings.hub_offline
                 else f"the Hub ({settings.hf_endpoint}) is unreachable"
             )
-            raise not_here(f"{src.repo_id}/{name}", model_id, why) from None
+            raise not_here(f"{src.repo_id}/{name}", model_id, why, hub=True) from None
         except RepositoryNotFoundError:
             raise WeightsNotAvailableError(f"Hub repository '{src.repo_id}' not found (404)") from None
         except RevisionNotFoundError:

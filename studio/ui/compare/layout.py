@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from studio.core.config import PROJECT_DIR
 from studio.engine.request import MAX_MODELS
 from studio.metrics import DEFAULT_WITHOUT_REFERENCE, METRICS
 from studio.services import Services
@@ -26,6 +25,7 @@ from studio.ui.choices import (
 from studio.ui.compare.params import build_parameter_controls
 from studio.ui.compare.picker import Picker, build_picker
 from studio.ui.compare.request_form import RequestForm
+from studio.ui.compare.viewer import Viewer, build_viewer
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,7 +35,9 @@ class FormArea:
     degrade_box: gr.Group  # the degradation controls, shown in synthetic mode
     kernel: gr.Image  # the blur kernel
     details: gr.Markdown  # the chosen models described
-    run_button: gr.Button
+    run_button: gr.Button  # disabled while a run is going
+    cancel_button: gr.Button  # enabled while a run is going
+    progress: gr.Markdown  # the one place a run's progress (queue position, ETA) shows, next to the buttons
     picker: Picker
     request_state: gr.State  # the CompareRequest the run button's first step built
 
@@ -58,14 +60,14 @@ class ResultsArea:
     pick_a: gr.Dropdown
     pick_b: gr.Dropdown
     free_slider: gr.ImageSlider
-    zoom_x: gr.Slider
-    zoom_y: gr.Slider
-    zoom_size: gr.Slider
-    zoom: gr.Gallery
+    viewer: Viewer  # the synced zoom viewer (viewer.py)
     gallery: gr.Gallery
-    table: gr.Dataframe
+    table: gr.Dataframe  # compact: name, size, latency, MP/s, the chosen metrics, error
+    table_all: gr.Dataframe  # every column, shown instead of `table` when `all_columns` is ticked
+    all_columns: gr.Checkbox
+    table_note: gr.Markdown  # hidden metric columns and why, what is highlighted, flagged rows
     plot_metric: gr.Dropdown
-    plot: gr.ScatterPlot
+    plot: gr.HTML  # an inline SVG (see plot.py for why not gr.ScatterPlot)
     fmt: gr.Radio
     csv_button: gr.DownloadButton
     zip_button: gr.DownloadButton
@@ -79,9 +81,12 @@ class ResultsArea:
             self.results_state,
             *slot_parts,
             self.table,
+            self.table_all,
+            self.table_note,
             self.gallery,
             self.pick_a,
             self.pick_b,
+            *self.viewer.outputs,
             self.plot_metric,
             self.plot,
             self.files,
@@ -112,17 +117,19 @@ def _reference_controls(services: Services) -> tuple[dict, gr.Group, gr.Image]:
     with gr.Group(visible=False) as degrade_box:
         with gr.Row():
             scale = gr.Dropdown(DEGRADE_SCALES, value=4, label="Downscale x")
-            blur = gr.Radio(BLURS, value="none", label="Blur")
-        with gr.Row():
-            sigma = gr.Slider(0.3, 5, value=1.2, step=0.1, label="Gaussian sigma")
-            length = gr.Slider(3, 41, value=9, step=1, label="Motion length")
-            angle = gr.Slider(-90, 90, value=0, step=1, label="Motion angle")
+            blur = gr.Radio(BLURS, value="none", label="Blur", elem_id="blur-kind")
+        with gr.Row():  # only the selected blur kind's controls are shown (handlers.blur_controls)
+            sigma = gr.Slider(0.3, 5, value=1.2, step=0.1, label="Gaussian sigma", visible=False, elem_id="blur-sigma")
+            length = gr.Slider(3, 41, value=9, step=1, label="Motion length", visible=False, elem_id="blur-length")
+            angle = gr.Slider(-90, 90, value=0, step=1, label="Motion angle", visible=False, elem_id="blur-angle")
         with gr.Row():
             noise = gr.Slider(0, 50, value=0, step=0.5, label="Noise sigma")
             jpeg = gr.Slider(0, 100, value=0, step=1, label="JPEG quality (0 = off)")
             seed = gr.Number(value=0, precision=0, label="Seed")
         kernel = gr.Image(label="Blur kernel", interactive=False, height=120, elem_id="kernel")
-    ground_truth = gr.File(label="Ground truth image", file_types=["image"], type="filepath", visible=False)
+    ground_truth = gr.File(
+        label="Ground truth image", file_types=["image"], type="filepath", visible=False, elem_id="ground-truth"
+    )
     metrics = gr.CheckboxGroup(
         metric_choices(services), value=list(DEFAULT_WITHOUT_REFERENCE), label="Metrics", elem_id="metrics"
     )
@@ -157,9 +164,6 @@ def build_form(services: Services, states: dict[str, str]) -> FormArea:
                 label="Image (PNG, JPEG, WebP, BMP, TIFF)", file_types=["image"], type="filepath", elem_id="upload"
             )
             shown = gr.Image(label="Input", interactive=False, height=220, format="png", elem_id="input-preview")
-            examples = sorted(str(p) for p in (PROJECT_DIR / "assets").glob("*") if p.suffix in (".png", ".jpg"))
-            if examples:
-                gr.Examples(examples=[[e] for e in examples], inputs=[upload], label="Examples")
             with gr.Row():
                 preview_on = gr.Checkbox(value=True, label="Limit the long side first (fast preview)")
                 preview = gr.Slider(128, 2048, value=512, step=64, label="Long side (px)")
@@ -172,8 +176,16 @@ def build_form(services: Services, states: dict[str, str]) -> FormArea:
             details = gr.Markdown(elem_id="model-details")
             params_state = gr.State({})
             with gr.Accordion("Model parameters", open=False):
-                build_parameter_controls(services.registry, groups, params_state, upload)
-            run_button = gr.Button("Run comparison", variant="primary", elem_id="run")
+                build_parameter_controls(
+                    services.registry,
+                    groups,
+                    params_state,
+                    upload,
+                    max_pixels=services.settings.max_pixels,
+                    preview_on=preview_on,
+                    preview=preview,
+                )
+    run_button, cancel_button, progress = build_run_bar()
     request = RequestForm(
         upload=upload,
         preview_on=preview_on,
@@ -189,9 +201,20 @@ def build_form(services: Services, states: dict[str, str]) -> FormArea:
         kernel=kernel,
         details=details,
         run_button=run_button,
+        cancel_button=cancel_button,
+        progress=progress,
         picker=picker,
         request_state=gr.State(None),
     )
+
+
+def build_run_bar() -> tuple[gr.Button, gr.Button, gr.Markdown]:
+    """Run, Cancel and the run's progress in one row, right above the results (the page scrolls here on Run)."""
+    with gr.Row(equal_height=True, elem_id="run-bar"):
+        run_button = gr.Button("Run comparison", variant="primary", scale=1, min_width=180, elem_id="run")
+        cancel_button = gr.Button("Cancel", variant="stop", interactive=False, scale=0, min_width=110, elem_id="cancel")
+        progress = gr.Markdown("", min_height=64, container=True, elem_id="run-progress")
+    return run_button, cancel_button, progress
 
 
 def build_results() -> ResultsArea:
@@ -207,27 +230,23 @@ def build_results() -> ResultsArea:
                 slider = gr.ImageSlider(type="numpy", format="png", label="input ◀ ▶ output", elem_id=f"slider-{index}")
                 error = gr.Markdown(visible=False, elem_id=f"error-{index}")
             slots.append(Slot(column, header, slider, error))
-    with gr.Accordion("Free comparison and 100 % zoom", open=True):
+    with gr.Accordion("Free comparison and synced zoom", open=True):
         with gr.Row():
             pick_a = gr.Dropdown(label="Left", choices=[], elem_id="pick-a")
             pick_b = gr.Dropdown(label="Right", choices=[], elem_id="pick-b")
         free_slider = gr.ImageSlider(type="numpy", format="png", label="Free comparison", elem_id="free-slider")
-        with gr.Row():
-            zoom_x = gr.Slider(0, 1, value=0.5, step=0.01, label="Crop centre x")
-            zoom_y = gr.Slider(0, 1, value=0.5, step=0.01, label="Crop centre y")
-            zoom_size = gr.Slider(32, 512, value=128, step=16, label="Crop size (px of the largest image)")
-        zoom = gr.Gallery(
-            label="Same crop on every image, 100 %", columns=4, height="auto", format="png", elem_id="zoom"
-        )
+        viewer = build_viewer()
     gallery = gr.Gallery(label="All outputs", columns=4, height="auto", format="png", elem_id="gallery")
-    table = gr.Dataframe(
-        label="Latency and quality (↑ / ↓: which way is better)", interactive=False, wrap=True, elem_id="results-table"
+    table_label = "Latency and quality (↑ / ↓: which way is better; sort from a column's menu)"
+    table = gr.Dataframe(label=table_label, interactive=False, wrap=True, elem_id="results-table")
+    table_all = gr.Dataframe(
+        label=f"{table_label}, every column", interactive=False, wrap=True, visible=False, elem_id="results-table-all"
     )
-    with gr.Row():
-        plot_metric = gr.Dropdown(label="Quality axis", choices=[], scale=1)
-        plot = gr.ScatterPlot(
-            x="latency ms", y="quality", color="model", title="Quality vs latency", scale=3, elem_id="plot"
-        )
+    with gr.Row(equal_height=False):
+        all_columns = gr.Checkbox(False, label="All columns", scale=0, min_width=140, elem_id="all-columns")
+        table_note = gr.Markdown(elem_id="table-note")
+    plot_metric = gr.Dropdown(label="Quality axis of the plot", choices=[], elem_id="plot-metric")
+    plot = gr.HTML("", label="Quality vs latency", show_label=True, container=True, js_on_load=None, elem_id="plot")
     with gr.Row():
         fmt = gr.Radio(FORMAT_CHOICES, value=FORMAT_CHOICES[0], label="Output format")
         csv_button = gr.DownloadButton("Download table (CSV)", value=None, elem_id="download-csv")
@@ -240,12 +259,12 @@ def build_results() -> ResultsArea:
         pick_a=pick_a,
         pick_b=pick_b,
         free_slider=free_slider,
-        zoom_x=zoom_x,
-        zoom_y=zoom_y,
-        zoom_size=zoom_size,
-        zoom=zoom,
+        viewer=viewer,
         gallery=gallery,
         table=table,
+        table_all=table_all,
+        all_columns=all_columns,
+        table_note=table_note,
         plot_metric=plot_metric,
         plot=plot,
         fmt=fmt,

@@ -1,42 +1,386 @@
-"""The Compare tab's model picker: one multiselect per task (search, presets and predictions build on it)."""
+"""The Compare tab's model picker: per-task lists searchable by name and id, presets, examples,
+the models that cannot run here (greyed, with the reason) and the predicted time of a run.
+
+The pure parts (labels, presets, the prediction text) come first and take plain values; the
+Gradio parts build and wire them.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 import gradio as gr
 
+from studio.core.config import PROJECT_DIR
+from studio.engine.speed import RunPrediction, model_input_size, preview_that_fits
+from studio.models.loader import Form, fetch_problem
+from studio.models.schema import ModelSpec
+from studio.models.weights.store import CACHED, NOT_DOWNLOADED, READY, UNAVAILABLE
 from studio.services import Services
-from studio.ui import views
-from studio.ui.choices import DEFAULT_MODELS, TASK_ORDER
+from studio.ui.choices import (
+    ANIME_WORDS,
+    DEFAULT_MODELS,
+    EXAMPLES,
+    FAST_SECONDS,
+    PRESETS,
+    SYNTHETIC,
+    TASK_ORDER,
+    Preset,
+)
+from studio.ui.compare.request_form import format_seconds, upload_size
+
+FETCH_HINT = (
+    "Fetch their weights with `studio fetch ID` where there is network, or set STUDIO_WEIGHTS_MIRROR to a folder "
+    "holding them, then restart the app."
+)
+FAST_SIZE = (512, 512)  # the input "fast on CPU" is judged on before an image is uploaded
+PRESET_SIZE = 6  # models a preset picks at most (MAX_MODELS is 8): a run of seconds to a minute on a CPU
+
+
+# -- labels and states -------------------------------------------------------------------------
+
+
+def model_label(spec: ModelSpec, state: str, form: Form) -> str:
+    """'Real-ESRGAN x4plus · realesrgan-x4plus (x4, ncnn fp32)': the list's search matches the name or the id,
+    and the form is the one that runs here (marked when the weights download first)."""
+    suffix = " — downloads on first use" if state == NOT_DOWNLOADED else ""
+    return f"{spec.name} · {spec.id} (x{spec.scale}, {form.describe()}){suffix}"
+
+
+def run_states(services: Services, states: dict[str, str]) -> dict[str, str]:
+    """The weight states, with 'not downloaded' made 'unavailable: why' where nothing can fetch them now."""
+    result = dict(states)
+    for spec in services.registry:
+        if states.get(spec.id) == NOT_DOWNLOADED:
+            problem = fetch_problem(spec, services.settings)
+            if problem:
+                result[spec.id] = f"{UNAVAILABLE}: {problem}"
+    return result
+
+
+def blocked_by_reason(services: Services, states: dict[str, str]) -> dict[str, list[ModelSpec]]:
+    """The models that cannot run here, grouped by why (in registry order)."""
+    groups: dict[str, list[ModelSpec]] = {}
+    for spec in services.registry:
+        if states[spec.id].startswith(UNAVAILABLE):
+            groups.setdefault(states[spec.id].split(": ", 1)[-1], []).append(spec)
+    return groups
+
+
+def task_title(task: str) -> str:
+    return task.replace("-", " ").capitalize()
+
+
+# -- presets -----------------------------------------------------------------------------------
+
+
+def is_anime(spec: ModelSpec) -> bool:
+    words = f"{spec.id} {spec.name} {spec.description}".lower()
+    return any(word in words for word in ANIME_WORDS)
+
+
+def family(model_id: str) -> str:
+    """Variants of one network share a family: 'realcugan-se-x2-denoise1' -> 'realcugan-se'."""
+    return re.sub(r"-x\d+.*$", "", model_id)
+
+
+def _matches(preset: Preset, spec: ModelSpec) -> bool:
+    if spec.task != preset.task or (preset.scale is not None and spec.scale != preset.scale):
+        return False
+    if preset.style is None or spec.backend == "classical":  # classical filters: the baselines of every style
+        return True
+    return is_anime(spec) == (preset.style == "anime")
+
+
+def preset_models(
+    preset: Preset,
+    specs: Sequence[ModelSpec],
+    states: dict[str, str],
+    seconds: Callable[[str], float | None],
+) -> tuple[list[str], str]:
+    """The models a preset picks and a line saying what it picked and left out.
+
+    One model per family (variants of a network are alternatives, not competitors), those whose
+    weights are here first, then those that download on first use, at most PRESET_SIZE. `specs`
+    are the choosable models in registry order; `seconds` predicts one model's time on the
+    current input (the speed book), for "fast" presets, which keep only models measured fast
+    here (and classical filters) and never download.
+    """
+    matching = [spec for spec in specs if _matches(preset, spec)]
+    here = [spec for spec in matching if states.get(spec.id) in (READY, CACHED)]
+    later = [spec for spec in matching if states.get(spec.id) == NOT_DOWNLOADED]
+    notes = []
+    if preset.fast:
+        timed = [(seconds(spec.id), spec) for spec in here]
+        quick = [(time or 0.0, spec) for time, spec in timed if time is None and spec.backend == "classical"]
+        quick += [(time, spec) for time, spec in timed if time is not None and time <= FAST_SECONDS]
+        here = [spec for _, spec in sorted(quick, key=lambda pair: pair[0])]
+        unmeasured = sum(1 for time, spec in timed if time is None and spec.backend != "classical")
+        if unmeasured:
+            notes.append(f"{unmeasured} not measured here yet (run them once to include them)")
+        later = []
+    picked: dict[str, ModelSpec] = {}
+    for spec in [*here, *later]:
+        picked.setdefault(family(spec.id), spec)
+    chosen = list(picked.values())[:PRESET_SIZE]
+    downloads = sum(1 for spec in chosen if states.get(spec.id) == NOT_DOWNLOADED)
+    if downloads:
+        notes.append(f"{downloads} download{'s' if downloads > 1 else ''} on first use")
+    line = f"**{preset.label}**: {len(chosen)} model(s), {preset.about}"
+    return [spec.id for spec in chosen], line + (f"; {'; '.join(notes)}." if notes else ".")
+
+
+def split_by_task(model_ids: Sequence[str], group_tasks: Sequence[str], task_of: dict[str, str]) -> list[list[str]]:
+    """One value per task list: the given models that belong to it."""
+    return [[model_id for model_id in model_ids if task_of.get(model_id) == task] for task in group_tasks]
+
+
+# -- the prediction ----------------------------------------------------------------------------
+
+
+def prediction_text(
+    prediction: RunPrediction,
+    names: dict[str, str],
+    size: tuple[int, int],
+    long_side: int,
+    budget_s: float | None,
+) -> str:
+    """'Predicted **3.2 s** for a 192x192 input on this machine (realesr... 2.9 s, lanczos 0.1 s); 1 not measured.'
+
+    `long_side` is the preview-limited image's long side: what a budget suggestion scales.
+    """
+    parts = [f"{names.get(m, m)} {format_seconds(s)}" for m, s in prediction.seconds.items()]
+    if not parts:
+        text = f"No prediction yet for a {size[0]}x{size[1]} input: these models were not measured on this machine."
+        return text + " Run them once to learn their speed."
+    text = f"Predicted **{format_seconds(prediction.total)}** for a {size[0]}x{size[1]} input on this machine"
+    text += f" ({', '.join(parts)})"
+    if prediction.unmeasured:
+        count = len(prediction.unmeasured)
+        text += f"; {count} model{'s' if count > 1 else ''} not measured yet"
+    text += "."
+    if budget_s is not None and prediction.total > budget_s:
+        side = preview_that_fits(long_side, prediction.total, budget_s)
+        offer = f"a preview of {side} px would fit" if side else "pick fewer or faster models"
+        text += f" ⚠️ Over this server's budget of {format_seconds(budget_s)}: {offer}."
+    return text
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """The upload's size, its long side after the preview limit, and the size the models see."""
+
+    upload: tuple[int, int]
+    long_side: int
+    models: tuple[int, int]
+
+
+def form_sizes(services: Services, path: str | None, preview_on, preview, mode, scale) -> Sizes | None:
+    """The sizes a run of the form's current values works with (None without a decodable upload)."""
+    size = upload_size(path, services.settings.max_pixels) if path else None
+    if size is None:
+        return None
+    limit = int(preview) if preview_on and preview else None
+    degrade_scale = int(scale) if mode == SYNTHETIC and scale else 1
+    long_side = min(max(size), limit) if limit else max(size)
+    return Sizes(size, long_side, model_input_size(*size, limit, degrade_scale))
+
+
+def predict(
+    services: Services, path, preview_on, preview, mode, scale, backend, precision, *chosen: list[str] | None
+) -> str:
+    """The prediction line for the form's current values ('' until there is an image and a model)."""
+    model_ids = [model_id for group in chosen for model_id in (group or [])]
+    sizes = form_sizes(services, path, preview_on, preview, mode, scale)
+    if not model_ids or sizes is None:
+        return ""
+    prediction = services.speed.predict_run(model_ids, *sizes.models, backend, precision)
+    names = {model_id: services.registry.get(model_id).name for model_id in model_ids}
+    return prediction_text(prediction, names, sizes.models, sizes.long_side, services.settings.run_budget_s)
+
+
+# -- Gradio ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, eq=False)
 class Picker:
     groups: tuple[gr.Dropdown, ...]  # one multiselect per task; a run reads their union
+    group_tasks: tuple[str, ...]  # the task of each list
+    presets: tuple[gr.Button, ...]  # one per choices.PRESETS
+    preset_note: gr.Markdown
+    prediction: gr.Markdown  # the predicted time of the current picks on the current image
+    unavailable: tuple[gr.CheckboxGroup, ...]  # the models that cannot run here, greyed, one list per reason
+    examples_box: gr.Column  # filled by wire_picker, once the upload exists
+    states: dict[str, str]  # run states: weight states, 'unavailable: why' where nothing can fetch them
+
+
+def _choices(services: Services, specs: Sequence[ModelSpec], states, backend=None, precision=None) -> list:
+    speed = services.speed
+    return [(model_label(s, states[s.id], speed.form_for(s.id, backend, precision)), s.id) for s in specs]
+
+
+def _choosable(services: Services, states: dict[str, str], task: str) -> list[ModelSpec]:
+    return [s for s in services.registry.by_task(task) if not states[s.id].startswith(UNAVAILABLE)]
 
 
 def build_picker(services: Services, states: dict[str, str]) -> Picker:
-    """The per-task model lists (tasks without a choosable model are left out)."""
-    choosable = set(views.selectable(states))
-    groups = []
+    """Presets, the per-task lists (tasks without a choosable model are left out), the prediction line
+    and the greyed list of models that cannot run here."""
+    states = run_states(services, states)
+    with gr.Row(elem_id="presets"):
+        presets = tuple(
+            gr.Button(p.label, size="sm", min_width=60, elem_id=f"preset-{p.label.replace(' ', '-')}") for p in PRESETS
+        )
+    preset_note = gr.Markdown(elem_id="preset-note")
+    groups, tasks = [], []
     for task in TASK_ORDER:
-        specs = [s for s in services.registry.by_task(task) if s.id in choosable]
+        specs = _choosable(services, states, task)
         if not specs:
             continue
-        choices = [(views.model_label(s, states[s.id]), s.id) for s in specs]
+        ids = {s.id for s in specs}
         default = DEFAULT_MODELS if task == "super-resolution" else ()
         groups.append(
             gr.Dropdown(
-                choices,
-                value=[d for d in default if d in choosable],
+                _choices(services, specs, states),
+                value=[d for d in default if d in ids],
                 multiselect=True,
-                label=f"{task.replace('-', ' ').capitalize()} ({len(choices)} models)",
+                filterable=True,
+                label=f"{task_title(task)} ({len(specs)} models)",
                 elem_id=f"models-{task}",
             )
         )
-    return Picker(groups=tuple(groups))
+        tasks.append(task)
+    prediction = gr.Markdown(elem_id="prediction")
+    unavailable = []
+    for index, (reason, specs) in enumerate(blocked_by_reason(services, states).items()):
+        unavailable.append(
+            gr.CheckboxGroup(
+                [f"{s.name} · {s.id}" for s in specs],
+                value=[],
+                interactive=False,
+                label=f"Cannot run here ({len(specs)} models): {reason}",
+                info=FETCH_HINT if "not downloaded" in reason else None,
+                elem_id=f"models-unavailable-{index}",
+                elem_classes=["models-unavailable"],
+            )
+        )
+    examples_box = gr.Column(elem_id="picker-examples")
+    return Picker(
+        groups=tuple(groups),
+        group_tasks=tuple(tasks),
+        presets=presets,
+        preset_note=preset_note,
+        prediction=prediction,
+        unavailable=tuple(unavailable),
+        examples_box=examples_box,
+        states=states,
+    )
+
+
+def _apply_preset(services: Services, picker: Picker, preset: Preset, path, preview_on, preview, mode, scale, b, p):
+    """A preset's picks, one value per task list, and its note."""
+    size = FAST_SIZE
+    if path:
+        limit = int(preview) if preview_on and preview else None
+        measured = upload_size(path, services.settings.max_pixels)
+        size = (
+            model_input_size(*measured, limit, int(scale) if mode == SYNTHETIC and scale else 1) if measured else size
+        )
+    specs = [spec for task in picker.group_tasks for spec in _choosable(services, picker.states, task)]
+    chosen, note = preset_models(
+        preset, specs, picker.states, lambda model_id: services.speed.predict_seconds(model_id, *size, b, p)
+    )
+    task_of = {spec.id: spec.task for spec in specs}
+    return [*split_by_task(chosen, picker.group_tasks, task_of), note]
+
+
+def _relabel(services: Services, picker: Picker, backend, precision) -> list:
+    """The lists' labels for another backend or precision request (the chosen values stay)."""
+    return [
+        gr.update(
+            choices=_choices(services, _choosable(services, picker.states, task), picker.states, backend, precision)
+        )
+        for task in picker.group_tasks
+    ]
+
+
+def example_rows(services: Services, picker: Picker) -> tuple[list[list[Any]], list[str]]:
+    """[image, models per list] per example in assets/, with the models of its preset (left out if missing)."""
+    rows, labels = [], []
+    by_label = {preset.label: preset for preset in PRESETS}
+    specs = [spec for task in picker.group_tasks for spec in _choosable(services, picker.states, task)]
+    task_of = {spec.id: spec.task for spec in specs}
+    for filename, preset_label in EXAMPLES.items():
+        path = PROJECT_DIR / "assets" / filename
+        if not path.exists():
+            continue
+        chosen, _ = preset_models(by_label[preset_label], specs, picker.states, lambda _: None)
+        rows.append([str(path), *split_by_task(chosen, picker.group_tasks, task_of)])
+        labels.append(f"{filename} · {preset_label}")
+    return rows, labels
 
 
 def wire_picker(picker: Picker, services: Services, form) -> None:
-    """Bind the picker's own events (after the form exists, so it can read the upload and preview)."""
+    """Bind the picker's events (after the form exists: they read the upload, preview and runtime choices)."""
+    request = form.request
+    size_inputs = [request.upload, request.preview_on, request.preview, request.mode, request.scale]
+    runtime = [request.backend, request.precision]
+    groups = list(picker.groups)
+    for button, preset in zip(picker.presets, PRESETS, strict=True):
+        button.click(
+            partial(_apply_preset, services, picker, preset),
+            [*size_inputs, *runtime],
+            [*groups, picker.preset_note],
+            api_name=f"preset_{preset.label.replace(' ', '_')}",
+            show_progress="hidden",
+        )
+    gr.on(
+        [request.upload.change, request.preview_on.change, request.preview.change, request.mode.change]
+        + [request.scale.change, request.backend.change, request.precision.change]
+        + [group.change for group in groups],
+        partial(predict, services),
+        _prediction_inputs(picker, form),
+        picker.prediction,
+        api_name="predict",
+        show_progress="hidden",
+    )
+    gr.on(
+        [request.backend.change, request.precision.change],
+        partial(_relabel, services, picker),
+        runtime,
+        groups,
+        api_name="relabel_models",
+        show_progress="hidden",
+    )
+    rows, labels = example_rows(services, picker)
+    if rows:
+        with picker.examples_box:
+            gr.Examples(
+                rows,
+                inputs=[request.upload, *groups],
+                example_labels=labels,
+                label="Examples (an image and models that suit it)",
+                elem_id="picker-examples-list",
+            )
+
+
+def refresh_after(picker: Picker, services: Services, form, event) -> None:
+    """Chain a new prediction after `event` (a run: it has just added measurements to the speed book)."""
+    event.then(
+        partial(predict, services),
+        _prediction_inputs(picker, form),
+        picker.prediction,
+        api_name=False,
+        show_progress="hidden",
+    )
+
+
+def _prediction_inputs(picker: Picker, form) -> list:
+    """What `predict` reads, in its order: the sizes' controls, the runtime requests, the lists."""
+    request = form.request
+    sizes = [request.upload, request.preview_on, request.preview, request.mode, request.scale]
+    return [*sizes, request.backend, request.precision, *picker.groups]

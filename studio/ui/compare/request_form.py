@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from typing import Any
 
 import gradio as gr
 
 from studio.core.degrade import Recipe
 from studio.core.errors import StudioError
+from studio.core.media import decode
 from studio.engine.request import MAX_MODELS, CompareRequest
+from studio.engine.speed import model_input_size, preview_that_fits
 from studio.models.registry import Registry
+from studio.services import Services
 from studio.ui.choices import GROUND_TRUTH, SYNTHETIC
 
 
@@ -67,8 +71,57 @@ def chosen_models(form: RequestForm, values: Mapping[Any, Any]) -> list[str]:
     return [model_id for group in form.model_groups for model_id in (values[group] or [])]
 
 
-def request_from_form(registry: Registry, form: RequestForm, values: Mapping[Any, Any]) -> CompareRequest:
-    """Parse the form's values (keyed by component) into a CompareRequest; any problem is one gr.Error."""
+def format_seconds(seconds: float) -> str:
+    """'0.4 s', '12 s', '3.5 min': predictions are rough, so no more digits than that."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.1f} min"
+
+
+@lru_cache(maxsize=64)
+def upload_size(path: str, max_pixels: int) -> tuple[int, int] | None:
+    """(width, height) of an upload as the engine decodes it; None when it cannot be decoded. Once per file."""
+    try:
+        return decode(path, max_pixels).size
+    except StudioError:
+        return None
+
+
+def check_budget(services: Services, request: CompareRequest, path: str) -> None:
+    """Refuse a run predicted (from measured speeds) to exceed STUDIO_RUN_BUDGET_S, offering a preview that fits."""
+    budget = services.settings.run_budget_s
+    size = upload_size(path, services.settings.max_pixels) if budget else None
+    if size is None:
+        return  # no budget, or an image the run itself will refuse with its own message
+    scale = request.recipe.scale if request.recipe else 1
+    model_size = model_input_size(*size, request.preview, scale)
+    predicted = services.speed.predict_run(request.model_ids, *model_size, request.backend, request.precision).total
+    if predicted <= budget:
+        return
+    long_side = min(max(size), request.preview) if request.preview else max(size)
+    side = preview_that_fits(long_side, predicted, budget)
+    offer = f"set the preview long side to {side} px or less" if side else "pick fewer or faster models"
+    raise gr.Error(
+        f"This run is predicted to take {format_seconds(predicted)} at {long_side} px, over this server's budget "
+        f"of {format_seconds(budget)} (STUDIO_RUN_BUDGET_S): {offer}."
+    )
+
+
+def request_from_form(services: Services, form: RequestForm, values: Mapping[Any, Any]) -> CompareRequest:
+    """The Run button's first step: the form's values (keyed by component) as a checked CompareRequest.
+
+    Any problem is one gr.Error, and so is a run predicted to exceed the server's time budget
+    (STUDIO_RUN_BUDGET_S), before anything runs.
+    """
+    request = parse_form(services.registry, form, values)
+    check_budget(services, request, values[form.upload])
+    return request
+
+
+def parse_form(registry: Registry, form: RequestForm, values: Mapping[Any, Any]) -> CompareRequest:
+    """Parse the form's values into a CompareRequest; any problem is one gr.Error."""
     if not values[form.upload]:
         raise gr.Error("Upload an image first.")
     mode = values[form.mode]

@@ -1,0 +1,278 @@
+"""The picker's pure parts (labels, run states, presets, examples, predictions) and the run budget, without a browser.
+
+Machine classes are forced, so the labels and predictions do not depend on this CPU.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import gradio as gr
+import pytest
+
+from studio.core.config import PROJECT_DIR, Settings
+from studio.engine.speed import RunPrediction
+from studio.models.loader import Form, fetch_problem, run_state
+from studio.services import Services
+from studio.ui.choices import EXAMPLES, PRESETS, SYNTHETIC
+from studio.ui.compare import picker
+from studio.ui.compare.request_form import RequestForm, request_from_form, upload_size
+from studio.ui.models_tab import model_states
+
+ASTRONAUT = PROJECT_DIR / "assets" / "astronaut-lowres.jpg"  # 192x192
+BY_LABEL = {preset.label: preset for preset in PRESETS}
+
+
+@pytest.fixture
+def services(env) -> Services:
+    return Services(Settings.from_env({**env, "STUDIO_MACHINE_CLASS": "cpu", "STUDIO_THREADS": "2"}))
+
+
+def all_here(services: Services, **exceptions: str) -> dict[str, str]:
+    """Every model 'ready' except the given ones (id with '_' for '-'), as the picker's states."""
+    states = {spec.id: "ready" for spec in services.registry}
+    states.update({model_id.replace("_", "-"): state for model_id, state in exceptions.items()})
+    return states
+
+
+def pick(services: Services, label: str, states: dict[str, str], seconds=lambda _: None) -> list[str]:
+    chosen, _ = picker.preset_models(BY_LABEL[label], list(services.registry), states, seconds)
+    return chosen
+
+
+# -- labels and states -------------------------------------------------------------------------
+
+
+def test_a_label_has_the_name_the_id_and_the_form_that_runs(services):
+    spec = services.registry.get("realesrgan-x4plus")
+    label = picker.model_label(spec, "cached", Form("torch", "cpu", "bf16"))
+    assert label == "Real-ESRGAN x4plus · realesrgan-x4plus (x4, torch bf16)"
+    marked = picker.model_label(spec, "not downloaded", Form("ncnn", "cpu", "fp32"))
+    assert marked == "Real-ESRGAN x4plus · realesrgan-x4plus (x4, ncnn fp32) — downloads on first use"
+    lanczos = services.registry.get("lanczos-x4")
+    assert picker.model_label(lanczos, "ready", Form("classical")) == "Lanczos x4 · lanczos-x4 (x4, classical)"
+
+
+@pytest.mark.parametrize(("kind", "expected"), [("cpu", "ncnn fp32"), ("cpu-bf16", "torch bf16")])
+def test_the_lists_label_the_form_of_the_forced_machine_class(env, kind, expected):
+    services = Services(Settings.from_env({**env, "STUDIO_MACHINE_CLASS": kind}))
+    choices = picker._choices(services, [services.registry.get("realesrgan-x4plus")], all_here(services))
+    assert choices == [(f"Real-ESRGAN x4plus · realesrgan-x4plus (x4, {expected})", "realesrgan-x4plus")]
+    onnx = picker._choices(services, [services.registry.get("realesrgan-x4plus")], all_here(services), "onnx")
+    assert onnx[0][0].endswith("(x4, onnx fp32)")
+
+
+def test_offline_models_that_nothing_can_fetch_cannot_run(env, tmp_path):
+    offline = Settings.from_env(env)  # STUDIO_OFFLINE=1, no mirror
+    registry = Services(offline).registry
+    hub, url, wheel = (registry.get(m) for m in ("nafnet-gopro-width64", "espcn-x4", "realesrgan-x4plus"))
+    for spec in (hub, url, wheel):
+        assert fetch_problem(spec, offline) == "not downloaded, and STUDIO_OFFLINE=1 is set"
+    hub_only = Settings.from_env({**env, "STUDIO_OFFLINE": "0", "HF_HUB_OFFLINE": "1"})
+    assert fetch_problem(hub, hub_only) == "not downloaded, and HF_HUB_OFFLINE=1 is set"
+    assert fetch_problem(url, hub_only) is None and fetch_problem(wheel, hub_only) is None  # network allowed
+    mirror = tmp_path / "mirror"
+    (mirror / "deep").mkdir(parents=True)
+    (mirror / "deep" / "ESPCN_x4.pb").write_bytes(b"weights")
+    mirrored = dataclasses.replace(offline, weights_mirror=str(mirror))
+    assert fetch_problem(url, mirrored) is None  # the mirror holds it
+    assert fetch_problem(wheel, mirrored) is not None
+    assert fetch_problem(url, dataclasses.replace(offline, weights_mirror="https://mirror.example/w")) is None
+    assert str(run_state(hub, Services(offline).loader.store)).startswith("unavailable: not downloaded, and ")
+
+
+def test_the_picker_greys_what_cannot_run_and_keeps_the_rest(services):
+    states = picker.run_states(services, model_states(services))
+    assert states["lanczos-x4"] == "ready"
+    assert states["nafnet-gopro-width64"] == "unavailable: not downloaded, and STUDIO_OFFLINE=1 is set"
+    blocked = picker.blocked_by_reason(services, states)
+    assert list(blocked) == ["not downloaded, and STUDIO_OFFLINE=1 is set"]
+    assert "nafnet-gopro-width64" in [spec.id for spec in blocked["not downloaded, and STUDIO_OFFLINE=1 is set"]]
+    assert "nafnet-gopro-width64" not in [spec.id for spec in picker._choosable(services, states, "deblur")]
+
+
+# -- presets and examples ----------------------------------------------------------------------
+
+
+def test_presets_pick_one_model_per_family_from_the_registry(services):
+    states = all_here(services)
+    assert pick(services, "photo x4", states) == [
+        "bicubic-x4",
+        "lanczos-x4",
+        "realesrgan-x4plus",  # the anime networks are left out
+        "espcn-x4",
+        "fsrcnn-x4",
+        "fsrcnn-small-x4",
+    ]
+    assert pick(services, "anime x2", states) == [
+        "bicubic-x2",
+        "lanczos-x2",
+        "realesr-animevideov3-x2",
+        "waifu2x-anime-x2",  # one waifu2x anime model, not its noise variants
+        "realcugan-se-x2",
+        "realcugan-pro-x2",
+    ]
+    assert pick(services, "deblur", states) == [
+        "wiener-gaussian",
+        "wiener-motion",
+        "richardson-lucy-gaussian",
+        "richardson-lucy-motion",
+        "nafnet-gopro-width64",
+    ]
+    assert pick(services, "denoise", states) == ["bilateral", "nl-means", "waifu2x-cunet-denoise3", "scunet-color-real"]
+
+
+def test_presets_take_what_is_here_first_and_never_what_cannot_run(services):
+    states = all_here(services, realesrgan_x4plus="not downloaded", espcn_x4="unavailable: offline")
+    chosen, note = picker.preset_models(BY_LABEL["photo x4"], list(services.registry), states, lambda _: None)
+    assert chosen == ["bicubic-x4", "lanczos-x4", "fsrcnn-x4", "fsrcnn-small-x4", "lapsrn-x4", "edsr-x4"]
+    states = all_here(services, realesrgan_x4plus="not downloaded")
+    chosen, note = picker.preset_models(BY_LABEL["anime x2"], list(services.registry), states, lambda _: None)
+    assert note == "**anime x2**: 6 model(s), x2 upscalers for anime and illustrations."
+    few = {spec.id: "unavailable: x" for spec in services.registry} | {"lanczos-x4": "ready", "fsrcnn-x4": "cached"}
+    few["realesrgan-x4plus"] = "not downloaded"
+    chosen, note = picker.preset_models(BY_LABEL["photo x4"], list(services.registry), few, lambda _: None)
+    assert chosen == ["lanczos-x4", "fsrcnn-x4", "realesrgan-x4plus"]
+    assert note.endswith("; 1 download on first use.")
+
+
+def test_fast_on_cpu_keeps_what_was_measured_fast_here(services):
+    measured = {"realesr-animevideov3-x4": 0.4, "realesrgan-x4plus": 6.0, "bicubic-x4": 0.01}
+    chosen, note = picker.preset_models(
+        BY_LABEL["fast on CPU"], list(services.registry), all_here(services), measured.get
+    )
+    assert chosen == ["lanczos-x4", "bicubic-x4", "realesr-animevideov3-x4"]  # unmeasured classical first
+    assert "not measured here yet" in note  # realcugan-se-x4, espcn-x4, ...: never a guess
+
+
+def test_every_example_is_an_asset_with_a_preset(services):
+    assert set(EXAMPLES.values()) <= set(BY_LABEL)
+    for filename in EXAMPLES:
+        assert (PROJECT_DIR / "assets" / filename).is_file(), filename
+
+
+def test_example_rows_give_each_list_its_models(services):
+    states = picker.run_states(services, model_states(services))
+    fake = dataclasses.make_dataclass("P", ["group_tasks", "states"])(
+        tuple(t for t in ("super-resolution", "denoise", "deblur") if picker._choosable(services, states, t)), states
+    )
+    rows, labels = picker.example_rows(services, fake)
+    assert labels == [f"{name} · {preset}" for name, preset in EXAMPLES.items()]
+    by_name = {Path(row[0]).name: row[1:] for row in rows}
+    assert by_name["coffee-noisy.png"] == [[], ["bilateral", "nl-means"], []]  # offline: waifu2x not fetchable
+    assert by_name["text-blurred.png"][2][:2] == ["wiener-gaussian", "wiener-motion"]
+    assert by_name["astronaut-lowres.jpg"][0][:2] == ["bicubic-x4", "lanczos-x4"]
+
+
+# -- predictions -------------------------------------------------------------------------------
+
+
+def test_the_prediction_line_names_each_model_and_offers_a_preview_that_fits():
+    prediction = RunPrediction({"a": 2.9, "b": 0.25}, ("c",))
+    names = {"a": "Real-ESRGAN", "b": "Lanczos"}
+    text = picker.prediction_text(prediction, names, (192, 192), 192, None)
+    assert text == (
+        "Predicted **3.1 s** for a 192x192 input on this machine (Real-ESRGAN 2.9 s, Lanczos 0.2 s); "
+        "1 model not measured yet."
+    )
+    over = picker.prediction_text(prediction, names, (512, 384), 512, 1.5)
+    # 3.15 s over 1.5 s: time follows the pixels, so a side of 512 * sqrt(1.5 / 3.15) = 353 -> 320 px fits.
+    assert over.endswith("⚠️ Over this server's budget of 1.5 s: a preview of 320 px would fit.")
+    hopeless = picker.prediction_text(RunPrediction({"a": 90.0}, ()), names, (512, 512), 512, 1.0)
+    assert hopeless.endswith("Over this server's budget of 1.0 s: pick fewer or faster models.")
+    assert picker.prediction_text(RunPrediction({}, ("a",)), names, (9, 9), 9, None).startswith("No prediction yet")
+
+
+def seed(services: Services, speeds: dict[tuple[str, str, str], float]) -> None:
+    for (model_id, backend, precision), speed in speeds.items():
+        services.speed.record_timing(model_id, backend, precision, 1_000_000, 1 / speed)
+
+
+def test_predict_uses_the_size_the_models_will_see(services):
+    seed(services, {("lanczos-x4", "classical", "fp32"): 10.0, ("realesr-animevideov3-x4", "ncnn", "fp32"): 0.5})
+    chosen = (["lanczos-x4", "realesr-animevideov3-x4"],)
+    text = picker.predict(services, str(ASTRONAUT), True, 512, "none", 4, "auto", "auto", *chosen)
+    assert text.startswith("Predicted **1.2 s** for a 192x192 input")  # 0.59 MP out at 10 and 0.5 MP/s
+    assert "(Lanczos x4 0.1 s, Real-ESRGAN animevideo v3 x4 1.2 s)" in text
+    degraded = picker.predict(services, str(ASTRONAUT), True, 128, SYNTHETIC, 2, "auto", "auto", *chosen)
+    assert "for a 64x64 input" in degraded  # preview 128, then the x2 degradation
+    other_form = picker.predict(services, str(ASTRONAUT), True, 512, "none", 4, "torch", "auto", *chosen)
+    assert "1 model not measured yet" in other_form  # the torch form was never measured
+    assert picker.predict(services, None, True, 512, "none", 4, "auto", "auto", *chosen) == ""
+    assert picker.predict(services, str(ASTRONAUT), True, 512, "none", 4, "auto", "auto", [], None) == ""
+
+
+# -- the budget, in the form's parser ----------------------------------------------------------
+
+
+def request_form() -> RequestForm:
+    """The form's components, unrendered: the form's parser reads values keyed by them."""
+    return RequestForm(
+        upload=gr.File(),
+        preview_on=gr.Checkbox(),
+        preview=gr.Slider(),
+        mode=gr.Radio(),
+        scale=gr.Dropdown(),
+        blur=gr.Radio(),
+        sigma=gr.Slider(),
+        length=gr.Slider(),
+        angle=gr.Slider(),
+        noise=gr.Slider(),
+        jpeg=gr.Slider(),
+        seed=gr.Number(),
+        ground_truth=gr.File(),
+        metrics=gr.CheckboxGroup(),
+        params=gr.State(),
+        backend=gr.Dropdown(),
+        precision=gr.Dropdown(),
+        model_groups=(gr.Dropdown(multiselect=True),),
+    )
+
+
+def values(form: RequestForm, models: list[str], preview: int) -> dict:
+    return {
+        form.upload: str(ASTRONAUT),
+        form.preview_on: True,
+        form.preview: preview,
+        form.mode: "none",
+        form.scale: 4,
+        form.blur: "none",
+        form.sigma: 1.2,
+        form.length: 9,
+        form.angle: 0,
+        form.noise: 0,
+        form.jpeg: 0,
+        form.seed: 0,
+        form.ground_truth: None,
+        form.metrics: [],
+        form.params: {},
+        form.backend: "auto",
+        form.precision: "auto",
+        form.model_groups[0]: models,
+    }
+
+
+def test_a_run_over_the_budget_is_refused_before_it_starts_with_a_preview_that_fits(env):
+    services = Services(Settings.from_env({**env, "STUDIO_MACHINE_CLASS": "cpu", "STUDIO_RUN_BUDGET_S": "1"}))
+    seed(services, {("lanczos-x4", "classical", "fp32"): 10.0, ("realesr-animevideov3-x4", "ncnn", "fp32"): 0.5})
+    form = request_form()
+    with pytest.raises(gr.Error) as refused:
+        request_from_form(services, form, values(form, ["lanczos-x4", "realesr-animevideov3-x4"], 512))
+    assert str(refused.value.message) == (
+        "This run is predicted to take 1.2 s at 192 px, over this server's budget of 1.0 s (STUDIO_RUN_BUDGET_S): "
+        "set the preview long side to 128 px or less."
+    )
+    request = request_from_form(services, form, values(form, ["lanczos-x4", "realesr-animevideov3-x4"], 128))
+    assert request.preview == 128  # 128 px: 0.26 MP out, 0.55 s predicted
+    assert request_from_form(services, form, values(form, ["lanczos-x4", "bicubic-x4"], 512)).model_ids == (
+        "lanczos-x4",
+        "bicubic-x4",
+    )  # bicubic-x4 was never measured: only measured time counts
+
+
+def test_without_a_budget_nothing_is_refused(services):
+    seed(services, {("realesr-animevideov3-x4", "ncnn", "fp32"): 0.001})
+    form = request_form()
+    assert request_from_form(services, form, values(form, ["realesr-animevideov3-x4"], 512)).model_ids
+    assert upload_size(str(ASTRONAUT), services.settings.max_pixels) == (192, 192)
