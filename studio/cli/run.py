@@ -10,7 +10,9 @@ starting point and every flag given as well overrides its field (see FROM_HELP).
 from __future__ import annotations
 
 import argparse
+import filecmp
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,10 +41,18 @@ if TYPE_CHECKING:
 FROM_HELP = (
     "repeat the run recorded in a results.json (models, parameters, metrics, degradation, preview, tile, "
     "backend, precision, repeat). INPUT defaults to the recorded input file, looked for next to the JSON; a "
-    "ground-truth run needs --reference again unless the recorded ground truth is next to the JSON. Flags given "
-    "as well override the recorded values: -m replaces the models (recorded parameters are kept for those "
-    "still chosen), --set changes one parameter, --degrade / --reference replace the reference mode"
+    "ground-truth run needs --reference again unless the recorded ground truth is next to the JSON. A folder "
+    "written by -o, or the web app's unzipped download, holds both, so `--from OUTDIR/results.json` alone "
+    "repeats the run. Flags given as well override the recorded values: -m replaces the models (recorded "
+    "parameters are kept for those still chosen), --set changes one parameter, --degrade / --reference replace "
+    "the reference mode"
 )
+OUT_HELP = (
+    "write here each output and the prepared input (<stem>_*.png), results.csv/json/md, and INPUT (and GT) "
+    "itself, copied byte for byte under its own name, so that `studio compare --from OUTDIR/results.json` "
+    "repeats the run"
+)
+MARKDOWN_FILE = "results.md"
 DEFAULT_PREVIEW = 512
 
 
@@ -80,7 +90,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     compare.add_argument("--tile", type=int, help="tile size in px (0 = never tile; default automatic)")
     add_set_flag(compare)
-    compare.add_argument("-o", "--out", type=Path, metavar="OUTDIR", help="write outputs, results.csv/json/md here")
+    compare.add_argument("-o", "--out", type=Path, metavar="OUTDIR", help=OUT_HELP)
     compare.add_argument("--format", default="table", choices=tuple(REPORTS))
     add_runtime_flags(compare)
 
@@ -205,6 +215,47 @@ def _compare_input(args: argparse.Namespace, recorded: Recorded | None) -> Path:
     return found
 
 
+def _sources_to_keep(out: Path, run_names: set[str], *sources: Path | None) -> list[Path]:
+    """The files a run reads (INPUT, GT) that `-o` must copy into OUT, each under its own name, so that
+    `--from OUT/results.json` finds them; checked before anything runs.
+
+    A file already there (the same file, or the same bytes) needs no copy. One-line errors instead of
+    overwriting a different file of that name, or of keeping two sources under one name.
+    """
+    kept: dict[str, Path] = {}
+    for source in sources:
+        if source is None:
+            continue
+        name = source.name
+        if name in kept:
+            if not _same_file(kept[name], source):
+                raise UsageError(
+                    f"INPUT and --reference are both named '{name}': -o keeps both under their own names "
+                    "in one folder, so rename one"
+                )
+            continue
+        if name in run_names:
+            raise UsageError(f"'{name}' is also the name of a file this run writes into {out}: rename {source}")
+        kept[name] = source
+    return [source for name, source in kept.items() if not _already_there(out / name, source)]
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    return first.samefile(second) or filecmp.cmp(first, second, shallow=False)
+
+
+def _already_there(target: Path, source: Path) -> bool:
+    """True when `target` holds `source`'s bytes; an error when it is another file, which -o never overwrites."""
+    if not target.exists():
+        return False
+    if target.is_file() and _same_file(target, source):
+        return True
+    raise UsageError(
+        f"{target} exists and is not {source}: -o keeps a copy of the files a run reads there (for --from), "
+        "so remove it or choose another output folder"
+    )
+
+
 def _replay_notes(results: Results, recorded: Recorded) -> None:
     """Say where a repeated run may differ from the recorded one: another image, or another form ran."""
     if recorded.source_sha256 and results.source_sha256 != recorded.source_sha256:
@@ -224,7 +275,7 @@ def cmd_compare(args: argparse.Namespace, services: Services) -> int:
     """Time and score models on the same (optionally degraded) input; print one table, optionally write the run."""
     from studio.core.media import decode
     from studio.engine.compare import run as run_comparison
-    from studio.engine.export import results_markdown, size_notes, write_run
+    from studio.engine.export import results_markdown, run_file_names, size_notes, write_run
     from studio.engine.replay import load_recorded
     from studio.engine.request import CompareRequest
 
@@ -238,6 +289,11 @@ def cmd_compare(args: argparse.Namespace, services: Services) -> int:
     max_pixels = services.settings.max_pixels
     image = decode(input_path, max_pixels)
     reference = decode(reference_path, max_pixels) if reference_path else None
+    prefix = f"{input_path.stem}_"
+    to_copy = []
+    if args.out:
+        run_names = run_file_names(request.model_ids, "png", prefix) | {MARKDOWN_FILE}
+        to_copy = _sources_to_keep(args.out, run_names, input_path, reference_path)
     progress = progress_printer(sys.stderr.isatty())
     results = run_comparison(
         request,
@@ -262,8 +318,9 @@ def cmd_compare(args: argparse.Namespace, services: Services) -> int:
     if recorded:
         _replay_notes(results, recorded)
     if args.out:
-        prefix = f"{input_path.stem}_"
         write_run(results, args.out, "png", prefix=prefix)  # lossless: scores can be redone from files
-        (args.out / "results.md").write_text(results_markdown(results) + "\n", encoding="utf-8")
+        (args.out / MARKDOWN_FILE).write_text(results_markdown(results) + "\n", encoding="utf-8")
+        for source in to_copy:  # byte for byte, under its own name: what --from looks for next to the JSON
+            shutil.copyfile(source, args.out / source.name)
     print(REPORTS[args.format](results), end="")
     return 0 if all(row.ok for row in results.rows) else 1

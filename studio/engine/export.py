@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -186,6 +187,26 @@ def provenance_line(results: Results) -> str:
     return f"Input {source}; {where['tool']}; machine class {where['machine'] or 'unknown'}{cpu}{threads}."
 
 
+RESULT_FILES = ("results.csv", "results.json")
+
+
+def output_name(model_id: str, fmt: str, prefix: str = "") -> str:
+    return f"{prefix}{model_id}.{fmt}"
+
+
+def input_name(fmt: str, prefix: str = "") -> str:
+    """The prepared (previewed, degraded) input the models ran on: not the source file."""
+    return f"{prefix}input.{fmt}"
+
+
+def run_file_names(model_ids: Iterable[str], fmt: str, prefix: str = "") -> set[str]:
+    """Every name `write_run` may write: the outputs, the prepared input, results.csv and results.json.
+
+    A front end that also keeps the source files next to them (for `compare --from`) checks these first.
+    """
+    return {*(output_name(model_id, fmt, prefix) for model_id in model_ids), input_name(fmt, prefix), *RESULT_FILES}
+
+
 def write_outputs(results: Results, folder: Path, fmt: str = "png", prefix: str = "") -> dict[str, Path]:
     """Each successful output as `<prefix><model id>.<fmt>`; returns model id -> path."""
     from studio.core.media import encode
@@ -194,21 +215,25 @@ def write_outputs(results: Results, folder: Path, fmt: str = "png", prefix: str 
     written = {}
     for row in results.rows:
         if row.ok:
-            path = folder / f"{prefix}{row.model_id}.{fmt}"
+            path = folder / output_name(row.model_id, fmt, prefix)
             path.write_bytes(encode(row.output, fmt))
             written[row.model_id] = path
     return written
 
 
 def write_run(results: Results, folder: Path, fmt: str = "png", prefix: str = "") -> tuple[dict[str, Path], Path]:
-    """The outputs, the enhancers' input, results.csv and results.json; returns (outputs, csv path)."""
+    """The outputs, the enhancers' (prepared) input, results.csv and results.json; returns (outputs, csv path).
+
+    The source file itself is not among them: the front ends copy it (see run_file_names).
+    """
     from studio.core.media import encode
 
     outputs = write_outputs(results, folder, fmt, prefix)
-    (folder / f"{prefix}input.{fmt}").write_bytes(encode(results.input, fmt))
-    csv_path = folder / "results.csv"
+    (folder / input_name(fmt, prefix)).write_bytes(encode(results.input, fmt))
+    csv_name, json_name = RESULT_FILES
+    csv_path = folder / csv_name
     results_frame(results).to_csv(csv_path, index=False)
-    (folder / "results.json").write_text(results_json(results), encoding="utf-8")
+    (folder / json_name).write_text(results_json(results), encoding="utf-8")
     return outputs, csv_path
 
 

@@ -2,7 +2,9 @@
 
 `studio compare --from results.json` reads one with `load_recorded`; the files it names
 (input, ground truth) are looked for next to the JSON, since a run folder is what people
-keep and share.
+keep and share: `studio compare -o` copies them there, and the web app's zip holds them,
+each byte for byte under its own name (the prepared `input.png` beside them is what the
+models ran on, after preview and degradation, not the source).
 """
 
 from __future__ import annotations

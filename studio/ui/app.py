@@ -55,6 +55,13 @@ def log_user_errors_in_one_line() -> None:
             module.traceback = UserErrorsInOneLine()
 
 
+# Gradio's markdown tables break words anywhere ("sc/al/e"); the model details table wraps at spaces only.
+PAGE_CSS = """
+#model-details td, #model-details th { word-break: normal !important; overflow-wrap: normal !important; }
+#model-details td:last-child { overflow-wrap: break-word !important; min-width: 14em; }
+"""
+
+
 def launch(demo: gr.Blocks, settings: Settings) -> None:
     """Serve the app with the launch settings the README states (queue bound, upload cap, bind address)."""
     log_user_errors_in_one_line()
@@ -63,6 +70,7 @@ def launch(demo: gr.Blocks, settings: Settings) -> None:
         server_port=settings.server_port,
         max_file_size="50mb",
         show_error=True,
+        css=PAGE_CSS,
     )
 
 

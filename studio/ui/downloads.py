@@ -1,7 +1,14 @@
-"""Files a user downloads after a run: each output, the table as CSV, and a zip of everything."""
+"""Files a user downloads after a run: each output, the table as CSV, and a zip of everything.
+
+The zip also holds the uploads the run was made from (the image and any ground truth), byte for
+byte under their own names, so that `studio compare --from results.json` in the unzipped folder
+finds them and repeats the run with the same numbers. (`input.<fmt>` beside them is the prepared
+input the models ran on, after preview and degradation: not the source.)
+"""
 
 from __future__ import annotations
 
+import filecmp
 import shutil
 import tempfile
 import time
@@ -9,11 +16,16 @@ import uuid
 import zipfile
 from pathlib import Path
 
+from studio.core.errors import StudioError
+from studio.core.media import decode
 from studio.engine.export import write_run
+from studio.engine.replay import pixels_sha256
 from studio.engine.results import Results
 
 RUNS_DIR = Path(tempfile.gettempdir()) / "enhance-studio-runs"
 KEEP_SECONDS = 2 * 3600
+ZIP_NAME = "enhance-studio-results.zip"
+RENAMED_PREFIX = "run_"  # a run file whose name an upload takes in the zip is stored as run_<name>
 
 
 def _clean_old_runs(now: float) -> None:
@@ -24,16 +36,64 @@ def _clean_old_runs(now: float) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def write_run_files(results: Results, fmt: str = "png") -> tuple[list[str], str, str]:
-    """(output files, results.csv, everything.zip) in a fresh folder; folders older than 2 h are removed."""
+def write_run_files(
+    results: Results,
+    fmt: str = "png",
+    source_file: str | Path | None = None,
+    reference_file: str | Path | None = None,
+) -> tuple[list[str], str, str]:
+    """(output files, results.csv, everything.zip) in a fresh folder; folders older than 2 h are removed.
+
+    `source_file` and `reference_file` are the uploads the run read (the handler's paths): the zip holds
+    each under the name results.json records, when it is still that run's file (see `run_sources`).
+    """
     now = time.time()
     _clean_old_runs(now)
     folder = RUNS_DIR / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
     folder.mkdir(parents=True)
     outputs, csv_path = write_run(results, folder, fmt)
-    zip_path = folder / "enhance-studio-results.zip"
+    sources = run_sources(results, source_file, reference_file)
+    zip_path = folder / ZIP_NAME
     with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(folder.iterdir()):
             if path != zip_path:
-                archive.write(path, path.name)
+                archive.write(path, RENAMED_PREFIX + path.name if path.name in sources else path.name)
+        for name, path in sources.items():
+            archive.write(path, name)
     return [str(path) for path in outputs.values()], str(csv_path), str(zip_path)
+
+
+def run_sources(results: Results, source_file: str | Path | None, reference_file: str | Path | None) -> dict[str, Path]:
+    """Name -> file: the uploads that `compare --from` looks for next to results.json.
+
+    An upload counts only while it is still this run's: its name is the recorded one and, for the image,
+    its pixels are the recorded ones (the page may hold a newer upload when the format changes later).
+    A ground truth recorded under the image's own name is left out with the image unless both are the
+    same file, since `--from` would otherwise take one for the other; it then asks for them instead.
+    """
+    source = _upload(source_file, results.source)
+    if source is not None and not _same_pixels(source, results):
+        source = None
+    reference = _upload(reference_file, results.reference_source)
+    if results.source and results.source == results.reference_source:
+        same = source is not None and reference is not None and filecmp.cmp(source, reference, shallow=False)
+        return {results.source: source} if same else {}
+    return {path.name: path for path in (source, reference) if path is not None}
+
+
+def _upload(path: str | Path | None, recorded_name: str | None) -> Path | None:
+    if not path or not recorded_name:
+        return None
+    path = Path(path)
+    return path if path.name == recorded_name and path.is_file() else None
+
+
+def _same_pixels(path: Path, results: Results) -> bool:
+    """Whether `path` decodes to the run's source pixels (never decoding more pixels than the source had)."""
+    if results.source_sha256 is None:
+        return True
+    width, height = results.original_size
+    try:
+        return pixels_sha256(decode(path, max(width * height, 1)).rgb) == results.source_sha256
+    except (StudioError, OSError):
+        return False

@@ -127,6 +127,7 @@ def test_compare_with_degradation_writes_table_outputs_and_csv(env, photo_file, 
     assert "x1 output scored against a x4 degradation" in result.stdout  # the terminal table shows the flag
     assert stderr_lines(result)[-1].startswith("note: BRISQUE ↓, Sharpness ↑ depend on the image size")
     assert (out / "astronaut_lanczos-x4.png").exists() and (out / "astronaut_input.png").exists()
+    assert (out / "astronaut.jpg").read_bytes() == photo_file.read_bytes()  # the source too, for --from
     assert json.loads((out / "results.json").read_text())["degradation"]["text"] == "x4,noise=2,seed=0"
 
 
@@ -151,6 +152,53 @@ def test_compare_format_prints_what_it_writes(env, small_file, tmp_path, fmt):
         assert ran.startswith("Input `small.png`; enhance-studio ")
         rows = [{"model": line.split(" | ")[0].removeprefix("| ")} for line in lines]
     assert [r["model"] for r in rows] == ["bicubic-x2", "unsharp-mask"]
+
+
+def test_compare_out_copies_what_it_read_but_never_over_another_file(env, photo, small_file, tmp_path):
+    """-o keeps INPUT and GT under their own names (for --from); a clash is one line before anything runs."""
+    out = tmp_path / "out"
+    out.mkdir()
+    stranger = save_image(out / "small.png", photo[:64, :96])  # the user's own file, not INPUT
+    kept = stranger.read_bytes()
+    result = studio("compare", str(small_file), *COMPARE_SMALL, "-o", str(out), env=env)
+    assert result.returncode == 2
+    assert stderr_lines(result) == [
+        f"error: {stranger} exists and is not {small_file}: -o keeps a copy of the files a run reads there "
+        "(for --from), so remove it or choose another output folder"
+    ]
+    assert [path.name for path in out.iterdir()] == ["small.png"] and stranger.read_bytes() == kept  # nothing ran
+
+    (tmp_path / "gt").mkdir()
+    twin = save_image(tmp_path / "gt" / "small.png", photo[140:204, 200:296])  # other pixels, INPUT's name
+    args = ("compare", str(small_file), "--reference", str(twin), "-m", "bicubic-x2", "--metrics", "psnr")
+    clash = studio(*args, "-o", str(tmp_path / "clash"), env=env)
+    assert clash.returncode == 2 and stderr_lines(clash) == [
+        "error: INPUT and --reference are both named 'small.png': -o keeps both under their own names in one "
+        "folder, so rename one"
+    ]
+    assert studio(*args, env=env).returncode == 0  # only -o needs the two names apart
+
+    named_like_output = save_image(tmp_path / "small_input.png", photo[40:104, 200:296])
+    taken = studio(
+        "compare", str(small_file), "--reference", str(named_like_output), "-m", "bicubic-x2", "-o", str(out), env=env
+    )
+    assert taken.returncode == 2 and stderr_lines(taken) == [
+        f"error: 'small_input.png' is also the name of a file this run writes into {out}: rename {named_like_output}"
+    ]
+
+
+def test_compare_out_again_into_the_same_folder_keeps_one_copy(env, small_file, tmp_path):
+    out = tmp_path / "out"
+    for _ in range(2):  # the second run finds the same bytes there: nothing to refuse
+        result = studio("compare", str(small_file), *COMPARE_SMALL, "-o", str(out), env=env)
+        assert result.returncode == 0, result.stderr
+    assert (out / "small.png").read_bytes() == small_file.read_bytes()
+    assert sorted(path.name for path in out.glob("small*")) == [
+        "small.png",
+        "small_bicubic-x2.png",
+        "small_input.png",
+        "small_unsharp-mask.png",
+    ]
 
 
 def test_compare_table_is_the_default_and_leaves_out_device_and_notes(env, small_file):

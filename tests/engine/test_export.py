@@ -13,7 +13,14 @@ import pytest
 from studio.core.media import DecodedImage
 from studio.core.vocabulary import MACHINE_CLASSES
 from studio.engine.compare import run
-from studio.engine.export import results_frame, results_json, results_markdown, results_records
+from studio.engine.export import (
+    results_frame,
+    results_json,
+    results_markdown,
+    results_records,
+    run_file_names,
+    write_run,
+)
 from studio.engine.provenance import machine_info, resolved_class
 from studio.engine.request import CompareRequest
 from studio.models.cache import EnhancerCache
@@ -115,3 +122,19 @@ def test_markdown_shows_the_flag_of_a_row_scored_at_another_scale(engine, photo)
         f"{machine['class']} ({machine['cpu']}), 2 threads.",
     ]
     assert "| source |" not in header and "| tool |" not in header  # said once, under the table
+
+
+def test_write_run_writes_the_names_run_file_names_announces(engine, small_photo, tmp_path):
+    """The front ends check these names before keeping the source files beside them (for `compare --from`)."""
+    results = compare(engine, small_photo, ["bicubic-x2", "clahe"], metrics=[])
+    outputs, csv_path = write_run(results, tmp_path, "webp", prefix="astronaut_")
+    written = {path.name for path in tmp_path.iterdir()}
+    assert written == run_file_names(["bicubic-x2", "clahe"], "webp", "astronaut_")
+    assert written == {
+        "astronaut_bicubic-x2.webp",
+        "astronaut_clahe.webp",
+        "astronaut_input.webp",
+        "results.csv",
+        "results.json",
+    }
+    assert sorted(outputs) == ["bicubic-x2", "clahe"] and csv_path == tmp_path / "results.csv"

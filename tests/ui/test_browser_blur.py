@@ -95,6 +95,13 @@ def test_the_estimate_fills_every_chosen_deconvolution_model(page, text_motion):
     pick_model(page, "deblur", "wiener-gaussian")
     pick_model(page, "deblur", "richardson-lucy-motion")
     wait_for_text(page, "#blur-estimate", ["Richardson-Lucy"])  # the box drawn for both models
+    button = page.locator("#estimate-blur").bounding_box()
+    assert button["height"] < 40 and button["width"] < 200, button  # a small button, not a tall grey block
+    assert page.locator("#blur-kernel").is_hidden()  # no empty frame before there is a kernel to show
+    page.locator("#estimate-blur").scroll_into_view_if_needed()
+    button = page.locator("#estimate-blur").bounding_box()
+    around = {"x": button["x"] - 16, "y": button["y"] - 40, "width": 720, "height": 140}
+    page.screenshot(path=str(ARTIFACTS / "browser-blur-0-before.png"), clip=around)
     page.click("#estimate-blur")
     page.get_by_text("Upload an image first: the blur is estimated from it.").first.wait_for(timeout=30_000)
 

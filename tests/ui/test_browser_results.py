@@ -260,6 +260,7 @@ def test_the_zip_download_holds_everything(finished_page, tmp_path):
             "lanczos-x2.png",
             "results.csv",
             "results.json",
+            "small.png",  # the upload itself: the unzipped folder replays with `studio compare --from`
             "unsharp-mask.png",
         ]
         records = list(csv.DictReader(io.StringIO(archive.read("results.csv").decode("utf-8"))))

@@ -99,7 +99,8 @@ def test_a_refused_request_unlocks_run(page, strip):
     page.get_by_text("pick at least one model", exact=False).first.wait_for(timeout=30_000)
     run_finished(page, timeout=30_000)
     assert page.locator("#cancel").is_disabled()
-    wait_for_text(page, "#run-progress", ["Not run: see the message."], timeout=30_000)
+    # the reason stays in the progress box after the toast fades
+    wait_for_text(page, "#run-progress", ["Not run: pick at least one model"], timeout=30_000)
 
 
 def test_a_ground_truth_of_another_picture_is_refused_and_unlocks_run(page, strip, photo, tmp_path):
@@ -116,5 +117,5 @@ def test_a_ground_truth_of_another_picture_is_refused_and_unlocks_run(page, stri
     toast.wait_for(timeout=60_000)
     assert "the ground truth (512x512) does not match the input (512x48)" in toast.inner_text()
     run_finished(page, timeout=30_000)
-    wait_for_text(page, "#run-progress", ["Not run: see the message."], timeout=30_000)
+    wait_for_text(page, "#run-progress", ["Not run: the ground truth (512x512) does not match"], timeout=30_000)
     assert page.locator("#slot-0").is_hidden() and page.locator("#cancel").is_disabled()

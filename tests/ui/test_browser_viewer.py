@@ -26,7 +26,7 @@ from studio.models.loader import Loader
 from studio.models.registry import load_registry
 from studio.ui.compare.viewer import build_viewer, viewer_update
 from tests.appserver import free_port
-from tests.ui.browser import ARTIFACTS, require_chromium
+from tests.ui.browser import ARTIFACTS, open_app, require_chromium
 
 require_chromium()
 pytestmark = [pytest.mark.browser, pytest.mark.network, pytest.mark.slow]
@@ -59,10 +59,16 @@ def app_server(results):
     """The test app: the viewer shows the first model's results on load, every model's after Run."""
     first = dataclasses.replace(results, rows=results.rows[:1])
     with gr.Blocks() as demo:
-        show_all = gr.Button("Run", elem_id="run")
+        with gr.Row():
+            show_all = gr.Button("Run", elem_id="run")
+            # A run's streamed updates, one button each: the first has no outputs, each later one adds one.
+            steps = [gr.Button(f"{count} outputs", elem_id=f"stream-{count}") for count in range(3)]
         viewer = build_viewer()
         demo.load(lambda: viewer_update(first)[0], None, viewer.outputs)
         show_all.click(lambda: viewer_update(results)[0], None, viewer.outputs)
+        for count, step in enumerate(steps):
+            streamed = dataclasses.replace(results, rows=results.rows[:count])
+            step.click(lambda streamed=streamed: viewer_update(streamed)[0], None, viewer.outputs)
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     yield SimpleNamespace(url=f"http://127.0.0.1:{port}/")
@@ -70,23 +76,44 @@ def app_server(results):
 
 
 def wait_for_panels(page, keys: list[str]) -> None:
-    """Until the viewer shows exactly these panels (after the flip panel) with every image loaded."""
+    """Until the viewer shows exactly these panels (after the flip panel) with every image loaded and decoded,
+    and Gradio's loading overlay on it has faded out: what a screenshot then shows is what the viewer draws."""
     page.wait_for_function(
         """([selector, keys]) => {
             const figures = [...document.querySelectorAll(`${selector} .sv-panel`)];
             const shown = figures.map(f => f.dataset.key);
+            const overlays = [...document.querySelectorAll(`${selector} .wrap`)];
             return JSON.stringify(shown) === JSON.stringify(['flip', ...keys])
                 && [...document.querySelectorAll(`${selector} .sv-view img`)]
-                    .every(i => i.complete && i.naturalWidth > 0);
+                    .every(i => i.complete && i.naturalWidth > 0)
+                && overlays.every(w => getComputedStyle(w).opacity === '0' || !w.getBoundingClientRect().height);
         }""",
         arg=[VIEWER, keys],
         timeout=30_000,
     )
+    # Loaded is not yet decoded: a busy machine may paint an image's panel before its pixels are ready.
+    page.evaluate(
+        "(selector) => Promise.all([...document.querySelectorAll(`${selector} img`)].map(i => i.decode()))", VIEWER
+    )
+
+
+@pytest.fixture
+def page(browser, app_server):
+    """The app in a new page, once the page's own first update is in (so that one cannot land after a test's)."""
+    with open_app(browser, app_server.url) as page:
+        wait_for_panels(page, ["input", "lanczos-x4"])
+        yield page
 
 
 def show_all(page) -> None:
     page.click("#run")
     wait_for_panels(page, ["input", *MODELS])
+
+
+def stream(page, count: int) -> None:
+    """The viewer as a run's update with the first `count` outputs leaves it."""
+    page.click(f"#stream-{count}")
+    wait_for_panels(page, ["input", *MODELS[:count]])
 
 
 def regions(page) -> dict[str, list[float]]:
@@ -194,30 +221,82 @@ def flip_caption(page) -> str:
     return page.locator(f"{VIEWER} .sv-panel[data-key='flip'] figcaption").inner_text()
 
 
+def assert_same_view(page, key: str, other: str) -> None:
+    """Panels `key` and `other` show the very same screen pixels. A frame may lag a key press by a paint, so the
+    pair is read again until it matches (5 s at most); the assertion is on the last reading."""
+    for _ in range(50):
+        shown, wanted = view_pixels(page, key), view_pixels(page, other)
+        if np.array_equal(shown, wanted):
+            return
+        page.wait_for_timeout(100)
+    assert np.array_equal(shown, wanted), f"the {key} panel does not show {other}"
+
+
 def test_the_flip_shortcut_swaps_the_image_in_place(page):
     show_all(page)
     flip = view(page, "flip")
     box = flip.bounding_box()
     assert flip_caption(page).startswith("A: input (128x96) · 16x") and "B: Lanczos x4" in flip_caption(page)
-    assert np.array_equal(view_pixels(page, "flip"), view_pixels(page, "input"))
+    assert_same_view(page, "flip", "input")
     page.focus(f"{VIEWER} .sv")
     page.keyboard.press("f")
     assert flip_caption(page).startswith("B: Lanczos x4 (512x384) · 4x") and "A: input" in flip_caption(page)
-    assert np.array_equal(view_pixels(page, "flip"), view_pixels(page, "lanczos-x4"))
+    assert_same_view(page, "flip", "lanczos-x4")
     assert flip.bounding_box() == box  # in place: the same panel, the same region
     page.locator(VIEWER).screenshot(path=str(ARTIFACTS / "viewer-3-flipped.png"))
     page.keyboard.press(" ")
     assert flip_caption(page).startswith("A: input")
-    assert np.array_equal(view_pixels(page, "flip"), view_pixels(page, "input"))
+    assert_same_view(page, "flip", "input")
     # Any two images: pick Bicubic x2 as B, then F shows it.
     page.select_option(f"{VIEWER} .sv-pick-b", "bicubic-x2")
     page.keyboard.press("f")
     assert flip_caption(page).startswith("B: Bicubic x2 (256x192) · 8x")
-    assert np.array_equal(view_pixels(page, "flip"), view_pixels(page, "bicubic-x2"))
+    assert_same_view(page, "flip", "bicubic-x2")
+
+
+def flip_pair(page) -> list[str]:
+    return [page.locator(f"{VIEWER} .sv-pick-{side}").input_value() for side in "ab"]
+
+
+def test_the_flip_pair_follows_a_run_s_outputs_as_they_stream_in_until_picked_by_hand(page):
+    """A run's first update has no outputs (default pair: the input with itself); later ones bring the first output
+    as B, so F flips input and first output. A pair picked by hand stays, across updates and the next run."""
+    stream(page, 0)
+    assert flip_pair(page) == ["input", "input"]
+    stream(page, 1)
+    assert flip_pair(page) == ["input", "lanczos-x4"]
+    stream(page, 2)
+    assert flip_pair(page) == ["input", "lanczos-x4"]
+    assert flip_caption(page).startswith("A: input") and flip_caption(page).endswith("F shows B: Lanczos x4")
+    page.focus(f"{VIEWER} .sv")
+    page.keyboard.press("f")
+    assert flip_caption(page).startswith("B: Lanczos x4 (512x384) · 4x")
+    assert_same_view(page, "flip", "lanczos-x4")
+    page.keyboard.press("f")
+    assert flip_caption(page).startswith("A: input")
+    assert_same_view(page, "flip", "input")
+    # By hand: A = Bicubic x2, B = the input. The next updates keep that pair (the last one has every model).
+    page.select_option(f"{VIEWER} .sv-pick-a", "bicubic-x2")
+    page.select_option(f"{VIEWER} .sv-pick-b", "input")
+    show_all(page)
+    assert flip_pair(page) == ["bicubic-x2", "input"]
+    # The next run: while Bicubic x2 is not back, A is the default (the input); once it is back, it is A again.
+    stream(page, 0)
+    assert flip_pair(page) == ["input", "input"]
+    stream(page, 1)
+    assert flip_pair(page) == ["input", "input"]
+    stream(page, 2)
+    assert flip_pair(page) == ["bicubic-x2", "input"]
+    assert flip_caption(page).startswith("A: Bicubic x2 (256x192) · 8x")
+    assert_same_view(page, "flip", "bicubic-x2")
+    page.focus(f"{VIEWER} .sv")  # the clicks moved the focus to the buttons
+    page.keyboard.press("f")
+    assert flip_caption(page).startswith("B: input")
+    assert_same_view(page, "flip", "input")
 
 
 def test_results_arriving_later_keep_the_zoom_and_the_region(page):
-    wait_for_panels(page, ["input", "lanczos-x4"])  # after the first model
+    assert flip_pair(page) == ["input", "lanczos-x4"]  # after the first model
     page.click(f"{VIEWER} button[data-factor='8']")
     lanczos = view(page, "lanczos-x4").bounding_box()
     page.mouse.click(lanczos["x"] + 40, lanczos["y"] + 50)
@@ -236,6 +315,7 @@ def test_on_a_high_density_screen_the_factor_counts_screen_pixels(browser, app_s
         page = context.new_page()
         page.goto(app_server.url, wait_until="load")
         page.wait_for_selector("#run", timeout=60_000)
+        wait_for_panels(page, ["input", "lanczos-x4"])
         show_all(page)
         page.click(f"{VIEWER} button[data-factor='2']")
         assert page.locator(f"{VIEWER} .sv-panel[data-key='lanczos-x4'] figcaption").inner_text().endswith("· 2x")

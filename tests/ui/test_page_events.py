@@ -47,7 +47,7 @@ def value(output):
     return output.get("value") if isinstance(output, dict) and output.get("__type__") == "update" else output
 
 
-RUN_OUTPUTS = ["table", "table_all", "table_note", "gallery", "pick_a", "pick_b", "plot_metric", "plot"]
+RUN_OUTPUTS = ["table", "table_all", "table_note", "gallery", "pick_a", "pick_b", "viewer", "plot_metric", "plot"]
 
 
 def as_named(outputs: tuple) -> dict:
@@ -139,9 +139,10 @@ def test_the_zip_holds_outputs_input_table_and_recipe(ran):
     _, out = ran
     with zipfile.ZipFile(out["zip"]) as archive:
         assert sorted(archive.namelist()) == sorted(
-            ["lanczos-x2.png", "unsharp-mask.png", "input.png", "results.csv", "results.json"]
-        )
-        sizes = {name: Image.open(io.BytesIO(archive.read(name))).size for name in archive.namelist() if ".png" in name}
+            ["lanczos-x2.png", "unsharp-mask.png", "input.png", "results.csv", "results.json", "sharp.png"]
+        )  # sharp.png: the upload itself, so `studio compare --from results.json` replays the unzipped run alone
+        run_pngs = [name for name in archive.namelist() if name.endswith(".png") and name != "sharp.png"]
+        sizes = {name: Image.open(io.BytesIO(archive.read(name))).size for name in run_pngs}
         records = list(csv.DictReader(io.StringIO(archive.read("results.csv").decode("utf-8"))))
         details = json.loads(archive.read("results.json"))
         assert Path(out["csv"]).read_bytes() == archive.read("results.csv")  # the CSV button's file

@@ -6,6 +6,7 @@ Machine classes are forced, so the labels and predictions do not depend on this 
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import gradio as gr
@@ -127,14 +128,55 @@ def test_presets_take_what_is_here_first_and_never_what_cannot_run(services):
     states = all_here(services, realesrgan_x4plus="not downloaded", espcn_x4="unavailable: offline")
     chosen, note = picker.preset_models(BY_LABEL["photo x4"], list(services.registry), states, lambda _: None)
     assert chosen == ["bicubic-x4", "lanczos-x4", "fsrcnn-x4", "fsrcnn-small-x4", "lapsrn-x4", "edsr-x4"]
+    assert note.endswith("; 1 more model not downloaded yet (Real-ESRGAN x4plus): pick it to fetch on first use.")
     states = all_here(services, realesrgan_x4plus="not downloaded")
     chosen, note = picker.preset_models(BY_LABEL["anime x2"], list(services.registry), states, lambda _: None)
-    assert note == "**anime x2**: 6 model(s), x2 upscalers for anime and illustrations."
+    assert note == "**anime x2**: 6 models, x2 upscalers for anime and illustrations."
     few = {spec.id: "unavailable: x" for spec in services.registry} | {"lanczos-x4": "ready", "fsrcnn-x4": "cached"}
     few["realesrgan-x4plus"] = "not downloaded"
     chosen, note = picker.preset_models(BY_LABEL["photo x4"], list(services.registry), few, lambda _: None)
-    assert chosen == ["lanczos-x4", "fsrcnn-x4", "realesrgan-x4plus"]
-    assert note.endswith("; 1 download on first use.")
+    assert chosen == ["lanczos-x4", "fsrcnn-x4"]  # two that run now: nothing that downloads is added
+
+
+def test_offline_presets_pick_only_what_runs_now(env):
+    """The tester's setup: HF_HUB_OFFLINE=1 only, so url models (ESPCN, FSRCNN) count as fetchable, but this
+    machine has no network: a preset that picked them made half the run fail. It picks what runs now."""
+    hub_only = Services(Settings.from_env({**env, "STUDIO_OFFLINE": "0", "STUDIO_MACHINE_CLASS": "cpu"}))
+    states = picker.run_states(hub_only, model_states(hub_only))
+    assert states["espcn-x4"] == states["fsrcnn-x4"] == states["fsrcnn-small-x4"] == "not downloaded"
+    specs = list(hub_only.registry)
+    chosen, note = picker.preset_models(BY_LABEL["photo x4"], specs, states, lambda _: None)
+    assert chosen == ["bicubic-x4", "lanczos-x4"]  # the classical baselines: ready, and two make a comparison
+    assert note == (
+        "**photo x4**: 2 models, x4 upscalers for photos, with the classical baselines; 6 more models not downloaded "
+        "yet (Real-ESRGAN x4plus, ESPCN x4 (OpenCV DNN), FSRCNN x4 (OpenCV DNN), ...): pick them to fetch on first use."
+    )
+    denoise, _ = picker.preset_models(BY_LABEL["denoise"], specs, states, lambda _: None)
+    assert denoise == ["bilateral", "nl-means"]  # not waifu2x-cunet-denoise3: it downloads
+    states["waifu2x-cunet-denoise3"] = "cached"
+    assert picker.preset_models(BY_LABEL["denoise"], specs, states, lambda _: None)[0] == [
+        "bilateral",
+        "nl-means",
+        "waifu2x-cunet-denoise3",
+    ]
+
+
+def test_presets_add_downloads_only_below_two_runnable_models(services):
+    deblur = BY_LABEL["deblur"]
+    one = {spec.id: "unavailable: x" for spec in services.registry}
+    one |= {"wiener-motion": "ready", "nafnet-gopro-width64": "not downloaded"}
+    chosen, note = picker.preset_models(deblur, list(services.registry), one, lambda _: None)
+    assert chosen == ["wiener-motion", "nafnet-gopro-width64"]
+    assert note == "**deblur**: 2 models, deconvolution filters and deblurring networks; 1 download on first use."
+    none_here = {spec.id: "not downloaded" for spec in services.registry}
+    chosen, note = picker.preset_models(BY_LABEL["photo x4"], list(services.registry), none_here, lambda _: None)
+    assert chosen == ["bicubic-x4", "lanczos-x4"]  # two downloads at most, in registry order
+    assert "; 2 downloads on first use; 9 more models not downloaded yet (Real-ESRGAN x4plus, " in note
+    two = one | {"wiener-gaussian": "cached"}
+    assert picker.preset_models(deblur, list(services.registry), two, lambda _: None)[0] == [
+        "wiener-gaussian",
+        "wiener-motion",
+    ]
 
 
 def test_fast_on_cpu_keeps_what_was_measured_fast_here(services):
@@ -182,6 +224,35 @@ def test_the_prediction_line_names_each_model_and_offers_a_preview_that_fits():
     hopeless = picker.prediction_text(RunPrediction({"a": 90.0}, ()), names, (512, 512), 512, 1.0)
     assert hopeless.endswith("Over this server's budget of 1.0 s: pick fewer or faster models.")
     assert picker.prediction_text(RunPrediction({}, ("a",)), names, (9, 9), 9, None).startswith("No prediction yet")
+
+
+def test_more_models_than_a_run_takes_are_said_at_once(services):
+    assert picker.too_many_text(8) is None
+    assert picker.too_many_text(9) == "9 models chosen: at most 8 run; remove 1."
+    assert picker.too_many_text(11) == "11 models chosen: at most 8 run; remove 3."
+    nine = [spec.id for spec in services.registry.by_task("super-resolution")][:9]
+    alone = picker.predict(services, None, True, 512, "none", 4, "auto", "auto", nine[:5], nine[5:])
+    assert alone == "⚠️ **9 models chosen: at most 8 run; remove 1.**"  # before any image is uploaded
+    seed(services, {("lanczos-x4", "classical", "fp32"): 10.0})
+    with_image = picker.predict(services, str(ASTRONAUT), True, 512, "none", 4, "auto", "auto", nine)
+    warning, prediction = with_image.split("\n\n")
+    assert warning == alone and prediction.startswith("Predicted ")
+    eight = picker.predict(services, str(ASTRONAUT), True, 512, "none", 4, "auto", "auto", nine[:8])
+    assert eight.startswith("Predicted ")
+
+
+def test_labels_count_models_in_words(services):
+    assert [picker.counted(n, "model") for n in (0, 1, 2)] == ["0 models", "1 model", "2 models"]
+    states = {spec.id: "unavailable: not downloaded, and STUDIO_OFFLINE=1 is set" for spec in services.registry}
+    states |= {"clahe": "ready", "bilateral": "ready", "nl-means": "ready"}
+    states["nafnet-gopro-width64"] = "unavailable: no runtime"
+    with gr.Blocks():
+        built = picker.build_picker(services, states)
+    labels = dict(zip(built.group_tasks, (group.label for group in built.groups), strict=True))
+    assert labels == {"denoise": "Denoise (2 models)", "contrast": "Contrast (1 model)"}
+    greyed = [box.label for box in built.unavailable]
+    assert greyed[1] == "Cannot run here (1 model): no runtime"
+    assert re.fullmatch(r"Cannot run here \(\d+ models\): not downloaded, and STUDIO_OFFLINE=1 is set", greyed[0])
 
 
 def seed(services: Services, speeds: dict[tuple[str, str, str], float]) -> None:

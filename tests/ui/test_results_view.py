@@ -206,3 +206,16 @@ def test_tick_labels_tell_close_values_apart(reference_run):
     svg = svg_of(plot_html(reference_run, "ssim_y"))
     y_ticks = [t.text for t in svg.findall(f"{SVG}text") if t.get("text-anchor") == "end" and not t.get("class")]
     assert len(y_ticks) >= 3 and len(set(y_ticks)) == len(y_ticks)
+
+
+def test_the_eta_counts_what_is_left_of_the_predicted_models():
+    from studio.ui.compare.handlers import Eta
+
+    eta = Eta([10.0, 30.0, 20.0])
+    assert eta.text(1 / 3 + 0.5 / 3) == " · about 35 s left"  # half of the 30 s model, then the 20 s one
+    assert eta.text(2 / 3 + 0.75 / 3) == " · about 5 s left"
+    assert eta.text(1.0) == ""
+    unknown = Eta([10.0, None])
+    assert unknown.text(0.25).endswith("time left unknown (a model not measured here yet)")
+    assert Eta([None, 10.0]).text(0.75) == " · about 5 s left"  # only what is still ahead counts
+    assert Eta().text(0.5) == ""

@@ -156,7 +156,8 @@ class EstimateArea:
             picture = kernel_picture([estimate.kernel(kind) for kind in self.kinds])
             filled = [values.get(model_id, {}).get(name) for model_id, name in targets]
             updates = [gr.skip() if value is None else gr.update(value=value) for value in filled]
-            return [state, picture, summary(estimate, self.kinds, values, names, note), *updates]
+            shown = gr.update(value=picture, visible=True)
+            return [state, shown, summary(estimate, self.kinds, values, names, note), *updates]
 
         self.button.click(
             on_estimate,
@@ -172,20 +173,23 @@ def build_estimate(specs: Sequence[ModelSpec]) -> EstimateArea:
     Unkeyed: a new choice of models starts a fresh box (the values it filled stay in the controls and the state).
     """
     kinds = tuple(kind for kind in PSF_KINDS if any(psf_kind(spec) == kind for spec in specs))
-    with gr.Group(elem_id="blur-estimate-box"):
+    # A small button beside its text (not a grey block the height of the kernel); the kernel appears once estimated.
+    with gr.Column(elem_id="blur-estimate-box"):
         with gr.Row(equal_height=False):
-            button = gr.Button("Estimate blur", variant="secondary", scale=0, min_width=160, elem_id="estimate-blur")
-            kernel = gr.Image(
-                label=f"Estimated kernel ({', '.join(KIND_WORDS[kind] for kind in kinds)})",
-                interactive=False,
-                height=KERNEL_SIDE + 40,
-                format="png",
-                elem_id="blur-kernel",
+            button = gr.Button(
+                "Estimate blur", variant="secondary", size="sm", scale=0, min_width=130, elem_id="estimate-blur"
             )
-        numbers = gr.Markdown(
-            f"Measures the upload's {' and '.join(KIND_WORDS[k] for k in kinds)} blur and fills "
-            f"{', '.join(spec.name for spec in specs)}.",
-            elem_id="blur-estimate",
-            padding=True,
+            numbers = gr.Markdown(
+                f"Measures the upload's {' and '.join(KIND_WORDS[k] for k in kinds)} blur and fills "
+                f"{', '.join(spec.name for spec in specs)}.",
+                elem_id="blur-estimate",
+            )
+        kernel = gr.Image(
+            label=f"Estimated kernel ({', '.join(KIND_WORDS[kind] for kind in kinds)})",
+            interactive=False,
+            visible=False,
+            height=KERNEL_SIDE + 40,
+            format="png",
+            elem_id="blur-kernel",
         )
     return EstimateArea(tuple(specs), kinds, button, kernel, numbers)

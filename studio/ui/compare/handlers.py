@@ -85,19 +85,20 @@ def start_run(flags: StopFlags, session: str | None) -> tuple[Any, Any]:
 def cancel_run(flags: StopFlags, session: str | None) -> Any:
     """Cancel pressed: the run stops after the current tile and keeps what finished (see runs.py)."""
     stopping = flags.stop(session or "")
-    return gr.update(value="Cancelling…" if stopping else "Cancel", interactive=False)
+    return gr.update(value="Cancelling… (after this tile)" if stopping else "Cancel", interactive=False)
 
 
 def finish_run(flags: StopFlags, session: str | None, results: Results | None) -> tuple[Any, Any, str]:
     """The run ended (done, cancelled, or refused or failed when `results` is None): Run is enabled again,
     and the progress box says how it ended."""
     flags.forget(session or "")
-    return gr.update(interactive=True), gr.update(value="Cancel", interactive=False), ended_text(results)
+    reason = flags.take_reason(session or "") if results is None else None
+    return gr.update(interactive=True), gr.update(value="Cancel", interactive=False), ended_text(results, reason)
 
 
-def ended_text(results: Results | None) -> str:
+def ended_text(results: Results | None, reason: str | None = None) -> str:
     if results is None:
-        return "Not run: see the message."
+        return f"⚠️ Not run: {reason}" if reason else "Not run: see the message."
     done = sum(row.ok for row in results.rows)
     seconds = sum(row.load_ms + row.first_ms + (row.warm_ms or 0) for row in results.rows) / 1000
     if results.cancelled:
@@ -108,23 +109,31 @@ def ended_text(results: Results | None) -> str:
 
 
 class Eta:
-    """'about 12 s left': the speed book's estimate for the run while it holds, else extrapolated from the
-    time so far and the fraction done (a rough guide: a run's models differ a lot in speed)."""
+    """'about 12 s left', from the speed book's prediction per model (measured on this machine).
 
-    def __init__(self, predicted_s: float | None = None):
-        self.started = time.monotonic()
-        self.predicted_s = predicted_s  # the speed book's estimate for the whole run, when it knows every model
+    The model running now counts with what is left of its prediction (by its tiles, or by the time it has
+    already taken); when a model still to run was never measured here, the time left is said to be unknown
+    rather than extrapolated (a run's models differ too much in speed for the time so far to tell).
+    """
+
+    def __init__(self, predicted: list[float | None] | None = None):
+        self.predicted = list(predicted or [])  # seconds per model in run order; None: never measured here
+        self._index = -1
+        self._model_started = time.monotonic()
 
     def text(self, fraction: float) -> str:
-        elapsed = time.monotonic() - self.started
-        if fraction >= 1:
+        total = len(self.predicted)
+        if fraction >= 1 or not total:
             return ""
-        if self.predicted_s is not None and elapsed < self.predicted_s:
-            left = self.predicted_s - elapsed
-        elif fraction > 0.02 and elapsed > 1:
-            left = elapsed * (1 - fraction) / fraction
-        else:
-            return ""
+        index = min(int(fraction * total), total - 1)
+        if index != self._index:
+            self._index, self._model_started = index, time.monotonic()
+        ahead = self.predicted[index:]
+        if any(seconds is None for seconds in ahead):
+            return " · time left unknown (a model not measured here yet)"
+        within = fraction * total - index
+        current = ahead[0] * (1 - within) if within > 0 else ahead[0] - (time.monotonic() - self._model_started)
+        left = max(0.0, current) + sum(ahead[1:])
         return f" · about {left:.0f} s left" if left >= 1 else " · under 1 s left"
 
 
@@ -144,15 +153,15 @@ def named_progress(
     return report
 
 
-def predicted_seconds(services: Services, request: CompareRequest, width: int, height: int) -> float | None:
-    """The whole run's time from the speed book (None when a model was never measured here)."""
+def predicted_seconds(services: Services, request: CompareRequest, width: int, height: int) -> list[float | None]:
+    """Each model's predicted time from the speed book, in run order (None: never measured here)."""
     degrade_scale = request.recipe.scale if request.recipe else 1  # the models run on the degraded copy
     width, height = model_input_size(width, height, request.preview, degrade_scale)
     try:
         prediction = services.speed.predict_run(request.model_ids, width, height, request.backend, request.precision)
     except StudioError:
-        return None
-    return None if prediction.unmeasured else prediction.total
+        return [None] * len(request.model_ids)
+    return [prediction.seconds.get(model_id) for model_id in request.model_ids]
 
 
 def run(
@@ -193,7 +202,7 @@ def run(
     except StudioError as exc:
         raise gr.Error(str(exc)) from None
     services.speed.record(results)  # the next predictions learn from this run
-    yield results_view(results, final=True, fmt=fmt or "png")
+    yield results_view(results, final=True, fmt=fmt or "png", source_file=image_path, reference_file=reference_path)
 
 
 def png_file(rgb: np.ndarray) -> str:
@@ -223,14 +232,14 @@ def slot_updates(results: Results | None) -> list[Any]:
             updates += [
                 gr.update(visible=True),
                 header,
-                gr.update(value=before_after, label=f"input ◀ ▶ {row.name or row.model_id}"),
+                gr.update(value=before_after, label=f"input ◀ ▶ {row.name or row.model_id}", visible=True),
                 gr.update(visible=False),
             ]
         else:
             updates += [
                 gr.update(visible=True),
                 f"**{row.name or row.model_id}** · failed",
-                gr.update(value=None),
+                gr.update(value=None, visible=False),  # no empty picture box above the error
                 gr.update(value=f"⚠️ {row.error}", visible=True),
             ]
     return updates
@@ -251,7 +260,13 @@ def metric_choices(results: Results) -> list[tuple[str, str]]:
     return [(labels[metric_id], metric_id) for metric_id in views.quality_metric_ids(results)]
 
 
-def results_view(results: Results, final: bool, fmt: str = "png") -> list[Any]:
+def results_view(
+    results: Results,
+    final: bool,
+    fmt: str = "png",
+    source_file: str | None = None,
+    reference_file: str | None = None,
+) -> list[Any]:
     """Values for ResultsArea.run_outputs(): the files are written only once the run is final."""
     names = [(label, key) for key, label in views.display_names(results).items()]
     quality = metric_choices(results)
@@ -266,7 +281,7 @@ def results_view(results: Results, final: bool, fmt: str = "png") -> list[Any]:
         plot_html(results, metric),
     ]
     if final:
-        outputs += list(write_run_files(results, fmt))
+        outputs += list(write_run_files(results, fmt, source_file, reference_file))  # the zip replays alone
     else:
         outputs += [gr.update(), gr.update(), gr.update()]
     return outputs
@@ -288,7 +303,7 @@ def columns_view(full: bool) -> tuple[Any, Any]:
     return gr.update(visible=not full), gr.update(visible=bool(full))
 
 
-def export(results: Results | None, fmt: str):
+def export(results: Results | None, fmt: str, image_path: str | None = None, reference_path: str | None = None):
     if not results or not results.rows:
         return gr.update(), gr.update(), gr.update()
-    return write_run_files(results, fmt)
+    return write_run_files(results, fmt, image_path, reference_path)

@@ -25,6 +25,7 @@ from studio.ui.choices import (
 from studio.ui.compare.params import build_parameter_controls
 from studio.ui.compare.picker import Picker, build_picker
 from studio.ui.compare.request_form import RequestForm
+from studio.ui.compare.table import COMPACT_TIMING
 from studio.ui.compare.viewer import Viewer, build_viewer
 
 
@@ -238,9 +239,15 @@ def build_results() -> ResultsArea:
         viewer = build_viewer()
     gallery = gr.Gallery(label="All outputs", columns=4, height="auto", format="png", elem_id="gallery")
     table_label = "Latency and quality (↑ / ↓: which way is better; sort from a column's menu)"
-    table = gr.Dataframe(label=table_label, interactive=False, wrap=True, elem_id="results-table")
+    empty = ["model", *COMPACT_TIMING, "error"]  # headers before the first run (Gradio would show 1 2 3)
+    table = gr.Dataframe(headers=empty, label=table_label, interactive=False, wrap=True, elem_id="results-table")
     table_all = gr.Dataframe(
-        label=f"{table_label}, every column", interactive=False, wrap=True, visible=False, elem_id="results-table-all"
+        headers=empty,
+        label=f"{table_label}, every column",
+        interactive=False,
+        wrap=True,
+        visible=False,
+        elem_id="results-table-all",
     )
     with gr.Row(equal_height=False):
         all_columns = gr.Checkbox(False, label="All columns", scale=0, min_width=140, elem_id="all-columns")

@@ -55,8 +55,15 @@ def build_parameter_controls(
     """
     page_load = get_blocks_context().root_block.load  # an explicit trigger list must name the first render too
 
-    # params_state is read, not watched: re-rendering on every slider move would rebuild the controls under the mouse
-    @gr.render(inputs=[*groups, params_state], triggers=[page_load, *(group.change for group in groups)])
+    # params_state is read, not watched: re-rendering on every slider move would rebuild the controls under the mouse.
+    # One render at a time: a preset changes every list at once, and concurrent renders of the same keyed controls
+    # fail with "A block with id ... has already been rendered" (Gradio's renders run unlimited by default).
+    @gr.render(
+        inputs=[*groups, params_state],
+        triggers=[page_load, *(group.change for group in groups)],
+        concurrency_limit=1,
+        concurrency_id="parameter-controls",
+    )
     def parameter_controls(*values):
         *chosen, current = values
         current = current or {}

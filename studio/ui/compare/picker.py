@@ -16,6 +16,7 @@ from typing import Any
 import gradio as gr
 
 from studio.core.config import PROJECT_DIR
+from studio.engine.request import MAX_MODELS
 from studio.engine.speed import RunPrediction, model_input_size, preview_that_fits
 from studio.models.loader import Form, fetch_problem
 from studio.models.schema import ModelSpec
@@ -39,6 +40,13 @@ FETCH_HINT = (
 )
 FAST_SIZE = (512, 512)  # the input "fast on CPU" is judged on before an image is uploaded
 PRESET_SIZE = 6  # models a preset picks at most (MAX_MODELS is 8): a run of seconds to a minute on a CPU
+PRESET_MINIMUM = 2  # a comparison needs two: below this many runnable picks, a preset adds models that download
+NAMED_DOWNLOADS = 3  # a preset's note names at most this many of the models it left out because they download
+
+
+def counted(count: int, noun: str) -> str:
+    """'1 model', '9 models': the labels count in words a user reads."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 # -- labels and states -------------------------------------------------------------------------
@@ -104,10 +112,12 @@ def preset_models(
 ) -> tuple[list[str], str]:
     """The models a preset picks and a line saying what it picked and left out.
 
-    One model per family (variants of a network are alternatives, not competitors), those whose
-    weights are here first, then those that download on first use, at most PRESET_SIZE. `specs`
-    are the choosable models in registry order; `seconds` predicts one model's time on the
-    current input (the speed book), for "fast" presets, which keep only models measured fast
+    One model per family (variants of a network are alternatives, not competitors), at most
+    PRESET_SIZE, from the models that run now (weights ready or cached). Models that download on
+    first use are added only while fewer than PRESET_MINIMUM runnable ones fit: a download may fail
+    (offline, a firewall) and a preset should not fill a run with failures; the note names those left
+    out. `specs` are the choosable models in registry order; `seconds` predicts one model's time on
+    the current input (the speed book), for "fast" presets, which keep only models measured fast
     here (and classical filters) and never download.
     """
     matching = [spec for spec in specs if _matches(preset, spec)]
@@ -123,15 +133,32 @@ def preset_models(
         if unmeasured:
             notes.append(f"{unmeasured} not measured here yet (run them once to include them)")
         later = []
-    picked: dict[str, ModelSpec] = {}
-    for spec in [*here, *later]:
-        picked.setdefault(family(spec.id), spec)
-    chosen = list(picked.values())[:PRESET_SIZE]
-    downloads = sum(1 for spec in chosen if states.get(spec.id) == NOT_DOWNLOADED)
-    if downloads:
-        notes.append(f"{downloads} download{'s' if downloads > 1 else ''} on first use")
-    line = f"**{preset.label}**: {len(chosen)} model(s), {preset.about}"
+    runnable = list(_one_per_family(here).values())[:PRESET_SIZE]
+    families = _one_per_family(runnable)
+    waiting = [spec for name, spec in _one_per_family(later).items() if name not in families]
+    added = waiting[: max(0, PRESET_MINIMUM - len(runnable))]
+    chosen = [*runnable, *added]
+    if added:
+        notes.append(f"{len(added)} download{'s' if len(added) > 1 else ''} on first use")
+    if left := waiting[len(added) :]:
+        notes.append(_left_out_note(left))
+    line = f"**{preset.label}**: {counted(len(chosen), 'model')}, {preset.about}"
     return [spec.id for spec in chosen], line + (f"; {'; '.join(notes)}." if notes else ".")
+
+
+def _left_out_note(left: Sequence[ModelSpec]) -> str:
+    """'4 more models not downloaded yet (A, B, C, ...): pick them to fetch on first use' (a few named)."""
+    names = ", ".join(spec.name for spec in left[:NAMED_DOWNLOADS]) + (", ..." if len(left) > NAMED_DOWNLOADS else "")
+    them = "it" if len(left) == 1 else "them"
+    return f"{counted(len(left), 'more model')} not downloaded yet ({names}): pick {them} to fetch on first use"
+
+
+def _one_per_family(specs: Sequence[ModelSpec]) -> dict[str, ModelSpec]:
+    """The first model of each family, in order."""
+    picked: dict[str, ModelSpec] = {}
+    for spec in specs:
+        picked.setdefault(family(spec.id), spec)
+    return picked
 
 
 def split_by_task(model_ids: Sequence[str], group_tasks: Sequence[str], task_of: dict[str, str]) -> list[list[str]]:
@@ -190,17 +217,32 @@ def form_sizes(services: Services, path: str | None, preview_on, preview, mode, 
     return Sizes(size, long_side, model_input_size(*size, limit, degrade_scale))
 
 
+def too_many_text(count: int, limit: int = MAX_MODELS) -> str | None:
+    """'9 models chosen: at most 8 run; remove 1.' when the lists hold more than a run takes, else None.
+
+    Said in the prediction line as soon as the lists go over, not only when Run refuses them. (Not a toast: a
+    Dropdown fires several change events per pick, and each would stack another copy.)
+    """
+    if count <= limit:
+        return None
+    return f"{counted(count, 'model')} chosen: at most {limit} run; remove {count - limit}."
+
+
 def predict(
     services: Services, path, preview_on, preview, mode, scale, backend, precision, *chosen: list[str] | None
 ) -> str:
-    """The prediction line for the form's current values ('' until there is an image and a model)."""
+    """The prediction line for the form's current values ('' until there is an image and a model), led by a
+    warning when more models are chosen than a run takes (with or without an image)."""
     model_ids = [model_id for group in chosen for model_id in (group or [])]
+    too_many = too_many_text(len(model_ids))
+    warning = f"⚠️ **{too_many}**" if too_many else ""
     sizes = form_sizes(services, path, preview_on, preview, mode, scale)
     if not model_ids or sizes is None:
-        return ""
+        return warning
     prediction = services.speed.predict_run(model_ids, *sizes.models, backend, precision)
     names = {model_id: services.registry.get(model_id).name for model_id in model_ids}
-    return prediction_text(prediction, names, sizes.models, sizes.long_side, services.settings.run_budget_s)
+    text = prediction_text(prediction, names, sizes.models, sizes.long_side, services.settings.run_budget_s)
+    return f"{warning}\n\n{text}" if warning else text
 
 
 # -- Gradio ------------------------------------------------------------------------------------
@@ -249,7 +291,7 @@ def build_picker(services: Services, states: dict[str, str]) -> Picker:
                 value=[d for d in default if d in ids],
                 multiselect=True,
                 filterable=True,
-                label=f"{task_title(task)} ({len(specs)} models)",
+                label=f"{task_title(task)} ({counted(len(specs), 'model')})",
                 elem_id=f"models-{task}",
             )
         )
@@ -262,7 +304,7 @@ def build_picker(services: Services, states: dict[str, str]) -> Picker:
                 [f"{s.name} · {s.id}" for s in specs],
                 value=[],
                 interactive=False,
-                label=f"Cannot run here ({len(specs)} models): {reason}",
+                label=f"Cannot run here ({counted(len(specs), 'model')}): {reason}",
                 info=FETCH_HINT if "not downloaded" in reason else None,
                 elem_id=f"models-unavailable-{index}",
                 elem_classes=["models-unavailable"],

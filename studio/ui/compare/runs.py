@@ -16,6 +16,7 @@ class StopFlags:
 
     def __init__(self) -> None:
         self._flags: dict[str, threading.Event] = {}
+        self._reasons: dict[str, str] = {}  # session -> why its last run did not run (see refused)
         self._lock = threading.Lock()
 
     def arm(self, session: str) -> threading.Event:
@@ -41,6 +42,15 @@ class StopFlags:
     def forget(self, session: str) -> None:
         with self._lock:
             self._flags.pop(session, None)
+
+    def refused(self, session: str, message: str) -> None:
+        """Keep why the session's run was refused or failed, for the progress box (the toast fades)."""
+        with self._lock:
+            self._reasons[session] = message
+
+    def take_reason(self, session: str) -> str | None:
+        with self._lock:
+            return self._reasons.pop(session, None)
 
     def __len__(self) -> int:
         return len(self._flags)

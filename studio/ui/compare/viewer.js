@@ -11,7 +11,20 @@ const SIZES = [256, 320, 448, 576];
 const OVERVIEW = 192;
 const DRAG_THRESHOLD = 3;
 const root = element.querySelector(".sv");
-const state = { cx: 0.5, cy: 0.5, factor: 4, size: 320, a: null, b: null, showing: "a", images: [] };
+// a, b: the flip pair shown. pickA, pickB: what the user chose by hand (null until then); the pair follows the
+// server's default (input, first output) as a run's outputs stream in, and a hand pick wherever its image is shown.
+const state = {
+  cx: 0.5,
+  cy: 0.5,
+  factor: 4,
+  size: 320,
+  a: null,
+  b: null,
+  pickA: null,
+  pickB: null,
+  showing: "a",
+  images: [],
+};
 const panels = new Map(); // key -> {figure, view, img, caption, image}
 let flip = null; // {figure, view, imgA, imgB, caption}
 
@@ -65,12 +78,12 @@ flipButton.title = "Show the other image in the flip panel (F or Space)";
 const selectB = make("select", "sv-pick-b", flipGroup);
 // After a pick the focus returns to the viewer, so F flips at once.
 selectA.addEventListener("change", () => {
-  state.a = selectA.value;
+  state.a = state.pickA = selectA.value;
   layout();
   root.focus({ preventScroll: true });
 });
 selectB.addEventListener("change", () => {
-  state.b = selectB.value;
+  state.b = state.pickB = selectB.value;
   layout();
   root.focus({ preventScroll: true });
 });
@@ -318,8 +331,11 @@ function show(value) {
   }
   const keys = new Set(images.map((image) => image.key));
   const [defaultA, defaultB] = Array.isArray(value.flip) ? value.flip : [];
-  if (!keys.has(state.a)) state.a = keys.has(defaultA) ? defaultA : images[0].key;
-  if (!keys.has(state.b)) state.b = keys.has(defaultB) ? defaultB : images[images.length - 1].key;
+  // Recomputed on every update: the first update of a run has no outputs (default pair: input, input), so
+  // keeping the old pair while its keys stay valid would leave F flipping the input with itself.
+  const pick = (picked, fallback, last) => (keys.has(picked) ? picked : keys.has(fallback) ? fallback : last);
+  state.a = pick(state.pickA, defaultA, images[0].key);
+  state.b = pick(state.pickB, defaultB, images[images.length - 1].key);
   fillSelect(selectA, state.a);
   fillSelect(selectB, state.b);
   if (!flip) {

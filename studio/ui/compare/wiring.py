@@ -65,7 +65,7 @@ def build_compare_tab(services: Services) -> tuple[FormArea, ResultsArea]:
     )
     area.fmt.change(
         handlers.export,
-        [area.results_state, area.fmt],
+        [area.results_state, area.fmt, request.upload, request.ground_truth],
         [area.files, area.csv_button, area.zip_button],
         api_name="export",
     )
@@ -100,7 +100,19 @@ def _wire_run(services: Services, form: FormArea, area: ResultsArea):
         http: gr.Request,
         progress=gr.Progress(),  # noqa: B008 - Gradio injects progress through this default
     ):
-        yield from handlers.run(services, flags, built, image_path, reference_path, fmt, http.session_hash, progress)
+        session = http.session_hash
+        try:
+            yield from handlers.run(services, flags, built, image_path, reference_path, fmt, session, progress)
+        except gr.Error as exc:
+            flags.refused(http.session_hash or "", str(exc.message))
+            raise
+
+    def build(values: dict, http: gr.Request) -> CompareRequest:
+        try:
+            return request_from_form(services, request, values)
+        except gr.Error as exc:
+            flags.refused(http.session_hash or "", str(exc.message))
+            raise
 
     def finish(results: Results | None, http: gr.Request):
         return handlers.finish_run(flags, http.session_hash, results)
@@ -116,7 +128,7 @@ def _wire_run(services: Services, form: FormArea, area: ResultsArea):
     )
     # first the form becomes one checked CompareRequest (one dict of values in), then the engine runs it
     build_event = start_event.then(
-        partial(request_from_form, services, request),
+        build,
         request.inputs(),
         form.request_state,
         api_name="build_request",
