@@ -58,8 +58,11 @@ def write_run_files(
         for path in sorted(folder.iterdir()):
             if path != zip_path:
                 archive.write(path, RENAMED_PREFIX + path.name if path.name in sources else path.name)
-        for name, path in sources.items():
-            archive.write(path, name)
+        for name, path in sources.items():  # readable like the run's files (an upload's temp file may be 0600)
+            entry = zipfile.ZipInfo.from_file(path, name)
+            entry.external_attr = (0o644 & 0xFFFF) << 16
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(entry, path.read_bytes())
     return [str(path) for path in outputs.values()], str(csv_path), str(zip_path)
 
 

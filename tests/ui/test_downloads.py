@@ -66,6 +66,7 @@ def test_the_zip_holds_both_uploads_and_repeats_a_ground_truth_run(settings, env
     (tmp_path / "uploads").mkdir()
     truth = save_image(tmp_path / "uploads" / "building truth.png", photo[40:168, 200:392])
     upload = save_image(tmp_path / "uploads" / "small.jpg", photo[40:168:2, 200:392:2], quality=85)
+    upload.chmod(0o600)  # as Gradio's upload temp files may be: the zip's copy must still unpack readable
     results = compare(settings, upload, truth, metrics=["psnr", "ssim"], preview=None)
     files, _csv, zip_path = downloads.write_run_files(results, "webp", str(upload), str(truth))
     with zipfile.ZipFile(zip_path) as archive:
@@ -80,6 +81,7 @@ def test_the_zip_holds_both_uploads_and_repeats_a_ground_truth_run(settings, env
             ]
         )
         assert archive.read("small.jpg") == upload.read_bytes()  # byte for byte, under its own name
+        assert archive.getinfo("small.jpg").external_attr >> 16 & 0o777 == 0o644
         assert archive.read("building truth.png") == truth.read_bytes()
     assert sorted(Path(path).name for path in files) == [f"{m}.webp" for m in MODELS]  # the per-file downloads
     labels = ["PSNR ↑", "SSIM ↑"]

@@ -184,11 +184,13 @@ def prediction_text(
     if not parts:
         text = f"No prediction yet for a {size[0]}x{size[1]} input: these models were not measured on this machine."
         return text + " Run them once to learn their speed."
-    text = f"Predicted **{format_seconds(prediction.total)}** for a {size[0]}x{size[1]} input on this machine"
-    text += f" ({', '.join(parts)})"
-    if prediction.unmeasured:
+    total = format_seconds(prediction.total)
+    if prediction.unmeasured:  # a partial sum is a lower bound, never the run's time
         count = len(prediction.unmeasured)
-        text += f"; {count} model{'s' if count > 1 else ''} not measured yet"
+        text = f"Predicted **more than {total}** for a {size[0]}x{size[1]} input on this machine"
+        text += f" ({', '.join(parts)}; {count} model{'s' if count > 1 else ''} not measured yet)"
+    else:
+        text = f"Predicted **{total}** for a {size[0]}x{size[1]} input on this machine ({', '.join(parts)})"
     text += "."
     if budget_s is not None and prediction.total > budget_s:
         side = preview_that_fits(long_side, prediction.total, budget_s)
