@@ -17,7 +17,7 @@ from studio.engine.speed import RunPrediction
 from studio.models.loader import Form, fetch_problem, run_state
 from studio.services import Services
 from studio.ui.choices import EXAMPLES, PRESETS, SYNTHETIC
-from studio.ui.compare import picker
+from studio.ui.compare import picker, presets
 from studio.ui.compare.request_form import RequestForm, request_from_form, upload_size
 from studio.ui.models_tab import model_states
 
@@ -38,7 +38,7 @@ def all_here(services: Services, **exceptions: str) -> dict[str, str]:
 
 
 def pick(services: Services, label: str, states: dict[str, str], seconds=lambda _: None) -> list[str]:
-    chosen, _ = picker.preset_models(BY_LABEL[label], list(services.registry), states, seconds)
+    chosen, _ = presets.preset_models(BY_LABEL[label], list(services.registry), states, seconds)
     return chosen
 
 
@@ -126,15 +126,15 @@ def test_presets_pick_one_model_per_family_from_the_registry(services):
 
 def test_presets_take_what_is_here_first_and_never_what_cannot_run(services):
     states = all_here(services, realesrgan_x4plus="not downloaded", espcn_x4="unavailable: offline")
-    chosen, note = picker.preset_models(BY_LABEL["photo x4"], list(services.registry), states, lambda _: None)
+    chosen, note = presets.preset_models(BY_LABEL["photo x4"], list(services.registry), states, lambda _: None)
     assert chosen == ["bicubic-x4", "lanczos-x4", "fsrcnn-x4", "fsrcnn-small-x4", "lapsrn-x4", "edsr-x4"]
     assert note.endswith("; 1 more model not downloaded yet (Real-ESRGAN x4plus): pick it to fetch on first use.")
     states = all_here(services, realesrgan_x4plus="not downloaded")
-    chosen, note = picker.preset_models(BY_LABEL["anime x2"], list(services.registry), states, lambda _: None)
+    chosen, note = presets.preset_models(BY_LABEL["anime x2"], list(services.registry), states, lambda _: None)
     assert note == "**anime x2**: 6 models, x2 upscalers for anime and illustrations."
     few = {spec.id: "unavailable: x" for spec in services.registry} | {"lanczos-x4": "ready", "fsrcnn-x4": "cached"}
     few["realesrgan-x4plus"] = "not downloaded"
-    chosen, note = picker.preset_models(BY_LABEL["photo x4"], list(services.registry), few, lambda _: None)
+    chosen, note = presets.preset_models(BY_LABEL["photo x4"], list(services.registry), few, lambda _: None)
     assert chosen == ["lanczos-x4", "fsrcnn-x4"]  # two that run now: nothing that downloads is added
 
 
@@ -145,16 +145,16 @@ def test_offline_presets_pick_only_what_runs_now(env):
     states = picker.run_states(hub_only, model_states(hub_only))
     assert states["espcn-x4"] == states["fsrcnn-x4"] == states["fsrcnn-small-x4"] == "not downloaded"
     specs = list(hub_only.registry)
-    chosen, note = picker.preset_models(BY_LABEL["photo x4"], specs, states, lambda _: None)
+    chosen, note = presets.preset_models(BY_LABEL["photo x4"], specs, states, lambda _: None)
     assert chosen == ["bicubic-x4", "lanczos-x4"]  # the classical baselines: ready, and two make a comparison
     assert note == (
         "**photo x4**: 2 models, x4 upscalers for photos, with the classical baselines; 6 more models not downloaded "
         "yet (Real-ESRGAN x4plus, ESPCN x4 (OpenCV DNN), FSRCNN x4 (OpenCV DNN), ...): pick them to fetch on first use."
     )
-    denoise, _ = picker.preset_models(BY_LABEL["denoise"], specs, states, lambda _: None)
+    denoise, _ = presets.preset_models(BY_LABEL["denoise"], specs, states, lambda _: None)
     assert denoise == ["bilateral", "nl-means"]  # not waifu2x-cunet-denoise3: it downloads
     states["waifu2x-cunet-denoise3"] = "cached"
-    assert picker.preset_models(BY_LABEL["denoise"], specs, states, lambda _: None)[0] == [
+    assert presets.preset_models(BY_LABEL["denoise"], specs, states, lambda _: None)[0] == [
         "bilateral",
         "nl-means",
         "waifu2x-cunet-denoise3",
@@ -165,15 +165,15 @@ def test_presets_add_downloads_only_below_two_runnable_models(services):
     deblur = BY_LABEL["deblur"]
     one = {spec.id: "unavailable: x" for spec in services.registry}
     one |= {"wiener-motion": "ready", "nafnet-gopro-width64": "not downloaded"}
-    chosen, note = picker.preset_models(deblur, list(services.registry), one, lambda _: None)
+    chosen, note = presets.preset_models(deblur, list(services.registry), one, lambda _: None)
     assert chosen == ["wiener-motion", "nafnet-gopro-width64"]
     assert note == "**deblur**: 2 models, deconvolution filters and deblurring networks; 1 download on first use."
     none_here = {spec.id: "not downloaded" for spec in services.registry}
-    chosen, note = picker.preset_models(BY_LABEL["photo x4"], list(services.registry), none_here, lambda _: None)
+    chosen, note = presets.preset_models(BY_LABEL["photo x4"], list(services.registry), none_here, lambda _: None)
     assert chosen == ["bicubic-x4", "lanczos-x4"]  # two downloads at most, in registry order
     assert "; 2 downloads on first use; 9 more models not downloaded yet (Real-ESRGAN x4plus, " in note
     two = one | {"wiener-gaussian": "cached"}
-    assert picker.preset_models(deblur, list(services.registry), two, lambda _: None)[0] == [
+    assert presets.preset_models(deblur, list(services.registry), two, lambda _: None)[0] == [
         "wiener-gaussian",
         "wiener-motion",
     ]
@@ -181,7 +181,7 @@ def test_presets_add_downloads_only_below_two_runnable_models(services):
 
 def test_fast_on_cpu_keeps_what_was_measured_fast_here(services):
     measured = {"realesr-animevideov3-x4": 0.4, "realesrgan-x4plus": 6.0, "bicubic-x4": 0.01}
-    chosen, note = picker.preset_models(
+    chosen, note = presets.preset_models(
         BY_LABEL["fast on CPU"], list(services.registry), all_here(services), measured.get
     )
     assert chosen == ["lanczos-x4", "bicubic-x4", "realesr-animevideov3-x4"]  # unmeasured classical first
@@ -244,7 +244,7 @@ def test_more_models_than_a_run_takes_are_said_at_once(services):
 
 
 def test_labels_count_models_in_words(services):
-    assert [picker.counted(n, "model") for n in (0, 1, 2)] == ["0 models", "1 model", "2 models"]
+    assert [presets.counted(n, "model") for n in (0, 1, 2)] == ["0 models", "1 model", "2 models"]
     states = {spec.id: "unavailable: not downloaded, and STUDIO_OFFLINE=1 is set" for spec in services.registry}
     states |= {"clahe": "ready", "bilateral": "ready", "nl-means": "ready"}
     states["nafnet-gopro-width64"] = "unavailable: no runtime"

@@ -190,7 +190,7 @@ def test_stop_flags_are_per_session_and_rearmed_for_each_run():
 
 
 def test_progress_messages_name_models_by_their_display_name(engine):
-    from studio.ui.compare.handlers import Eta, named_progress
+    from studio.ui.compare.progress import Eta, named_progress
 
     registry, _ = engine
     seen = []
@@ -209,7 +209,7 @@ def test_tick_labels_tell_close_values_apart(reference_run):
 
 
 def test_the_eta_counts_what_is_left_of_the_predicted_models():
-    from studio.ui.compare.handlers import Eta
+    from studio.ui.compare.progress import Eta
 
     eta = Eta([10.0, 30.0, 20.0])
     assert eta.text(1 / 3 + 0.5 / 3) == " · about 35 s left"  # half of the 30 s model, then the 20 s one

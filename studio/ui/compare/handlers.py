@@ -8,7 +8,6 @@ functools.partial.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,14 +20,13 @@ from studio.core.media import DecodedImage, decode
 from studio.engine.compare import iterate
 from studio.engine.request import MAX_MODELS, CompareRequest
 from studio.engine.results import Results
-from studio.engine.speed import model_input_size
 from studio.metrics import DEFAULT_WITH_REFERENCE, FULL_REFERENCE, METRICS
-from studio.models.registry import Registry
 from studio.services import Services
 from studio.ui import views
 from studio.ui.choices import GROUND_TRUTH, NO_REFERENCE, SYNTHETIC
 from studio.ui.compare import table
 from studio.ui.compare.plot import plot_html
+from studio.ui.compare.progress import Eta, named_progress, predicted_seconds
 from studio.ui.compare.request_form import build_recipe
 from studio.ui.compare.runs import StopFlags
 from studio.ui.compare.viewer import cache_folder, png_path, viewer_update
@@ -106,62 +104,6 @@ def ended_text(results: Results | None, reason: str | None = None) -> str:
     failed = len(results.rows) - done
     failures = f"; {failed} failed" if failed else ""
     return f"Done: {done} of {len(results.rows)} model(s) ran ({seconds:.1f} s loading and running){failures}."
-
-
-class Eta:
-    """'about 12 s left', from the speed book's prediction per model (measured on this machine).
-
-    The model running now counts with what is left of its prediction (by its tiles, or by the time it has
-    already taken); when a model still to run was never measured here, the time left is said to be unknown
-    rather than extrapolated (a run's models differ too much in speed for the time so far to tell).
-    """
-
-    def __init__(self, predicted: list[float | None] | None = None):
-        self.predicted = list(predicted or [])  # seconds per model in run order; None: never measured here
-        self._index = -1
-        self._model_started = time.monotonic()
-
-    def text(self, fraction: float) -> str:
-        total = len(self.predicted)
-        if fraction >= 1 or not total:
-            return ""
-        index = min(int(fraction * total), total - 1)
-        if index != self._index:
-            self._index, self._model_started = index, time.monotonic()
-        ahead = self.predicted[index:]
-        if any(seconds is None for seconds in ahead):
-            return " · time left unknown (a model not measured here yet)"
-        within = fraction * total - index
-        current = ahead[0] * (1 - within) if within > 0 else ahead[0] - (time.monotonic() - self._model_started)
-        left = max(0.0, current) + sum(ahead[1:])
-        return f" · about {left:.0f} s left" if left >= 1 else " · under 1 s left"
-
-
-def named_progress(
-    registry: Registry, model_ids: list[str], progress: Callable[..., Any], eta: Eta
-) -> Callable[[float, str], None]:
-    """The engine's progress messages ('running realesrgan-x4plus (2/3)') with display names and an ETA."""
-    names = sorted(((model_id, registry.get(model_id).name) for model_id in set(model_ids)), key=lambda n: -len(n[0]))
-
-    def report(fraction: float, message: str) -> None:
-        for model_id, name in names:
-            if model_id in message:
-                message = message.replace(model_id, name, 1)
-                break
-        progress(fraction, desc=message + eta.text(fraction))
-
-    return report
-
-
-def predicted_seconds(services: Services, request: CompareRequest, width: int, height: int) -> list[float | None]:
-    """Each model's predicted time from the speed book, in run order (None: never measured here)."""
-    degrade_scale = request.recipe.scale if request.recipe else 1  # the models run on the degraded copy
-    width, height = model_input_size(width, height, request.preview, degrade_scale)
-    try:
-        prediction = services.speed.predict_run(request.model_ids, width, height, request.backend, request.precision)
-    except StudioError:
-        return [None] * len(request.model_ids)
-    return [prediction.seconds.get(model_id) for model_id in request.model_ids]
 
 
 def run(
