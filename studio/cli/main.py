@@ -11,16 +11,16 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from studio.cli import catalogue, ratings, run, tools
+from studio.cli import catalogue, ratings, run, tools, video
 from studio.cli.common import report_error
 from studio.core.errors import StudioError
 
-COMMAND_GROUPS = (catalogue, run, ratings, tools)  # the order here is the order `studio --help` lists commands
+COMMAND_GROUPS = (catalogue, run, video, ratings, tools)  # the order here is the order `studio --help` lists commands
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The root parser (global --registry, --debug) with every group's subcommands registered on it."""
-    parser = argparse.ArgumentParser(prog="studio", description="Compare image enhancement models.")
+    parser = argparse.ArgumentParser(prog="studio", description="Compare image and video enhancement models.")
     parser.add_argument("--registry", help="a user registry YAML merged over the built-in one")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -31,6 +31,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     bench.add_argument("--out", type=Path, default=Path("benchmarks"), metavar="DIR")
     bench.add_argument("--resume", action="store_true", help="keep cells already in DIR/neural-cpu.csv")
     bench.add_argument("--tiled-side", type=int, default=2048, metavar="PX", help="side of the tiled memory run")
+    bench.add_argument(
+        "--video", action="store_true", help="measure the video and webcam paths instead (DIR/video-cpu.md)"
+    )
 
 
 def cmd_export_onnx(args: argparse.Namespace, services: Services) -> int:
@@ -48,6 +51,8 @@ def cmd_export_onnx(args: argparse.Namespace, services: Services) -> int:
 
 def cmd_bench(args: argparse.Namespace, services: Services) -> int:
     """Measure every form and precision so the default form per machine class rests on numbers, not guesses."""
+    if args.video:
+        return _bench_video(args, services)
     from studio.engine.bench import run_benchmark
 
     sizes = [int(part) for part in args.sizes.split(",") if part.strip()]
@@ -66,4 +71,25 @@ def cmd_bench(args: argparse.Namespace, services: Services) -> int:
         speed=services.speed,
     )
     print(table)
+    return 0
+
+
+def _bench_video(args: argparse.Namespace, services: Services) -> int:
+    """The video path against single images, and the webcam path's achieved rate (benchmarks/video-cpu.md)."""
+    from studio.engine.provenance import machine_info
+    from studio.video.bench import VIDEO_MODELS, run_video_benchmark
+    from studio.video.live import measure_webcam
+
+    models = tuple(args.models or VIDEO_MODELS)
+    for model_id in models:
+        services.registry.get(model_id)
+    text = run_video_benchmark(
+        services.registry,
+        services.loader,
+        machine_info(services.settings),
+        args.out,
+        models=models,
+        webcam=lambda model_id, size: measure_webcam(services, model_id, size),
+    )
+    print(text)
     return 0

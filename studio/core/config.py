@@ -44,7 +44,7 @@ def _int(env: dict[str, str], name: str, default: int, minimum: int = 1) -> int:
     return value
 
 
-def _seconds(env: dict[str, str], name: str) -> float | None:
+def _seconds(env: dict[str, str], name: str, unset: str = "no budget") -> float | None:
     """A positive number of seconds, or None when unset."""
     raw = env.get(name, "").strip()
     if not raw:
@@ -54,7 +54,7 @@ def _seconds(env: dict[str, str], name: str) -> float | None:
     except ValueError:
         raise UsageError(f"{name}={raw!r} is not a number of seconds") from None
     if not value > 0 or value == float("inf"):
-        raise UsageError(f"{name}={raw!r} must be a number of seconds above 0 (unset: no budget)")
+        raise UsageError(f"{name}={raw!r} must be a number of seconds above 0 (unset: {unset})")
     return value
 
 
@@ -117,6 +117,9 @@ class Settings:
     on_space: bool = False  # SPACE_ID is set: a Hugging Face Space
     server_name: str = "127.0.0.1"
     server_port: int = 7860
+    max_frames: int = 300  # a video is cut after this many frames (the result says so)
+    max_video_side: int = 1920  # px, long side, checked from the header before decoding
+    max_video_seconds: float = 120.0  # a video is cut after this much of its timeline
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, registry: str | Path | None = None) -> Settings:
@@ -148,4 +151,7 @@ class Settings:
             on_space=bool(env.get("SPACE_ID")),
             server_name="0.0.0.0" if env.get("SPACE_ID") else "127.0.0.1",
             server_port=_int(env, "PORT", 0, minimum=0) or _int(env, "GRADIO_SERVER_PORT", 7860),
+            max_frames=_int(env, "STUDIO_MAX_FRAMES", 300),
+            max_video_side=_int(env, "STUDIO_MAX_VIDEO_SIDE", 1920, minimum=16),
+            max_video_seconds=_seconds(env, "STUDIO_MAX_VIDEO_SECONDS", "120") or 120.0,
         )

@@ -33,6 +33,9 @@ READ = {
     "STUDIO_DATA_DIR": ("/tmp/d", {"data_dir": Path("/tmp/d")}),
     "STUDIO_MACHINE_CLASS": ("cpu-bf16", {"machine_class": "cpu-bf16"}),
     "STUDIO_RUN_BUDGET_S": ("45.5", {"run_budget_s": 45.5}),
+    "STUDIO_MAX_FRAMES": ("60", {"max_frames": 60}),
+    "STUDIO_MAX_VIDEO_SIDE": ("1280", {"max_video_side": 1280}),
+    "STUDIO_MAX_VIDEO_SECONDS": ("10.5", {"max_video_seconds": 10.5}),
     "STUDIO_DB_URL": (
         "postgresql://u:p@127.0.0.1:5432/votes",
         {"db_url": "postgresql+psycopg://u:p@127.0.0.1:5432/votes"},
@@ -75,6 +78,7 @@ def test_defaults_are_the_documented_ones():
     assert settings.weights_mirror is None and not settings.offline and not settings.hub_offline
     assert not settings.require_pinned and settings.machine_class == "auto"
     assert settings.run_budget_s is None
+    assert (settings.max_frames, settings.max_video_side, settings.max_video_seconds) == (300, 1920, 120.0)
     assert (settings.cache_mb, settings.max_pixels, settings.tile, settings.tile_budget_mb) == (
         4096,
         16_000_000,
@@ -139,6 +143,11 @@ def test_the_readme_environment_table_lists_only_variables_tested_here():
         ("STUDIO_RUN_BUDGET_S", "-5"),
         ("STUDIO_RUN_BUDGET_S", "nan"),
         ("STUDIO_RUN_BUDGET_S", "inf"),
+        ("STUDIO_MAX_FRAMES", "0"),
+        ("STUDIO_MAX_FRAMES", "many"),
+        ("STUDIO_MAX_VIDEO_SIDE", "8"),
+        ("STUDIO_MAX_VIDEO_SECONDS", "0"),
+        ("STUDIO_MAX_VIDEO_SECONDS", "inf"),
         ("STUDIO_OFFLINE", "ture"),
         ("STUDIO_REQUIRE_PINNED", "always"),
         ("HF_HUB_OFFLINE", "offline"),

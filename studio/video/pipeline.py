@@ -1,0 +1,391 @@
+"""Enhance a clip frame by frame with one or more models: reader thread -> models -> writer thread.
+
+Decoding (reader) and scoring + encoding (writer) run in their own threads around bounded queues,
+so the calling thread spends its time in the models and I/O overlaps with inference; the queues
+hold at most QUEUE_FRAMES frames each, so memory stays bounded whatever the clip's length.
+
+The same request as an image comparison drives it (CompareRequest: models, parameters, backend,
+precision, preview, degradation recipe, metrics), and models come from the same loader and cache.
+In reference mode each frame is degraded with the request's seeded recipe (the same seed for every
+frame, so noise does not count as flicker) and the sharp frame is the reference.
+
+Outputs are written to hidden partial files and renamed when the run ends; a cancelled or failed run
+removes them (and a Ctrl-C in the CLI does too).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from studio.core.degrade import crop_to_multiple, degrade
+from studio.core.errors import StudioError
+from studio.core.media import DecodedImage
+from studio.core.resize import limit_long_side
+from studio.engine.enhance import choose_tile, run_enhancer
+from studio.engine.request import CompareRequest
+from studio.metrics import MetricContext
+from studio.models.backends.base import Enhancer
+from studio.models.loader import Loader
+from studio.models.registry import Registry
+from studio.video.io import ClipInfo, ClipWriter, ReadReport, VideoLimits, probe, read_frames
+from studio.video.layout import Layout, compose, plan_layout
+from studio.video.outputs import OutputPlan, plan_outputs
+from studio.video.progress import Progress, ProgressMeter
+from studio.video.quality import Flicker, KeyframePicker, MetricMeans, scored_stride
+from studio.video.results import VideoResults, VideoRow
+
+QUEUE_FRAMES = 4
+QUEUE_WAIT_S = 0.1  # how often a waiting thread looks at the stop flag
+KEYFRAMES = 6
+StopCheck = Callable[[], bool]
+_END = object()
+
+
+@dataclass
+class _Item:
+    index: int
+    time: float
+    model_input: np.ndarray
+    reference: np.ndarray | None
+    outputs: dict[str, np.ndarray] | None = None
+
+
+class _Cancelled(Exception):
+    pass
+
+
+@dataclass
+class _Model:
+    row: VideoRow
+    enhancer: Enhancer
+    tile: int | None
+    overlap: int
+
+
+def prepare_frame(rgb: np.ndarray, request: CompareRequest) -> tuple[np.ndarray, np.ndarray | None]:
+    """The models' input for this frame and its reference (reference mode), by the image compare's rules."""
+    limited = limit_long_side(rgb, request.preview)
+    if request.recipe is None:
+        return limited, None
+    sharp = crop_to_multiple(limited, request.recipe.scale)
+    return degrade(sharp, request.recipe), sharp
+
+
+def expected_frames(info: ClipInfo, limits: VideoLimits) -> int:
+    """How many frames the run will probably see: the header's claim, bounded by the caps (never trusted alone)."""
+    cap = min(limits.max_frames, max(1, round(limits.max_seconds * (info.fps or 25.0))))
+    claim = info.claimed_frames or (round(info.claimed_seconds * info.fps) if info.claimed_seconds and info.fps else 0)
+    return min(cap, claim) if claim > 0 else cap
+
+
+def _load(request: CompareRequest, registry: Registry, loader: Loader) -> list[_Model | VideoRow]:
+    """Each requested model loaded once (through the shared cache), or its row with the error."""
+    loaded: list[_Model | VideoRow] = []
+    for model_id in request.model_ids:
+        row = VideoRow(model_id=model_id)
+        try:
+            spec = registry.get(model_id)
+            row.name, row.scale = spec.name, spec.scale
+            params = dict(request.params.get(model_id) or spec.resolve_params())
+            backend = request.backend if request.backend in spec.forms else None
+            enhancer = loader.load(spec, params, backend, request.precision, request.device)
+            info = enhancer.info
+            row.backend, row.device, row.precision, row.scale = info.backend, info.device, info.precision, info.scale
+            tile = choose_tile(enhancer, loader.settings, request.tile)
+            loaded.append(_Model(row, enhancer, tile, spec.tile_overlap))
+        except StudioError as exc:
+            row.error = str(exc)
+            loaded.append(row)
+    return loaded
+
+
+class _Pipeline:
+    """One run's threads, queues and writers; `run()` returns the results or raises after cleaning up."""
+
+    def __init__(
+        self,
+        request: CompareRequest,
+        info: ClipInfo,
+        limits: VideoLimits,
+        plan: OutputPlan,
+        layout_kind: str | None,
+        models: list[_Model],
+        loader: Loader,
+        on_progress: Progress | None,
+        should_stop: StopCheck | None,
+    ):
+        self.request, self.info, self.limits, self.plan = request, info, limits, plan
+        self.layout_kind = layout_kind
+        self.models: list[_Model] = models
+        self.stop = threading.Event()
+        self.failure: BaseException | None = None
+        self.inbox: queue.Queue = queue.Queue(QUEUE_FRAMES)
+        self.outbox: queue.Queue = queue.Queue(QUEUE_FRAMES)
+        self.report = ReadReport()
+        self.expected = expected_frames(info, limits)
+        self.keyframes = KeyframePicker(KEYFRAMES)
+        self.meter = ProgressMeter(self.expected, on_progress)
+        self.should_stop = should_stop
+        self.writers: dict[str, ClipWriter] = {}
+        self.flicker = {model.row.model_id: Flicker() for model in models}
+        specs = [spec for spec in request.metrics if not spec.availability(loader.store)]
+        self.metrics = {
+            model.row.model_id: MetricMeans(specs, MetricContext(scale=model.row.scale, store=loader.store))
+            for model in models
+        }
+        self.audio_packets = 0
+        self.stride = scored_stride(self.expected)
+        self.layout: Layout | None = None
+        self.source_size = (0, 0)
+        self.input_size = (0, 0)
+
+    # ---- the three stages ----
+    def read(self) -> None:
+        try:
+            for frame in read_frames(self.info, self.limits, self.report):
+                if self.stop.is_set():
+                    return
+                if self.source_size == (0, 0):
+                    self.source_size = (frame.rgb.shape[1], frame.rgb.shape[0])
+                model_input, reference = prepare_frame(frame.rgb, self.request)
+                self.keyframes.offer(frame.index, frame.time, frame.rgb)
+                self._put(self.inbox, _Item(frame.index, frame.time, model_input, reference))
+        except BaseException as exc:  # handed to the calling thread, which raises it
+            self._fail(exc)
+        finally:
+            self._put(self.inbox, _END)
+
+    def infer(self) -> None:
+        while True:
+            item = self._get(self.inbox)
+            if item is _END:
+                break
+            if self.should_stop is not None and self.should_stop():
+                raise _Cancelled
+            item.outputs = {}
+            for model in self.models:
+                if model.row.error:
+                    continue
+                started = time.perf_counter()
+                try:
+                    image = DecodedImage(rgb=item.model_input)
+                    item.outputs[model.row.model_id] = run_enhancer(
+                        model.enhancer, image, model.tile, model.overlap
+                    ).rgb
+                except StudioError as exc:
+                    model.row.error = f"frame {item.index}: {exc}"
+                    continue
+                except Exception as exc:  # one model's failure must not sink the others
+                    model.row.error = (
+                        f"'{model.row.model_id}' failed on frame {item.index}: {type(exc).__name__}: {exc}"
+                    )
+                    continue
+                model.row.latencies_ms.append((time.perf_counter() - started) * 1000)
+            self._put(self.outbox, item)
+            self.meter.frame_done(self._active_note())
+        self._put(self.outbox, _END)
+
+    def write(self) -> None:
+        try:
+            while True:
+                item = self._get(self.outbox)
+                if item is _END:
+                    return
+                self._write_item(item)
+        except BaseException as exc:
+            self._fail(exc)
+
+    # ---- helpers ----
+    def _write_item(self, item: _Item) -> None:
+        if self.input_size == (0, 0):
+            self.input_size = (item.model_input.shape[1], item.model_input.shape[0])
+        for model_id, output in item.outputs.items():
+            row = next(model.row for model in self.models if model.row.model_id == model_id)
+            if row.error:
+                continue
+            if model_id not in self.writers:
+                row.output_size = (output.shape[1], output.shape[0])
+                self.writers[model_id] = self._writer(self.plan.partial(model_id), output.shape[1], output.shape[0])
+            self.writers[model_id].write(output, item.time)
+            self.flicker[model_id].add(output, item.model_input)
+            if item.index % self.stride == 0:
+                self.metrics[model_id].add(output, item.reference)
+                row.scored_frames += 1
+        if self.layout_kind:
+            self._write_comparison(item)
+
+    def _write_comparison(self, item: _Item) -> None:
+        names = [model.row.model_id for model in self.models]
+        if self.layout is None:
+            sizes = [(item.model_input.shape[1], item.model_input.shape[0])]
+            sizes += [(item.outputs[n].shape[1], item.outputs[n].shape[0]) for n in names if n in item.outputs]
+            self.layout = plan_layout(self.layout_kind, sizes, ["input", *names])
+            width, height = self.layout.frame_size
+            self.writers[""] = self._writer(self.plan.partial(""), width, height)
+        images = [item.model_input]
+        for name in names:  # a model that failed mid-clip shows black from then on, so panels keep their places
+            images.append(item.outputs.get(name, np.zeros_like(item.model_input)))
+        self.writers[""].write(compose(self.layout, images), item.time)
+
+    def _writer(self, path: Path, width: int, height: int) -> ClipWriter:
+        return ClipWriter(path, width, height, self.info.fps, audio_from=self.info)
+
+    def _active_note(self) -> str:
+        return ", ".join(model.row.model_id for model in self.models if not model.row.error)
+
+    def _fail(self, exc: BaseException) -> None:
+        if self.failure is None:
+            self.failure = exc
+        self.stop.set()
+
+    def _put(self, box: queue.Queue, item: object) -> None:
+        while True:
+            try:
+                box.put(item, timeout=QUEUE_WAIT_S)
+                return
+            except queue.Full:
+                if self.stop.is_set() and item is not _END:
+                    return
+                if self.stop.is_set():
+                    self._drain(box)
+
+    def _get(self, box: queue.Queue) -> object:
+        """The next item; _END once the run is stopping and nothing is left; the other thread's failure raised."""
+        while True:
+            if self.failure is not None:
+                raise self.failure
+            try:
+                return box.get(timeout=QUEUE_WAIT_S)
+            except queue.Empty:
+                if self.stop.is_set():
+                    return _END
+
+    @staticmethod
+    def _drain(box: queue.Queue) -> None:
+        try:
+            while True:
+                box.get_nowait()
+        except queue.Empty:
+            pass
+
+    def finish(self) -> float:
+        """Close every writer (copying the audio up to the video's end); returns the video's duration."""
+        duration = self.report.last_time + (1.0 / self.info.fps if self.info.fps else 0.04)
+        for key, writer in self.writers.items():
+            packets = writer.close(until=duration)
+            self.audio_packets = packets
+            self.plan.commit(key)
+        return duration
+
+    def abort(self) -> None:
+        for writer in self.writers.values():
+            writer.abort()
+        self.plan.discard()
+
+
+def run_video(
+    request: CompareRequest,
+    source: str | Path,
+    output: str | Path,
+    registry: Registry,
+    loader: Loader,
+    limits: VideoLimits,
+    layout: str | None = None,
+    on_progress: Progress | None = None,
+    should_stop: StopCheck | None = None,
+) -> VideoResults:
+    """Run every model of `request` over the clip; write each model's MP4 (and the comparison) next to `output`.
+
+    See outputs.plan_outputs for the file names. A model that fails is reported in its row and the others go
+    on; a cancel (should_stop) removes the partial files and returns results with `cancelled` set.
+    """
+    source = Path(source)
+    started = time.perf_counter()
+    info = probe(source, limits)
+    if layout is not None:
+        plan_layout(layout, [(info.width, info.height)], ["input"])  # an unknown layout fails before any work
+    loaded = _load(request, registry, loader)
+    models = [entry for entry in loaded if isinstance(entry, _Model)]
+    plan = plan_outputs(Path(output), list(request.model_ids), layout)  # names follow the command, not who loaded
+    pipe = _Pipeline(request, info, limits, plan, layout if models else None, models, loader, on_progress, should_stop)
+    results = VideoResults(request=request, source=source.name, fps=info.fps, layout=layout)
+    reader = threading.Thread(target=pipe.read, name="video-reader", daemon=True)
+    writer = threading.Thread(target=pipe.write, name="video-writer", daemon=True)
+    reader.start()
+    writer.start()
+    finished = False
+    try:
+        pipe.infer() if models else _drain_reader(pipe)
+        writer.join()
+        if pipe.failure is not None:
+            raise pipe.failure
+        results.duration_s = pipe.finish()
+        finished = True
+    except _Cancelled:
+        results.cancelled = f"cancelled after {pipe.meter.done} frames; partial files removed"
+    finally:
+        pipe.stop.set()  # the threads see it within QUEUE_WAIT_S and end; only then are the files closed
+        reader.join()
+        writer.join()
+        if not finished:
+            pipe.abort()
+    _fill(results, pipe, loaded, info, started)
+    return results
+
+
+def _drain_reader(pipe: _Pipeline) -> None:
+    """No model could load: still read the clip, so its facts (size, frames, keyframes) are reported."""
+    while pipe._get(pipe.inbox) is not _END:
+        pass
+    pipe._put(pipe.outbox, _END)
+
+
+def _fill(results: VideoResults, pipe: _Pipeline, loaded: list, info: ClipInfo, started: float) -> None:
+    results.frames = pipe.report.frames
+    results.source_size = pipe.source_size
+    results.input_size = pipe.input_size or pipe.source_size
+    results.keyframes = pipe.keyframes.keyframes()
+    results.wall_s = time.perf_counter() - started
+    results.audio_packets = pipe.audio_packets
+    for entry in loaded:
+        row = entry.row if isinstance(entry, _Model) else entry
+        if isinstance(entry, _Model) and not results.cancelled:
+            row.flicker = pipe.flicker[row.model_id].score
+            row.metrics = pipe.metrics[row.model_id].means()
+            row.path = pipe.plan.final(row.model_id) if row.error is None else None
+        results.rows.append(row)
+    if pipe.layout is not None and not results.cancelled:
+        results.comparison_path = pipe.plan.final("")
+    results.notes.extend(_notes(results, pipe, info))
+
+
+def _notes(results: VideoResults, pipe: _Pipeline, info: ClipInfo) -> list[str]:
+    notes = []
+    if results.source_size != results.input_size and results.request.recipe is None:
+        (w, h), (iw, ih) = results.source_size, results.input_size
+        notes.append(f"preview: frames {w}x{h} reduced to {iw}x{ih}")
+    if results.request.recipe is not None:
+        notes.append(f"reference mode: every frame degraded with {results.request.recipe.to_text()}")
+    if pipe.report.cut:
+        notes.append(pipe.report.cut)
+    if pipe.report.corrupt_packets:
+        notes.append(f"{pipe.report.corrupt_packets} corrupt packets skipped")
+    if info.audio_codec:
+        notes.append(f"audio ({info.audio_codec}) copied without re-encoding")
+    for spec_id, reason in _unavailable(pipe).items():
+        notes.append(f"{spec_id} not scored: {reason}")
+    return notes
+
+
+def _unavailable(pipe: _Pipeline) -> dict[str, str]:
+    reasons: dict[str, str] = {}
+    for means in pipe.metrics.values():
+        reasons.update(means.unavailable)
+    return reasons
