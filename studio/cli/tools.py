@@ -77,8 +77,7 @@ def cmd_bench(args: argparse.Namespace, services: Services) -> int:
 def _bench_video(args: argparse.Namespace, services: Services) -> int:
     """The video path against single images, and the webcam path's achieved rate (benchmarks/video-cpu.md)."""
     from studio.engine.provenance import machine_info
-    from studio.video.bench import VIDEO_MODELS, run_video_benchmark
-    from studio.video.live import measure_webcam
+    from studio.video.bench import VIDEO_MODELS, measure_webcam, run_video_benchmark
 
     models = tuple(args.models or VIDEO_MODELS)
     for model_id in models:
@@ -89,7 +88,7 @@ def _bench_video(args: argparse.Namespace, services: Services) -> int:
         machine_info(services.settings),
         args.out,
         models=models,
-        webcam=lambda model_id, size: measure_webcam(services, model_id, size),
+        webcam=lambda model_id, size: measure_webcam(services.registry, services.loader, model_id, size),
     )
     print(text)
     return 0

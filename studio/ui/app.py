@@ -17,6 +17,8 @@ from studio.ui.leaderboard_tab import build_leaderboard_tab
 from studio.ui.models_tab import build_models_tab
 from studio.ui.mos_tab import build_mos_tab
 from studio.ui.raters import rounds_update
+from studio.ui.video import build_video_tab
+from studio.ui.webcam_tab import build_webcam_tab
 
 INTRO = (
     "# Enhance Studio\n"
@@ -77,9 +79,13 @@ def launch(demo: gr.Blocks, settings: Settings) -> None:
 def build_demo(services: Services) -> gr.Blocks:
     with gr.Blocks(title="Enhance Studio", delete_cache=(1800, 3600)) as demo:
         gr.Markdown(INTRO)
-        with gr.Tabs():
+        with gr.Tabs(elem_id="tabs") as tabs:
             with gr.Tab("Compare", id="compare"):
-                build_compare_tab(services)
+                compare_form, _ = build_compare_tab(services)
+            with gr.Tab("Video", id="video"):
+                build_video_tab(services, compare_form.request.upload, tabs)
+            with gr.Tab("Webcam", id="webcam"):
+                build_webcam_tab(services)
             with gr.Tab("Arena", id="arena"):
                 arena = build_arena_tab(services)
             with gr.Tab("MOS", id="mos") as mos_tab:

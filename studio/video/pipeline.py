@@ -348,7 +348,7 @@ def _drain_reader(pipe: _Pipeline) -> None:
 
 
 def _fill(results: VideoResults, pipe: _Pipeline, loaded: list, info: ClipInfo, started: float) -> None:
-    results.frames = pipe.report.frames
+    results.frames = pipe.meter.done if results.cancelled else pipe.report.frames  # decoded may run ahead
     results.source_size = pipe.source_size
     results.input_size = pipe.input_size or pipe.source_size
     results.keyframes = pipe.keyframes.keyframes()

@@ -120,7 +120,7 @@ def row_record(row: VideoRow) -> dict[str, Any]:
         backend=row.backend,
         precision=row.precision,
         device=row.device,
-        path=str(row.path) if row.path else None,
+        file=str(row.path) if row.path else None,  # not "path": gradio_client would take the row for a file
         error=row.error,
     )
     return record
@@ -158,7 +158,11 @@ def video_json(results: VideoResults) -> str:
 def summary_line(results: VideoResults) -> str:
     """One line about the run: frames, sizes, speed, and every note (caps, preview, audio)."""
     width, height = results.input_size
-    parts = [f"{results.frames} frames at {width}x{height}", f"{results.duration_s:.2f} s of video"]
+    parts = [f"{results.frames} frames at {width}x{height}"]
+    if not results.cancelled:
+        parts.append(f"{results.duration_s:.2f} s of video")
     if results.wall_fps:
         parts.append(f"{results.wall_fps:.1f} fps overall")
+    if results.cancelled:
+        parts.append(results.cancelled)
     return "; ".join(parts + results.notes)
