@@ -37,7 +37,14 @@ def add_model_flag(command: argparse.ArgumentParser, required: bool = True, help
 
 def add_set_flag(command: argparse.ArgumentParser) -> None:
     """`--set ID.PARAM=VALUE`, repeatable; read by `parse_sets`."""
-    command.add_argument("--set", dest="settings", action="append", default=[], metavar="ID.PARAM=VALUE")
+    command.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="ID.PARAM=VALUE",
+        help="a model parameter (repeatable), e.g. --set unsharp-mask.amount=1.5",
+    )
 
 
 def add_runtime_flags(command: argparse.ArgumentParser) -> None:

@@ -15,7 +15,14 @@ from studio.cli import catalogue, ratings, run, score, tools, video
 from studio.cli.common import report_error
 from studio.core.errors import StudioError
 
-COMMAND_GROUPS = (catalogue, run, video, score, ratings, tools)  # the order here is the order `studio --help` lists commands
+COMMAND_GROUPS = (
+    catalogue,
+    run,
+    video,
+    score,
+    ratings,
+    tools,
+)  # the order here is the order `studio --help` lists commands
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,8 +31,16 @@ BAR_WIDTH = 24
 def register(commands: argparse._SubParsersAction) -> None:
     video = add_command(commands, "video", cmd_video, "enhance a video with models; H.264 MP4 out, audio kept")
     video.add_argument("input", type=Path, help="MP4, MOV, MKV, WebM or AVI")
-    add_model_flag(video)
-    video.add_argument("-o", "--out", type=Path, required=True, metavar="OUT.mp4")
+    add_model_flag(video, help="a model to run on every frame (repeatable, at most 8; see `studio models`)")
+    video.add_argument(
+        "-o",
+        "--out",
+        type=Path,
+        required=True,
+        metavar="OUT.mp4",
+        help="the comparison with --side-by-side/--split, else the enhanced clip of a single model; "
+        "each model's own clip is written as OUT-<id>.mp4",
+    )
     layout = video.add_mutually_exclusive_group()
     layout.add_argument(
         "--side-by-side",
@@ -81,6 +92,24 @@ def progress_bar(interactive: bool):
     return report
 
 
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a service manager, `kill`) ends the run like Ctrl-C: partial files removed, exit 130."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (an embedding program): leave its signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def cmd_video(args: argparse.Namespace, services: Services) -> int:
     """Build the request the image compare would, run the clip through it, print the table."""
     from dataclasses import replace
@@ -106,18 +135,19 @@ def cmd_video(args: argparse.Namespace, services: Services) -> int:
     if args.max_frames is not None:
         if args.max_frames < 1:
             raise UsageError(f"--max-frames must be at least 1, got {args.max_frames}")
-        limits = replace(limits, max_frames=args.max_frames)
+        limits = replace(limits, max_frames=args.max_frames, frames_from="--max-frames")
     interactive = sys.stderr.isatty()
-    results = run_video(
-        request,
-        args.input,
-        args.out,
-        services.registry,
-        services.loader,
-        limits,
-        layout=args.layout,
-        on_progress=progress_bar(interactive),
-    )
+    with terminate_as_interrupt():
+        results = run_video(
+            request,
+            args.input,
+            args.out,
+            services.registry,
+            services.loader,
+            limits,
+            layout=args.layout,
+            on_progress=progress_bar(interactive),
+        )
     if interactive:
         print(file=sys.stderr)
     for row in results.rows:

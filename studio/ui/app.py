@@ -24,6 +24,7 @@ INTRO = (
     "# Enhance Studio\n"
     "Upload an image, pick enhancers (classical filters and neural networks), run them side by side, "
     "drag the sliders to compare before and after, and read latency and quality in one table. "
+    "The **Video** tab does the same for a clip (a side-by-side video, flicker, keyframes); **Webcam** runs live. "
     "Rate outputs blind in the **Arena** (A/B votes) and **MOS** (1-5 scores) tabs; the **Leaderboard** ranks them."
 )
 

@@ -44,6 +44,7 @@ class VideoLimits:
     max_frames: int = 300
     max_side: int = 1920
     max_seconds: float = 120.0
+    frames_from: str = "STUDIO_MAX_FRAMES"  # who set max_frames, named when it cuts a clip (--max-frames, ...)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> VideoLimits:
@@ -86,6 +87,7 @@ class ReadReport:
     corrupt_packets: int = 0
     frames: int = 0
     last_time: float = 0.0
+    origin: float = 0.0  # the first frame's time in the source's timeline: time 0 of the output
     notes: list[str] = field(default_factory=list)
 
 
@@ -199,7 +201,8 @@ def read_frames(info: ClipInfo, limits: VideoLimits, report: ReadReport) -> Iter
                 time = decoded.time
                 if time is None or not math.isfinite(time):  # no timestamp: place it at the nominal rate
                     time = (start or 0.0) + report.frames / (info.fps or 25.0)
-                start = time if start is None else start
+                if start is None:
+                    start = report.origin = time
                 report.cut = _cap_reached(report.frames, time - start, limits)
                 if report.cut:
                     return
@@ -215,7 +218,7 @@ def read_frames(info: ClipInfo, limits: VideoLimits, report: ReadReport) -> Iter
 def _cap_reached(frames: int, time: float, limits: VideoLimits) -> str | None:
     """Which cap stops the clip before this frame, said the way the result reports it (None: keep going)."""
     if frames >= limits.max_frames:
-        return f"cut at the {limits.max_frames}-frame limit (STUDIO_MAX_FRAMES)"
+        return f"cut at the {limits.max_frames}-frame limit ({limits.frames_from})"
     if time > limits.max_seconds:
         return f"cut at the {limits.max_seconds:g} s limit (STUDIO_MAX_VIDEO_SECONDS)"
     return None
@@ -277,17 +280,18 @@ class ClipWriter:
         self.frames += 1
         self.last_time = time
 
-    def close(self, until: float | None = None) -> int:
-        """Flush the encoder, copy the source's audio (packets that start by `until` seconds), finish the file.
+    def close(self, until: float | None = None, origin: float = 0.0) -> int:
+        """Flush the encoder, copy the source's audio, finish the file; returns the audio packets copied.
 
-        Returns the number of audio packets copied.
+        `origin`: where the first frame sat in the source's timeline (frames are written from 0): the audio
+        moves by the same amount so it stays in sync. `until`: no packet starting later is copied.
         """
         copied = 0
         try:
             for packet in self._stream.encode(None):
                 self._container.mux(packet)
             if self._audio is not None:
-                copied = copy_audio(self._audio[0], self._audio[1], self._container, until)
+                copied = copy_audio(self._audio[0], self._audio[1], self._container, until, origin)
         finally:
             self._container.close()
         return copied
@@ -297,20 +301,30 @@ class ClipWriter:
             self._container.close()
 
 
-def copy_audio(source: ClipInfo, target: Any, output: Any, until: float | None) -> int:
-    """Mux the source's first audio stream into `target` (a stream of `output`) packet for packet."""
+def copy_audio(source: ClipInfo, target: Any, output: Any, until: float | None, origin: float = 0.0) -> int:
+    """Mux the source's first audio stream into `target` (a stream of `output`) packet for packet.
+
+    Packets keep their bytes; only their timestamps move by `origin` (the video's start), so sound and
+    picture keep the distance they had. A packet that ends before the first frame is left out, and none
+    that starts after `until` (seconds from the first frame) is copied.
+    """
     import av
 
     copied = 0
     with _open(source.path, source.container) as container:
         audio = container.streams.audio[0]
-        origin = audio.start_time or 0
+        shift = round(origin / audio.time_base) if audio.time_base else 0
         for packet in container.demux(audio):
             if packet.dts is None or packet.size == 0:
                 continue
-            if until is not None and _seconds_from(packet, origin) > until:
+            start = _seconds(packet) - origin
+            if start + float((packet.duration or 0) * packet.time_base) < 0:
+                continue
+            if until is not None and start > until:
                 break
             packet.stream = target
+            if shift:
+                packet.pts, packet.dts = packet.pts - shift, packet.dts - shift
             try:
                 output.mux(packet)
             except av.error.FFmpegError:
@@ -319,8 +333,8 @@ def copy_audio(source: ClipInfo, target: Any, output: Any, until: float | None) 
     return copied
 
 
-def _seconds_from(packet: Any, origin: int) -> float:
-    """When the packet starts, in seconds from the stream's start (0 when it carries no timestamp)."""
+def _seconds(packet: Any) -> float:
+    """When the packet starts in the source's timeline, in seconds (0 when it carries no timestamp)."""
     if packet.pts is None or packet.time_base is None:
         return 0.0
-    return float((packet.pts - origin) * packet.time_base)
+    return float(packet.pts * packet.time_base)

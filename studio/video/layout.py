@@ -19,7 +19,8 @@ from studio.core.resize import resize_to
 
 LAYOUTS = ("side-by-side", "split")
 MAX_WIDTH = 3840  # px: a comparison wider than 4K plays badly in browsers and grows the file
-LABEL_HEIGHT_SHARE = 0.06  # of the panel height
+LABEL_HEIGHT_SHARE = 0.035  # text height as a share of the panel height: readable, covering little
+MIN_LABEL_SCALE = 0.35  # OpenCV font scale below which labels stop being legible
 
 
 @dataclass(frozen=True)
@@ -47,16 +48,30 @@ def plan_layout(kind: str, sizes: list[tuple[int, int]], labels: list[str]) -> L
     return Layout(kind=kind, panel=(width, height), labels=tuple(labels))
 
 
-def _label(panel: np.ndarray, text: str, x: int = 0) -> None:
-    """White text on a dark box at the top left of the panel (or of the strip starting at x)."""
-    height = panel.shape[0]
-    scale = max(0.35, height * LABEL_HEIGHT_SHARE / 30)
+def _label(frame: np.ndarray, text: str, x: int, room: int, row: int = 0) -> None:
+    """White text on a dark box at (x, the top): as large as LABEL_HEIGHT_SHARE of the height allows, smaller
+    when it would be wider than `room` px; `row` 1 puts it under a row-0 label (split strips alternate)."""
+    height = frame.shape[0]
+    scale = max(MIN_LABEL_SCALE, height * LABEL_HEIGHT_SHARE / 22)
     thickness = max(1, round(scale * 1.5))
     (text_w, text_h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+    if text_w + 8 > room:  # shrink to fit; below the smallest legible size the box may reach past `room`
+        scale = max(MIN_LABEL_SCALE, scale * (room - 8) / text_w)
+        thickness = max(1, round(scale * 1.5))
+        (text_w, text_h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
     pad = max(2, text_h // 3)
-    cv2.rectangle(panel, (x, 0), (x + text_w + 2 * pad, text_h + base + 2 * pad), (0, 0, 0), thickness=-1)
+    box = text_h + base + 2 * pad
+    top = row * box
+    cv2.rectangle(frame, (x, top), (x + text_w + 2 * pad, top + box), (0, 0, 0), thickness=-1)
     cv2.putText(
-        panel, text, (x + pad, text_h + pad), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thickness, cv2.LINE_AA
+        frame,
+        text,
+        (x + pad, top + text_h + pad),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        scale,
+        (255, 255, 255),
+        thickness,
+        cv2.LINE_AA,
     )
 
 
@@ -67,16 +82,16 @@ def compose(layout: Layout, images: list[np.ndarray]) -> np.ndarray:
     if layout.kind == "side-by-side":
         panels = [np.array(panel, copy=True) for panel in panels]
         for panel, text in zip(panels, layout.labels, strict=True):
-            _label(panel, text)
+            _label(panel, text, 0, width)
         return np.ascontiguousarray(np.concatenate(panels, axis=1))
     frame = np.empty((height, width, 3), np.uint8)
     edges = strip_edges(width, len(panels))
     for panel, (left, right) in zip(panels, edges, strict=True):
         frame[:, left:right] = panel[:, left:right]
-    for (left, _), text in zip(edges, layout.labels, strict=True):
-        _label(frame, text, left)
     for left, _ in edges[1:]:
         frame[:, left] = (255, 255, 255)  # a thin divider between strips
+    for index, ((left, right), text) in enumerate(zip(edges, layout.labels, strict=True)):
+        _label(frame, text, left, 2 * (right - left), row=index % 2)  # alternate rows: a label may overhang
     return frame
 
 

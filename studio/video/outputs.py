@@ -41,8 +41,11 @@ class OutputPlan:
                 self.partial(key).unlink()
 
 
-def plan_outputs(output: Path, model_ids: list[str], layout: str | None) -> OutputPlan:
-    """The final paths for these models (see the module notes); the folder is checked before any work."""
+def plan_outputs(output: Path, model_ids: list[str], layout: str | None, source: Path | None = None) -> OutputPlan:
+    """The final paths for these models (see the module notes); the folder is checked before any work.
+
+    A final path that is the source itself is refused: the run would replace the clip it reads.
+    """
     if output.suffix.lower() != ".mp4":
         raise UsageError(f"the output must be an .mp4 file, got '{output.name}'")
     folder = output.parent
@@ -60,4 +63,8 @@ def plan_outputs(output: Path, model_ids: list[str], layout: str | None) -> Outp
     for model_id in model_ids:
         alone = len(model_ids) == 1 and not layout
         finals[model_id] = output if alone else output.with_name(f"{output.stem}-{model_id}.mp4")
+    if source is not None and source.exists():
+        for path in finals.values():
+            if path.exists() and path.resolve() == source.resolve():
+                raise UsageError(f"the output {path} is the input video itself: choose another output name")
     return OutputPlan(finals)

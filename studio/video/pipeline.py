@@ -25,17 +25,17 @@ from pathlib import Path
 import numpy as np
 
 from studio.core.degrade import crop_to_multiple, degrade
-from studio.core.errors import StudioError
+from studio.core.errors import EnhanceError, StudioError
 from studio.core.media import DecodedImage
 from studio.core.resize import limit_long_side
 from studio.engine.enhance import choose_tile, run_enhancer
 from studio.engine.request import CompareRequest
-from studio.metrics import MetricContext
+from studio.metrics import FULL_REFERENCE, MetricContext
 from studio.models.backends.base import Enhancer
 from studio.models.loader import Loader
 from studio.models.registry import Registry
 from studio.video.io import ClipInfo, ClipWriter, ReadReport, VideoLimits, probe, read_frames
-from studio.video.layout import Layout, compose, plan_layout
+from studio.video.layout import MAX_WIDTH, Layout, compose, plan_layout
 from studio.video.outputs import OutputPlan, plan_outputs
 from studio.video.progress import Progress, ProgressMeter
 from studio.video.quality import Flicker, KeyframePicker, MetricMeans, scored_stride
@@ -279,7 +279,7 @@ class _Pipeline:
         """Close every writer (copying the audio up to the video's end); returns the video's duration."""
         duration = self.report.last_time + (1.0 / self.info.fps if self.info.fps else 0.04)
         for key, writer in self.writers.items():
-            packets = writer.close(until=duration)
+            packets = writer.close(until=duration, origin=self.report.origin)
             self.audio_packets = packets
             self.plan.commit(key)
         return duration
@@ -313,8 +313,11 @@ def run_video(
         plan_layout(layout, [(info.width, info.height)], ["input"])  # an unknown layout fails before any work
     loaded = _load(request, registry, loader)
     models = [entry for entry in loaded if isinstance(entry, _Model)]
-    plan = plan_outputs(Path(output), list(request.model_ids), layout)  # names follow the command, not who loaded
-    pipe = _Pipeline(request, info, limits, plan, layout if models else None, models, loader, on_progress, should_stop)
+    if not models:  # nothing would run: say why before a single frame is decoded
+        reasons = "; ".join(f"{entry.model_id}: {entry.error}" for entry in loaded if isinstance(entry, VideoRow))
+        raise EnhanceError(f"none of the chosen models can run: {reasons}")
+    plan = plan_outputs(Path(output), list(request.model_ids), layout, source)  # names follow the command
+    pipe = _Pipeline(request, info, limits, plan, layout, models, loader, on_progress, should_stop)
     results = VideoResults(request=request, source=source.name, fps=info.fps, layout=layout)
     reader = threading.Thread(target=pipe.read, name="video-reader", daemon=True)
     writer = threading.Thread(target=pipe.write, name="video-writer", daemon=True)
@@ -322,7 +325,7 @@ def run_video(
     writer.start()
     finished = False
     try:
-        pipe.infer() if models else _drain_reader(pipe)
+        pipe.infer()
         writer.join()
         if pipe.failure is not None:
             raise pipe.failure
@@ -340,18 +343,11 @@ def run_video(
     return results
 
 
-def _drain_reader(pipe: _Pipeline) -> None:
-    """No model could load: still read the clip, so its facts (size, frames, keyframes) are reported."""
-    while pipe._get(pipe.inbox) is not _END:
-        pass
-    pipe._put(pipe.outbox, _END)
-
-
 def _fill(results: VideoResults, pipe: _Pipeline, loaded: list, info: ClipInfo, started: float) -> None:
     results.frames = pipe.meter.done if results.cancelled else pipe.report.frames  # decoded may run ahead
     results.source_size = pipe.source_size
     results.input_size = pipe.input_size or pipe.source_size
-    results.keyframes = pipe.keyframes.keyframes()
+    results.keyframes = [k for k in pipe.keyframes.keyframes() if k.index < results.frames]  # the reader runs ahead
     results.wall_s = time.perf_counter() - started
     results.audio_packets = pipe.audio_packets
     for entry in loaded:
@@ -367,18 +363,41 @@ def _fill(results: VideoResults, pipe: _Pipeline, loaded: list, info: ClipInfo, 
 
 
 def _notes(results: VideoResults, pipe: _Pipeline, info: ClipInfo) -> list[str]:
+    """Everything a reader of the table must know: sizes changed, caps, skipped packets, left-out values."""
     notes = []
-    if results.source_size != results.input_size and results.request.recipe is None:
+    recipe = results.request.recipe
+    if results.source_size != results.input_size and recipe is None:
         (w, h), (iw, ih) = results.source_size, results.input_size
         notes.append(f"preview: frames {w}x{h} reduced to {iw}x{ih}")
-    if results.request.recipe is not None:
-        notes.append(f"reference mode: every frame degraded with {results.request.recipe.to_text()}")
+    if recipe is not None:
+        notes.append(f"reference mode: every frame degraded with {recipe.to_text()}")
+        for row in results.rows:
+            if row.ok and row.scale != recipe.scale:
+                notes.append(
+                    f"{row.model_id}: x{row.scale} output scored against a x{recipe.scale} degradation: "
+                    f"not comparable with the x{recipe.scale} rows"
+                )
+    else:
+        needing = [spec.id for spec in results.request.metrics if spec.kind == FULL_REFERENCE]
+        if needing:
+            notes.append(f"{', '.join(needing)} not scored: they need a reference (a degradation recipe)")
+    if pipe.layout is not None:
+        largest = max((row.output_size for row in results.rows if row.output_size), key=lambda s: s[0] * s[1])
+        if pipe.layout.panel[0] < largest[0] - 1:
+            width, height = pipe.layout.panel
+            notes.append(f"comparison panels shown at {width}x{height} to keep the video within {MAX_WIDTH} px")
     if pipe.report.cut:
         notes.append(pipe.report.cut)
     if pipe.report.corrupt_packets:
         notes.append(f"{pipe.report.corrupt_packets} corrupt packets skipped")
     if info.audio_codec:
         notes.append(f"audio ({info.audio_codec}) copied without re-encoding")
+    for model_id, means in pipe.metrics.items():
+        for metric_id, count in means.non_finite.items():
+            notes.append(
+                f"{metric_id} of {model_id}: {count} of {means.counts.get(metric_id, 0) + count} scored frames gave "
+                "an infinite or undefined value (an identical or flat frame) and are left out of its mean"
+            )
     for spec_id, reason in _unavailable(pipe).items():
         notes.append(f"{spec_id} not scored: {reason}")
     return notes

@@ -10,6 +10,7 @@ table uses.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 
 import cv2
@@ -70,6 +71,7 @@ class MetricMeans:
     sums: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     unavailable: dict[str, str] = field(default_factory=dict)
+    non_finite: dict[str, int] = field(default_factory=dict)  # frames left out of a mean: inf or NaN there
 
     def add(self, output: np.ndarray, reference: np.ndarray | None) -> None:
         height, width = output.shape[:2]
@@ -82,6 +84,9 @@ class MetricMeans:
                 value = float(spec(output, reference, self.context))
             except StudioError as exc:
                 self.unavailable[spec.id] = str(exc)
+                continue
+            if not math.isfinite(value):  # a black frame's infinite PSNR must not blank the whole clip's mean
+                self.non_finite[spec.id] = self.non_finite.get(spec.id, 0) + 1
                 continue
             self.sums[spec.id] = self.sums.get(spec.id, 0.0) + value
             self.counts[spec.id] = self.counts.get(spec.id, 0) + 1

@@ -102,8 +102,11 @@ def _rounded(value: float | None, digits: int = 3) -> float | None:
     return round(value, digits)
 
 
-def row_record(row: VideoRow) -> dict[str, Any]:
-    """A row as the table and JSON show it (the CLI's --json, the API, the Video tab)."""
+def row_record(row: VideoRow, metric_ids: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A row as the table and JSON show it (the CLI's --json, the API, the Video tab).
+
+    Every row has every column (`metric_ids` empty where not scored), so a failed model's row lines up.
+    """
     record: dict[str, Any] = {
         "model": row.model_id,
         "name": row.name,
@@ -114,8 +117,8 @@ def row_record(row: VideoRow) -> dict[str, Any]:
         "latency_ms_p95": _rounded(row.latency_ms_p95, 1),
         "flicker": _rounded(row.flicker, 3),
     }
-    for metric_id, value in row.metrics.items():
-        record[metric_id] = _rounded(value, 4)
+    for metric_id in dict.fromkeys((*metric_ids, *row.metrics)):
+        record[metric_id] = _rounded(row.metrics.get(metric_id), 4)
     record.update(
         backend=row.backend,
         precision=row.precision,
@@ -127,7 +130,7 @@ def row_record(row: VideoRow) -> dict[str, Any]:
 
 
 def video_table(results: VideoResults) -> list[dict[str, Any]]:
-    return [row_record(row) for row in results.rows]
+    return [row_record(row, results.request.metric_ids) for row in results.rows]
 
 
 def video_json(results: VideoResults) -> str:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.cli.helpers import stderr_lines, studio
 from tests.environment import clean_env
 from tests.paths import REPO_ROOT
@@ -45,7 +47,7 @@ def test_video_table_and_caps(tmp_path):
     result = studio("video", str(clip), "-m", "unsharp-mask", "-o", str(tmp_path / "x.mp4"), "--max-frames", "6")
     assert result.returncode == 0, result.stderr
     assert "latency_ms_median" in result.stdout and "flicker" in result.stdout
-    assert "6 frames at 96x64" in result.stdout and "cut at the 6-frame limit (STUDIO_MAX_FRAMES)" in result.stdout
+    assert "6 frames at 96x64" in result.stdout and "cut at the 6-frame limit (--max-frames)" in result.stdout
     assert video_facts(tmp_path / "x.mp4")["frames"] == 6
 
 
@@ -73,13 +75,41 @@ def test_bad_inputs_are_one_line_and_exit_2(tmp_path):
 
 def test_a_failing_model_exits_1_and_the_others_are_written(tmp_path):
     clip = make_clip(tmp_path / "clip.mp4", frames=5)
-    result = studio("video", str(clip), "-m", "realesrgan-x4-hub", "-m", "unsharp-mask", "-o", str(tmp_path / "o.mp4"))
+    out = tmp_path / "o.mp4"
+    result = studio(
+        "video", str(clip), "-m", "realesrgan-x4-hub", "-m", "unsharp-mask", "-o", str(out), "--side-by-side"
+    )
     assert result.returncode == 1
-    assert any(line.startswith("error: realesrgan-x4-hub: ") for line in stderr_lines(result))
+    assert next(line for line in stderr_lines(result) if line.startswith("error: ")).startswith(
+        "error: realesrgan-x4-hub: "
+    )
+    assert "unexpected" not in result.stderr
+    table = result.stdout.splitlines()
+    assert table[0].split()[:2] == ["model", "name"] and "unsharp-mask" in table[3]  # the table lines up
     assert video_facts(tmp_path / "o-unsharp-mask.mp4")["frames"] == 5
+    assert video_facts(out)["frames"] == 5
 
 
-def test_ctrl_c_stops_with_130_and_leaves_no_partial_file(tmp_path):
+def test_nothing_runs_when_no_chosen_model_can(tmp_path):
+    clip = make_clip(tmp_path / "clip.mp4", frames=5)
+    result = studio("video", str(clip), "-m", "realesrgan-x4-hub", "-o", str(tmp_path / "out" / "o.mp4"))
+    assert result.returncode == 1
+    lines = stderr_lines(result)
+    assert len(lines) == 1 and lines[0].startswith("error: none of the chosen models can run: realesrgan-x4-hub: ")
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_the_input_is_never_overwritten(tmp_path):
+    clip = make_clip(tmp_path / "clip.mp4", frames=5)
+    before = clip.read_bytes()
+    result = studio("video", str(clip), "-m", "unsharp-mask", "-o", str(clip))
+    assert result.returncode == 2
+    assert stderr_lines(result) == [f"error: the output {clip} is the input video itself: choose another output name"]
+    assert clip.read_bytes() == before
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_stops_with_130_and_leaves_no_partial_file(tmp_path, signum):
     clip = make_clip(tmp_path / "clip.mp4", frames=300, size=(320, 240))
     out = tmp_path / "out"
     process = subprocess.Popen(
@@ -104,7 +134,7 @@ def test_ctrl_c_stops_with_130_and_leaves_no_partial_file(tmp_path):
     first = process.stderr.readline()  # the first progress line: frames are being written
     assert first.startswith("["), first
     time.sleep(0.5)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     _, rest = process.communicate(timeout=60)
     assert process.returncode == 130, rest
     assert rest.strip().splitlines()[-1] == "error: interrupted"

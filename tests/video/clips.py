@@ -47,8 +47,10 @@ def make_clip(
     vfr: bool = False,
     rotation: int | None = None,
     container: str = "mp4",
+    video_start_ms: int = 0,
 ) -> Path:
-    """Write a clip; `vfr` alternates 20 ms and 60 ms between frames; `rotation` sets the display matrix."""
+    """Write a clip; `vfr` alternates 20 ms and 60 ms between frames; `rotation` sets the display matrix;
+    `video_start_ms` starts the picture that late in the timeline (the audio always starts at 0)."""
     import av
 
     form, video_codec, audio_codec = CONTAINERS[container]
@@ -64,7 +66,7 @@ def make_clip(
         if audio:
             sound = output.add_stream(audio_codec, rate=48000)
             sound.layout = "mono"
-        millis = 0
+        millis = video_start_ms
         for index in range(frames):
             frame = av.VideoFrame.from_ndarray(pattern(index, width, height), format="rgb24")
             frame.pts, frame.time_base = millis, time_base
@@ -122,12 +124,21 @@ def corrupt_middle(path: Path, share: float = 0.5, length: int = 400) -> Path:
 
 def audio_packets(path: Path) -> list[bytes]:
     """The bytes of every audio packet of the first audio stream, in order."""
+    return [data for data, _ in timed_audio_packets(path)]
+
+
+def timed_audio_packets(path: Path) -> list[tuple[bytes, float]]:
+    """(bytes, start in seconds) of every audio packet of the first audio stream, in order."""
     import av
 
     with av.open(str(path)) as clip:
         if not clip.streams.audio:
             return []
-        return [bytes(packet) for packet in clip.demux(clip.streams.audio[0]) if packet.size]
+        return [
+            (bytes(packet), float(packet.pts * packet.time_base))
+            for packet in clip.demux(clip.streams.audio[0])
+            if packet.size
+        ]
 
 
 def video_facts(path: Path) -> dict:

@@ -16,7 +16,7 @@ from studio.video.io import ReadReport, VideoLimits, probe, read_frames
 from studio.video.layout import plan_layout
 from studio.video.pipeline import run_video
 from studio.video.results import video_json, video_table
-from tests.video.clips import audio_packets, make_clip, video_facts
+from tests.video.clips import audio_packets, make_clip, timed_audio_packets, video_facts
 
 
 @pytest.fixture
@@ -61,6 +61,19 @@ def test_every_model_writes_h264_with_the_sources_frames_timing_and_audio(servic
         "run-unsharp-mask.mp4",
         "run.mp4",
     ]  # no partial file left behind
+
+
+def test_audio_stays_in_sync_when_the_picture_starts_late(services, tmp_path):
+    """A clip whose first frame is at 0.48 s: frames are written from 0, so the sound moves back by 0.48 s too."""
+    clip = make_clip(tmp_path / "late.mp4", frames=30, audio=True, video_start_ms=480)
+    results = run(services, clip, tmp_path / "out.mp4", models=("unsharp-mask",), layout=None)
+    assert video_facts(results.rows[0].path)["times"][0] == 0.0
+    source = timed_audio_packets(clip)
+    copied = timed_audio_packets(results.rows[0].path)
+    first = next(i for i, (data, _) in enumerate(source) if data == copied[0][0])
+    assert source[first][1] > 0.4  # the sound before the picture began is left out
+    for (data, moved), (original, at) in zip(copied, source[first:], strict=False):
+        assert data == original and abs(moved - (at - 0.48)) < 1e-3
 
 
 def test_side_by_side_puts_each_panel_in_its_place(services, clip, tmp_path):

@@ -38,8 +38,8 @@ def clip_info(services: Services, path: str | None) -> str:
         return ""
     try:
         info = probe(path, VideoLimits.from_settings(services.settings))
-    except StudioError as exc:
-        raise gr.Error(str(exc)) from None
+    except StudioError as exc:  # said where it stays (a toast fades): Run would be refused with the same words
+        return f"⚠️ **{Path(path).name}** cannot be used: {exc}"
     parts = [f"**{Path(path).name}**", f"{info.width}x{info.height}", info.codec]
     if info.fps:
         parts.append(f"{info.fps:.3g} fps")

@@ -10,9 +10,12 @@ from dataclasses import dataclass
 import gradio as gr
 
 from studio.engine.request import MAX_MODELS
+from studio.models.weights.store import UNAVAILABLE
 from studio.services import Services
 from studio.ui.choices import AUTO, BACKEND_CHOICES, PRECISION_CHOICES
 from studio.ui.compare.layout import metric_choices
+from studio.ui.compare.picker import model_label, run_states
+from studio.ui.models_tab import model_states
 from studio.ui.video.runner import NO_LAYOUT
 from studio.video.io import VIDEO_EXTENSIONS
 from studio.video.layout import LAYOUTS
@@ -90,8 +93,14 @@ class VideoArea:
 
 
 def model_choices(services: Services) -> list[tuple[str, str]]:
-    """(label, id) of every registry model; classical filters run a clip fastest, networks need their weights."""
-    return [(f"{spec.name} · {spec.task}", spec.id) for spec in services.registry]
+    """(label, id) of the models that can run here, labelled as the Compare tab labels them ("Name · id (x2,
+    ncnn fp32)"); a model whose weights cannot be had now is left out rather than failing after the upload."""
+    states = run_states(services, model_states(services))
+    return [
+        (model_label(spec, states[spec.id], services.speed.form_for(spec.id)), spec.id)
+        for spec in services.registry
+        if not states[spec.id].startswith(UNAVAILABLE)
+    ]
 
 
 def build_form(services: Services) -> VideoForm:
