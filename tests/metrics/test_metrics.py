@@ -12,9 +12,10 @@ from skimage.color import rgb2ycbcr
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from studio.core.config import Settings
+from studio.core.errors import ChecksumMismatchError, MediaError
 from studio.metrics import METRICS, MetricContext, get_metric, parse_metric_list
 from studio.metrics import lpips as lpips_module
-from studio.metrics.fullref import psnr, ssim
+from studio.metrics.fullref import psnr, ssim, to_y
 from studio.models.weights.store import WeightStore
 from tests.paths import SHARED_WEIGHTS
 
@@ -71,6 +72,26 @@ def test_psnr_y_with_crop_matches_an_independent_computation(pair):
     assert y_ssim == pytest.approx(basicsr_ssim_channel(y_sharp, y_restored), abs=1e-5)
 
 
+def test_scale_one_models_are_scored_without_a_border_crop(pair):
+    """Denoise, deblur and sharpen models are reported uncropped, as NAFNet, Restormer and BasicSR do."""
+    sharp, restored = pair
+    whole = MetricContext(scale=1)
+    assert get_metric("psnr")(restored, sharp, whole) == pytest.approx(psnr(sharp, restored), abs=1e-9)
+    assert get_metric("ssim")(restored, sharp, whole) == pytest.approx(ssim(sharp, restored), abs=1e-9)
+    cropped = get_metric("ssim_y")(restored, sharp, MetricContext(scale=2))
+    assert cropped == pytest.approx(ssim(to_y(sharp[2:-2, 2:-2]), to_y(restored[2:-2, 2:-2])), abs=1e-9)
+
+
+def test_grey_ssim_is_matlab_ssim_on_matlab_grey(pair):
+    sharp, restored = pair
+    grey = [
+        np.floor(image.astype(float) @ [0.298936021293775, 0.587043074451121, 0.114020904255103] + 0.5)
+        for image in (sharp, restored)
+    ]
+    expected = basicsr_ssim_channel(*grey)
+    assert get_metric("ssim_grey")(restored, sharp, MetricContext()) == pytest.approx(expected, abs=1e-9)
+
+
 def test_identical_images_score_perfectly(pair):
     sharp, _ = pair
     assert get_metric("psnr")(sharp, sharp, MetricContext()) == float("inf")
@@ -95,7 +116,7 @@ def test_brisque_runs_through_the_weights_mirror(pair, env):
     sharp, _ = pair
     noisy = np.clip(sharp + np.random.default_rng(0).normal(0, 25, sharp.shape), 0, 255).astype(np.uint8)
     clean, degraded = spec(sharp, None, MetricContext(store=store)), spec(noisy, None, MetricContext(store=store))
-    assert 0 <= clean < degraded <= 150
+    assert -20 <= clean < 30 < degraded <= 150
 
 
 def test_brisque_reports_why_it_cannot_run(env):
@@ -107,17 +128,13 @@ def test_lpips_is_unavailable_without_weights(env):
     assert get_metric("lpips").availability(WeightStore(Settings.from_env(env))) == "weights not downloaded"
 
 
-def test_lpips_runs_when_weights_are_present(env, tmp_path, pair):
-    """The real network code path, with randomly initialised weights in a mirror."""
+def test_lpips_runs_when_weights_are_present(env, tmp_path, pair, metric_files):
+    """The real network code path: the heads from the pinned lpips wheel, a randomly initialised backbone."""
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     torch.manual_seed(0)
     torch.save(torchvision.models.alexnet(weights=None).state_dict(), mirror / lpips_module.BACKBONE)
-    channels = (64, 192, 384, 256, 256)
-    torch.save(
-        {f"lin{i}.model.1.weight": torch.rand(1, c, 1, 1) for i, c in enumerate(channels)}, mirror / lpips_module.HEADS
-    )
-    env["STUDIO_WEIGHTS_MIRROR"] = str(mirror)
+    env["STUDIO_WEIGHTS_MIRROR"] = f"{mirror},{metric_files}"
     store = WeightStore(Settings.from_env(env))
     spec = get_metric("lpips")
     assert spec.availability(store) is None
@@ -126,41 +143,68 @@ def test_lpips_runs_when_weights_are_present(env, tmp_path, pair):
     ctx = MetricContext(store=store)
     assert spec(sharp, sharp, ctx) == pytest.approx(0.0, abs=1e-6)
     assert spec(blurry, sharp, ctx) > 0
-    # fetched through the weight store: cached as url sources, so they serve without the mirror from now on
+    # fetched through the weight store: cached, so they serve without the mirror from now on
     assert [store.source_state(s).label for s in lpips_module.SOURCES] == ["cached"] * 2
-    cached = [store.resolve_source("lpips", s) for s in lpips_module.SOURCES]
-    assert [p.name for p in cached] == [lpips_module.BACKBONE, lpips_module.HEADS]
-    assert all(p.is_relative_to(tmp_path / "weights" / "url") for p in cached)
+    backbone, heads = (store.resolve_source("lpips", s) for s in lpips_module.SOURCES)
+    assert backbone.name == lpips_module.BACKBONE and backbone.is_relative_to(tmp_path / "weights" / "url")
+    assert heads.as_posix().endswith("lpips-0.1.4-py3-none-any/lpips/weights/v0.1/alex.pth")
     env.pop("STUDIO_WEIGHTS_MIRROR")
     assert spec.availability(WeightStore(Settings.from_env(env))) is None
 
 
-def test_lpips_weights_are_unpinned_url_sources_from_upstream():
-    backbone, heads = (s.url for s in lpips_module.SOURCES)
-    assert backbone.url == "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth"
-    assert heads.url == (
-        "https://raw.githubusercontent.com/richzhang/PerceptualSimilarity/master/lpips/weights/v0.1/alex.pth"
-    )
-    assert (backbone.filename, heads.filename) == ("alexnet-owt-7be5be79.pth", "lpips_alex_v0.1.pth")
-    assert not backbone.pinned and not heads.pinned  # no sha256 could be verified offline: none is claimed
+def test_lpips_backbone_is_an_unpinned_url_and_its_heads_a_pinned_wheel():
+    backbone, heads = lpips_module.SOURCES
+    assert backbone.url.url == "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth"
+    assert backbone.url.filename == "alexnet-owt-7be5be79.pth" and not backbone.url.pinned  # none verified offline
+    assert (heads.package.module, heads.package.path) == ("lpips", "weights/v0.1/alex.pth")
+    assert heads.package.wheel.requirement == "lpips==0.1.4"
+    assert heads.package.wheel.sha256 == "fd537af5828b69d2e6ffc0a397bd506dbc28ca183543617690844c08e102ec5e"
 
 
 def test_lpips_is_unavailable_when_pinning_is_required(env, tmp_path):
     mirror = tmp_path / "mirror"
     mirror.mkdir()
-    for name in (lpips_module.BACKBONE, lpips_module.HEADS):
+    for name in (lpips_module.BACKBONE, lpips_module.HEADS_WHEEL):
         (mirror / name).write_bytes(b"x")
     env.update({"STUDIO_WEIGHTS_MIRROR": str(mirror), "STUDIO_REQUIRE_PINNED": "1"})
     reason = get_metric("lpips").availability(WeightStore(Settings.from_env(env)))
     assert reason == "weights not downloaded (unpinned, and STUDIO_REQUIRE_PINNED=1 is set)"
 
 
-def test_lpips_with_only_one_file_in_the_mirror_is_unavailable(env, tmp_path):
+def test_lpips_with_only_the_backbone_in_the_mirror_is_unavailable(env, tmp_path):
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     (mirror / lpips_module.BACKBONE).write_bytes(b"x")
     env["STUDIO_WEIGHTS_MIRROR"] = str(mirror)
-    assert get_metric("lpips").availability(WeightStore(Settings.from_env(env))) == "weights not downloaded"
+    assert get_metric("lpips").availability(WeightStore(Settings.from_env(env))) == (
+        "weights not downloaded (lpips-0.1.4-py3-none-any.whl is not in STUDIO_WEIGHTS_MIRROR "
+        "and STUDIO_OFFLINE=1 is set)"
+    )
+
+
+def test_a_tampered_lpips_wheel_is_refused_in_one_line(env, tmp_path):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / lpips_module.HEADS_WHEEL).write_bytes(b"not the lpips wheel")
+    env["STUDIO_WEIGHTS_MIRROR"] = str(mirror)
+    with pytest.raises(ChecksumMismatchError) as refused:
+        WeightStore(Settings.from_env(env)).resolve_source("lpips", lpips_module.HEADS_SOURCE)
+    assert "\n" not in str(refused.value) and str(refused.value).startswith("lpips-0.1.4-py3-none-any.whl: sha256")
+
+
+def test_niqe_reports_why_it_cannot_run(env):
+    reason = get_metric("niqe").availability(WeightStore(Settings.from_env(env)))
+    assert reason == (
+        "pristine model not downloaded (basicsr-1.4.2.tar.gz is not in STUDIO_WEIGHTS_MIRROR and STUDIO_OFFLINE=1 "
+        "is set)"
+    )
+
+
+def test_no_reference_models_refuse_images_too_small_in_one_line():
+    with pytest.raises(MediaError, match=r"^NIQE needs two 96x96 blocks; the image is 300x90$"):
+        get_metric("niqe")(np.zeros((90, 300, 3), np.uint8), None, MetricContext())
+    with pytest.raises(MediaError, match=r"^BRISQUE needs at least 16x16 px; the image is 300x10$"):
+        get_metric("brisque")(np.zeros((10, 300, 3), np.uint8), None, MetricContext())
 
 
 def test_every_metric_declares_direction_and_range():

