@@ -29,7 +29,7 @@ LAYERS = {
     "engine": 3,
     "video": 4,  # a frame is an image: video runs models through the engine's request and enhance step
     "ratings": 3,
-    "batch": 3,
+    "batch": 4,  # runs every cell through the engine's request and compare step, like video
     "report": 3,
     "training": 3,
     "services": 5,

@@ -11,7 +11,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from studio.cli import catalogue, ratings, run, score, tools, video
+from studio.cli import batch, catalogue, ratings, run, score, tools, video
 from studio.cli.common import report_error
 from studio.core.errors import StudioError
 
@@ -19,6 +19,7 @@ COMMAND_GROUPS = (
     catalogue,
     run,
     video,
+    batch,
     score,
     ratings,
     tools,
