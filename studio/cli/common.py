@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from studio.core.errors import UsageError
@@ -81,19 +79,6 @@ def progress_printer(enabled: bool) -> Progress | None:
         print(f"\r[{fraction * 100:5.1f}%] {message:<60}", end="" if fraction < 1 else "\n", file=sys.stderr)
 
     return report if enabled else None
-
-
-def output_folder(path: Path) -> Path:
-    """`path` as a folder we can write into (created if needed), checked before any model runs."""
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"output folder {path} is a file, not a folder")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot create output folder {path}: {exc.strerror or exc}") from None
-    if not os.access(path, os.W_OK):
-        raise UsageError(f"cannot write into output folder {path}")
-    return path
 
 
 def report_error(message: str) -> None:

@@ -22,7 +22,6 @@ from studio.cli.common import (
     add_model_flag,
     add_runtime_flags,
     add_set_flag,
-    output_folder,
     parse_sets,
     progress_printer,
     report_error,
@@ -30,6 +29,7 @@ from studio.cli.common import (
 from studio.cli.reports import REPORTS
 from studio.cli.tables import format_table
 from studio.core.errors import UsageError
+from studio.core.files import writable_folder
 from studio.core.vocabulary import OUTPUT_FORMATS
 
 if TYPE_CHECKING:
@@ -122,7 +122,7 @@ def cmd_enhance(args: argparse.Namespace, services: Services) -> int:
     from studio.engine.export import write_outputs
     from studio.engine.request import CompareRequest
 
-    output_folder(args.out)
+    writable_folder(args.out)
     registry = services.registry
     request = CompareRequest.build(
         registry,
@@ -280,7 +280,7 @@ def cmd_compare(args: argparse.Namespace, services: Services) -> int:
     from studio.engine.request import CompareRequest
 
     if args.out:
-        output_folder(args.out)
+        writable_folder(args.out)
     registry = services.registry
     recorded = load_recorded(args.from_json) if args.from_json else None
     fields, reference_path = _compare_request_fields(args, registry, recorded)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from studio.core.errors import UsageError
+from studio.core.files import writable_folder
 
 COMPARISON = ""  # the key of the comparison file among the per-model keys
 
@@ -48,15 +49,7 @@ def plan_outputs(output: Path, model_ids: list[str], layout: str | None, source:
     """
     if output.suffix.lower() != ".mp4":
         raise UsageError(f"the output must be an .mp4 file, got '{output.name}'")
-    folder = output.parent
-    if folder.exists() and not folder.is_dir():
-        raise UsageError(f"output folder {folder} is a file, not a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot create output folder {folder}: {exc.strerror or exc}") from None
-    if not os.access(folder, os.W_OK):
-        raise UsageError(f"cannot write into output folder {folder}")
+    writable_folder(output.parent)
     finals: dict[str, Path] = {}
     if layout:
         finals[COMPARISON] = output

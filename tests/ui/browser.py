@@ -28,23 +28,25 @@ def require_chromium() -> None:
         pytest.skip("Debian chromium is not installed (apt-get install chromium)", allow_module_level=True)
 
 
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+FAKE_CAMERA_ARGS = ("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream")
+
+
 @contextmanager
-def launch_chromium() -> Iterator:
+def launch_chromium(extra_args: tuple[str, ...] = ()) -> Iterator:
+    """Debian Chromium headless, with the flags this machine needs (and `extra_args`, e.g. FAKE_CAMERA_ARGS)."""
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args])
         try:
             yield instance
         finally:

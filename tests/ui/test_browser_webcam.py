@@ -12,21 +12,10 @@ import re
 
 import pytest
 
-from tests.ui.browser import ARTIFACTS, CHROMIUM, require_chromium, save_doc_screenshot
+from tests.ui.browser import ARTIFACTS, FAKE_CAMERA_ARGS, launch_chromium, require_chromium, save_doc_screenshot
 
 require_chromium()
 
-# launch_chromium's arguments, plus the fake camera and its auto-accepted prompt
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-]
 STATUS = "#webcam-status [data-testid='markdown']"
 STATUS_FIGURES = re.compile(r"([\d.]+) fps · (\d+) ms per frame .* · (\d+) processed · (\d+) dropped")
 
@@ -34,15 +23,8 @@ STATUS_FIGURES = re.compile(r"([\d.]+) fps · (\d+) ms per frame .* · (\d+) pro
 @pytest.fixture(scope="module")
 def browser():
     """This module's Chromium, with a fake camera (named like conftest's fixture, which it replaces here)."""
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield instance
-        finally:
-            instance.close()
+    with launch_chromium(FAKE_CAMERA_ARGS) as instance:
+        yield instance
 
 
 @pytest.fixture
