@@ -144,6 +144,7 @@ class _Pipeline:
         self.stride = scored_stride(self.expected)
         self.layout: Layout | None = None
         self.source_size = (0, 0)
+        self.preview_size = (0, 0)  # the frames after the preview limit (the sharp frames in reference mode)
         self.input_size = (0, 0)
 
     # ---- the three stages ----
@@ -152,9 +153,11 @@ class _Pipeline:
             for frame in read_frames(self.info, self.limits, self.report):
                 if self.stop.is_set():
                     return
+                model_input, reference = prepare_frame(frame.rgb, self.request)
                 if self.source_size == (0, 0):
                     self.source_size = (frame.rgb.shape[1], frame.rgb.shape[0])
-                model_input, reference = prepare_frame(frame.rgb, self.request)
+                    previewed = reference if reference is not None else model_input  # before any degradation
+                    self.preview_size = (previewed.shape[1], previewed.shape[0])
                 self.keyframes.offer(frame.index, frame.time, frame.rgb)
                 self._put(self.inbox, _Item(frame.index, frame.time, model_input, reference))
         except BaseException as exc:  # handed to the calling thread, which raises it
@@ -366,9 +369,9 @@ def _notes(results: VideoResults, pipe: _Pipeline, info: ClipInfo) -> list[str]:
     """Everything a reader of the table must know: sizes changed, caps, skipped packets, left-out values."""
     notes = []
     recipe = results.request.recipe
-    if results.source_size != results.input_size and recipe is None:
-        (w, h), (iw, ih) = results.source_size, results.input_size
-        notes.append(f"preview: frames {w}x{h} reduced to {iw}x{ih}")
+    if pipe.preview_size != (0, 0) and results.source_size != pipe.preview_size:
+        (w, h), (pw, ph) = results.source_size, pipe.preview_size
+        notes.append(f"preview: frames {w}x{h} reduced to {pw}x{ph}")
     if recipe is not None:
         notes.append(f"reference mode: every frame degraded with {recipe.to_text()}")
         for row in results.rows:

@@ -135,8 +135,9 @@ def test_the_table_has_latency_fps_and_flicker_per_model(services, clip, tmp_pat
 
 
 def test_reference_mode_degrades_every_frame_with_the_seeded_recipe(services, clip, tmp_path):
-    results = run(services, clip, tmp_path / "run.mp4", models=("bicubic-x2", "lanczos-x2"), degrade="x2")
-    assert results.input_size == (48, 32)
+    results = run(services, clip, tmp_path / "run.mp4", models=("bicubic-x2", "lanczos-x2"), degrade="x2", preview=64)
+    assert results.input_size == (32, 21)  # previewed to 64x43, cropped to 64x42 (a multiple of 2), then halved
+    assert "preview: frames 96x64 reduced to 64x42" in results.notes
     assert all(row.metrics["psnr_y"] > 20 for row in results.rows)
     assert "reference mode: every frame degraded with x2,seed=0" in results.notes
 

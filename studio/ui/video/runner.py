@@ -74,7 +74,7 @@ def video_limits(services: Services, max_frames: Any) -> VideoLimits:
         raise UsageError(f"max frames must be a whole number, got {frames:g}")
     if not 1 <= frames <= limits.max_frames:
         raise UsageError(f"max frames must be between 1 and {limits.max_frames} (STUDIO_MAX_FRAMES), got {frames:g}")
-    return replace(limits, max_frames=int(frames))
+    return replace(limits, max_frames=int(frames), frames_from="Max frames")
 
 
 def layout_choice(value: str | None) -> str | None:
