@@ -30,7 +30,7 @@ LAYERS = {
     "video": 4,  # a frame is an image: video runs models through the engine's request and enhance step
     "ratings": 3,
     "batch": 4,  # runs every cell through the engine's request and compare step, like video
-    "report": 3,
+    "report": 5,  # reads a batch RUN_DIR with the batch's own journal and statistics
     "training": 3,
     "services": 5,
     "cli": 6,

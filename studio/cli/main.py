@@ -11,7 +11,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from studio.cli import batch, catalogue, ratings, run, score, tools, video
+from studio.cli import batch, catalogue, ratings, report, run, score, tools, video
 from studio.cli.common import report_error
 from studio.core.errors import StudioError
 
@@ -20,6 +20,7 @@ COMMAND_GROUPS = (
     run,
     video,
     batch,
+    report,
     score,
     ratings,
     tools,

@@ -1,0 +1,115 @@
+"""The `studio report` page in Chromium, opened from disk: the slider splits two pictures, headers sort.
+
+The run is real (`studio batch --save-outputs` on three crops, two classical models); the page is
+opened as a file, offline, and driven with the mouse and the range input.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.cli.helpers import studio
+from tests.report.runs import IMAGES, make_run
+from tests.ui.browser import launch_chromium, require_chromium, save_doc_screenshot
+
+require_chromium()
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+FIRST = "#image-1"
+EDGE = 8  # px left out around the divider in pixel comparisons
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("report")
+    run_dir = make_run(tmp_path, "--save-outputs")
+    out = tmp_path / "report.html"
+    result = studio("report", str(run_dir), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+@pytest.fixture
+def page(report):
+    with launch_chromium() as browser:
+        context = browser.new_context(viewport={"width": 1100, "height": 900}, device_scale_factor=1)
+        page = context.new_page()
+        requests: list[str] = []
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto(report.as_uri(), wait_until="load")
+        yield page
+        assert all(url.startswith(("file:", "data:")) for url in requests), requests  # nothing from elsewhere
+        context.close()
+
+
+def split_at(page, value: float) -> None:
+    page.locator(f"{FIRST} input[type=range]").evaluate(
+        "(range, value) => { range.value = value; range.dispatchEvent(new Event('input', {bubbles: true})); }", value
+    )
+
+
+def slider_pixels(page) -> np.ndarray:
+    shot = page.locator(f"{FIRST} .slider").screenshot()
+    return np.asarray(Image.open(io.BytesIO(shot)).convert("RGB")).astype(int)
+
+
+def test_the_slider_shows_the_left_picture_left_of_the_split(page):
+    assert page.locator(".slider").count() == len(IMAGES)
+    assert page.locator(f"{FIRST} select.left").input_value() == "0"  # the input
+    assert page.locator(f"{FIRST} select.right").input_value() == "1"  # the first model
+    split_at(page, 100)
+    left_only = slider_pixels(page)
+    split_at(page, 0)
+    right_only = slider_pixels(page)
+    split_at(page, 50)
+    half = slider_pixels(page)
+    middle = half.shape[1] // 2
+    assert np.abs(left_only - right_only)[:, EDGE:-EDGE].mean() > 1  # two different pictures
+    assert np.abs(half[:, EDGE : middle - EDGE] - left_only[:, EDGE : middle - EDGE]).mean() < 0.5
+    assert np.abs(half[:, middle + EDGE : -EDGE] - right_only[:, middle + EDGE : -EDGE]).mean() < 0.5
+    top = page.locator(f"{FIRST} img.top")
+    assert top.evaluate("img => img.style.clipPath") == "inset(0px 50% 0px 0px)"
+
+
+def test_dragging_moves_the_split_and_the_selects_pick_any_two(page):
+    slider = page.locator(f"{FIRST} .slider")
+    slider.scroll_into_view_if_needed()
+    box = slider.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.25, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.75, y, steps=5)
+    page.mouse.up()
+    value = float(page.locator(f"{FIRST} input[type=range]").input_value())
+    assert value == pytest.approx(75, abs=1)
+    assert page.locator(f"{FIRST} img.top").evaluate("img => img.style.clipPath").startswith("inset(0px 25")
+    page.locator(f"{FIRST} select.left").select_option(label="lanczos-x2")
+    page.locator(f"{FIRST} select.right").select_option(label="bicubic-x2")
+    assert page.locator(f"{FIRST} .tag.left").inner_text() == "lanczos-x2"
+    assert page.locator(f"{FIRST} .tag.right").inner_text() == "bicubic-x2"
+    strip = page.locator(f"{FIRST} .strip img")
+    assert page.locator(f"{FIRST} img.top").evaluate("img => img.src") == strip.nth(2).get_attribute("src")
+    assert page.locator(f"{FIRST} img.under").evaluate("img => img.src") == strip.nth(1).get_attribute("src")
+
+
+def test_clicking_a_header_sorts_the_rows_and_the_page_is_documented(page):
+    def order() -> list[str]:
+        return page.locator("table.summary tbody tr").evaluate_all("rows => rows.map(r => r.dataset.model)")
+
+    header = page.locator("table.summary th", has_text="latency ms (median)")
+    header.click()
+    ascending = order()
+    header.click()
+    descending = order()
+    assert header.get_attribute("aria-sort") == "descending"
+    assert descending == ascending[::-1] and descending != ascending
+    latencies = page.locator("table.summary tbody tr td:nth-child(5)").evaluate_all(
+        "cells => cells.map(c => Number(c.dataset.sort))"
+    )
+    assert latencies == sorted(latencies, reverse=True)
+    split_at(page, 40)
+    save_doc_screenshot(page, "report.jpg", full_page=True)
