@@ -24,18 +24,18 @@ from pathlib import Path
 
 import numpy as np
 
-from studio.core.degrade import crop_to_multiple, degrade
 from studio.core.errors import EnhanceError, StudioError
 from studio.core.media import DecodedImage
-from studio.core.resize import limit_long_side
-from studio.engine.enhance import choose_tile, run_enhancer
+from studio.engine.enhance import run_enhancer
 from studio.engine.request import CompareRequest
-from studio.metrics import FULL_REFERENCE, MetricContext
-from studio.models.backends.base import Enhancer
+from studio.metrics import MetricContext
 from studio.models.loader import Loader
 from studio.models.registry import Registry
+from studio.video.frames import expected_frames, prepare_frame
 from studio.video.io import ClipInfo, ClipWriter, ReadReport, VideoLimits, probe, read_frames
-from studio.video.layout import MAX_WIDTH, Layout, compose, plan_layout
+from studio.video.layout import Layout, compose, plan_layout
+from studio.video.loading import LoadedModel, load_models
+from studio.video.notes import run_notes
 from studio.video.outputs import OutputPlan, plan_outputs
 from studio.video.progress import Progress, ProgressMeter
 from studio.video.quality import Flicker, KeyframePicker, MetricMeans, scored_stride
@@ -61,51 +61,6 @@ class _Cancelled(Exception):
     pass
 
 
-@dataclass
-class _Model:
-    row: VideoRow
-    enhancer: Enhancer
-    tile: int | None
-    overlap: int
-
-
-def prepare_frame(rgb: np.ndarray, request: CompareRequest) -> tuple[np.ndarray, np.ndarray | None]:
-    """The models' input for this frame and its reference (reference mode), by the image compare's rules."""
-    limited = limit_long_side(rgb, request.preview)
-    if request.recipe is None:
-        return limited, None
-    sharp = crop_to_multiple(limited, request.recipe.scale)
-    return degrade(sharp, request.recipe), sharp
-
-
-def expected_frames(info: ClipInfo, limits: VideoLimits) -> int:
-    """How many frames the run will probably see: the header's claim, bounded by the caps (never trusted alone)."""
-    cap = min(limits.max_frames, max(1, round(limits.max_seconds * (info.fps or 25.0))))
-    claim = info.claimed_frames or (round(info.claimed_seconds * info.fps) if info.claimed_seconds and info.fps else 0)
-    return min(cap, claim) if claim > 0 else cap
-
-
-def _load(request: CompareRequest, registry: Registry, loader: Loader) -> list[_Model | VideoRow]:
-    """Each requested model loaded once (through the shared cache), or its row with the error."""
-    loaded: list[_Model | VideoRow] = []
-    for model_id in request.model_ids:
-        row = VideoRow(model_id=model_id)
-        try:
-            spec = registry.get(model_id)
-            row.name, row.scale = spec.name, spec.scale
-            params = dict(request.params.get(model_id) or spec.resolve_params())
-            backend = request.backend if request.backend in spec.forms else None
-            enhancer = loader.load(spec, params, backend, request.precision, request.device)
-            info = enhancer.info
-            row.backend, row.device, row.precision, row.scale = info.backend, info.device, info.precision, info.scale
-            tile = choose_tile(enhancer, loader.settings, request.tile)
-            loaded.append(_Model(row, enhancer, tile, spec.tile_overlap))
-        except StudioError as exc:
-            row.error = str(exc)
-            loaded.append(row)
-    return loaded
-
-
 class _Pipeline:
     """One run's threads, queues and writers; `run()` returns the results or raises after cleaning up."""
 
@@ -116,14 +71,14 @@ class _Pipeline:
         limits: VideoLimits,
         plan: OutputPlan,
         layout_kind: str | None,
-        models: list[_Model],
+        models: list[LoadedModel],
         loader: Loader,
         on_progress: Progress | None,
         should_stop: StopCheck | None,
     ):
         self.request, self.info, self.limits, self.plan = request, info, limits, plan
         self.layout_kind = layout_kind
-        self.models: list[_Model] = models
+        self.models: list[LoadedModel] = models
         self.stop = threading.Event()
         self.failure: BaseException | None = None
         self.inbox: queue.Queue = queue.Queue(QUEUE_FRAMES)
@@ -314,8 +269,8 @@ def run_video(
     info = probe(source, limits)
     if layout is not None:
         plan_layout(layout, [(info.width, info.height)], ["input"])  # an unknown layout fails before any work
-    loaded = _load(request, registry, loader)
-    models = [entry for entry in loaded if isinstance(entry, _Model)]
+    loaded = load_models(request, registry, loader)
+    models = [entry for entry in loaded if isinstance(entry, LoadedModel)]
     if not models:  # nothing would run: say why before a single frame is decoded
         reasons = "; ".join(f"{entry.model_id}: {entry.error}" for entry in loaded if isinstance(entry, VideoRow))
         raise EnhanceError(f"none of the chosen models can run: {reasons}")
@@ -354,60 +309,12 @@ def _fill(results: VideoResults, pipe: _Pipeline, loaded: list, info: ClipInfo, 
     results.wall_s = time.perf_counter() - started
     results.audio_packets = pipe.audio_packets
     for entry in loaded:
-        row = entry.row if isinstance(entry, _Model) else entry
-        if isinstance(entry, _Model) and not results.cancelled:
+        row = entry.row if isinstance(entry, LoadedModel) else entry
+        if isinstance(entry, LoadedModel) and not results.cancelled:
             row.flicker = pipe.flicker[row.model_id].score
             row.metrics = pipe.metrics[row.model_id].means()
             row.path = pipe.plan.final(row.model_id) if row.error is None else None
         results.rows.append(row)
     if pipe.layout is not None and not results.cancelled:
         results.comparison_path = pipe.plan.final("")
-    results.notes.extend(_notes(results, pipe, info))
-
-
-def _notes(results: VideoResults, pipe: _Pipeline, info: ClipInfo) -> list[str]:
-    """Everything a reader of the table must know: sizes changed, caps, skipped packets, left-out values."""
-    notes = []
-    recipe = results.request.recipe
-    if pipe.preview_size != (0, 0) and results.source_size != pipe.preview_size:
-        (w, h), (pw, ph) = results.source_size, pipe.preview_size
-        notes.append(f"preview: frames {w}x{h} reduced to {pw}x{ph}")
-    if recipe is not None:
-        notes.append(f"reference mode: every frame degraded with {recipe.to_text()}")
-        for row in results.rows:
-            if row.ok and row.scale != recipe.scale:
-                notes.append(
-                    f"{row.model_id}: x{row.scale} output scored against a x{recipe.scale} degradation: "
-                    f"not comparable with the x{recipe.scale} rows"
-                )
-    else:
-        needing = [spec.id for spec in results.request.metrics if spec.kind == FULL_REFERENCE]
-        if needing:
-            notes.append(f"{', '.join(needing)} not scored: they need a reference (a degradation recipe)")
-    if pipe.layout is not None:
-        largest = max((row.output_size for row in results.rows if row.output_size), key=lambda s: s[0] * s[1])
-        if pipe.layout.panel[0] < largest[0] - 1:
-            width, height = pipe.layout.panel
-            notes.append(f"comparison panels shown at {width}x{height} to keep the video within {MAX_WIDTH} px")
-    if pipe.report.cut:
-        notes.append(pipe.report.cut)
-    if pipe.report.corrupt_packets:
-        notes.append(f"{pipe.report.corrupt_packets} corrupt packets skipped")
-    if info.audio_codec:
-        notes.append(f"audio ({info.audio_codec}) copied without re-encoding")
-    for model_id, means in pipe.metrics.items():
-        for metric_id, count in means.non_finite.items():
-            notes.append(
-                f"{metric_id} of {model_id}: {count} of {means.counts.get(metric_id, 0) + count} scored frames gave "
-                "an infinite or undefined value (an identical or flat frame) and are left out of its mean"
-            )
-    for spec_id, reason in _unavailable(pipe).items():
-        notes.append(f"{spec_id} not scored: {reason}")
-    return notes
-
-
-def _unavailable(pipe: _Pipeline) -> dict[str, str]:
-    reasons: dict[str, str] = {}
-    for means in pipe.metrics.values():
-        reasons.update(means.unavailable)
-    return reasons
+    results.notes.extend(run_notes(results, info, pipe.report, pipe.preview_size, pipe.layout, pipe.metrics))
