@@ -12,6 +12,7 @@ from typing import Any
 
 from studio.batch.records import table_row
 from studio.batch.stats import INTERVAL
+from studio.core.markdown import markdown_table
 from studio.metrics import get_metric
 
 CELLS_PARQUET, CELLS_CSV = "cells.parquet", "cells.csv"
@@ -96,8 +97,7 @@ def summary_table(summary: Sequence[dict[str, Any]], metric_ids: Sequence[str]) 
 
 def summary_markdown(summary: Sequence[dict[str, Any]], metric_ids: Sequence[str], title: str) -> str:
     headers, rows = summary_table(summary, metric_ids)
-    lines = [f"# {title}", "", "| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    lines = [f"# {title}", "", markdown_table(headers, rows)]
     lines += [
         "",
         f"Intervals: {INTERVAL}.",

@@ -15,9 +15,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from studio.batch.plan import ENGINES
-from studio.cli.common import add_command, add_model_flag, add_runtime_flags, add_set_flag, parse_sets, report_error
+from studio.cli.common import (
+    add_command,
+    add_model_flag,
+    add_runtime_flags,
+    add_set_flag,
+    parse_sets,
+    progress_bar,
+    report_error,
+    terminate_as_interrupt,
+)
 from studio.cli.tables import format_table
-from studio.cli.video import progress_bar, terminate_as_interrupt
 from studio.core.errors import UsageError
 
 if TYPE_CHECKING:

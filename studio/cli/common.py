@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Protocol
 
 from studio.core.errors import UsageError
 from studio.core.vocabulary import FORMS, PRECISIONS
@@ -17,6 +19,16 @@ if TYPE_CHECKING:
 # Every command is `handler(args, services) -> exit code`; main builds the Services once and dispatches.
 Handler = Callable[[argparse.Namespace, "Services"], int]
 Progress = Callable[[float, str], None]
+BAR_WIDTH = 24
+
+
+class Reported(Protocol):
+    """What progress_bar draws: the share done and one line saying it (VideoProgress, BatchProgress)."""
+
+    @property
+    def fraction(self) -> float: ...
+
+    def text(self) -> str: ...
 
 
 def add_command(
@@ -84,3 +96,40 @@ def progress_printer(enabled: bool) -> Progress | None:
 def report_error(message: str) -> None:
     """The one error format: a single `error: ...` line on stderr."""
     print(f"error: {message}", file=sys.stderr)
+
+
+def progress_bar(interactive: bool):
+    """A bar on stderr for a long run (`video`, `batch`): redrawn in place on a terminal, a line per tenth of
+    the work otherwise (logs, CI). Takes any progress with `fraction` and `text()`."""
+    last_tenth = [-1]
+
+    def report(progress: Reported) -> None:
+        filled = round(progress.fraction * BAR_WIDTH)
+        line = f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {progress.text()}"
+        if interactive:
+            print(f"\r{line:<100}", end="", file=sys.stderr, flush=True)
+            return
+        tenth = int(progress.fraction * 10)
+        if tenth > last_tenth[0]:
+            last_tenth[0] = tenth
+            print(line, file=sys.stderr, flush=True)
+
+    return report
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a service manager, `kill`) ends the run like Ctrl-C: partial files removed, exit 130."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (an embedding program): leave its signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -10,22 +10,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from studio.cli.common import add_command, add_model_flag, add_runtime_flags, add_set_flag, parse_sets, report_error
+from studio.cli.common import (
+    add_command,
+    add_model_flag,
+    add_runtime_flags,
+    add_set_flag,
+    parse_sets,
+    progress_bar,
+    report_error,
+    terminate_as_interrupt,
+)
 from studio.cli.tables import format_table
 
 if TYPE_CHECKING:
     from studio.services import Services
-    from studio.video.progress import VideoProgress
 
 DEFAULT_PREVIEW = 512  # the image compare's default, so a frame and a still are treated alike
-BAR_WIDTH = 24
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -72,42 +76,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_set_flag(video)
     video.add_argument("--json", action="store_true", help="print the table and output paths as JSON")
     add_runtime_flags(video)
-
-
-def progress_bar(interactive: bool):
-    """A bar on stderr: redrawn in place on a terminal, a line per tenth of the clip otherwise (logs, CI)."""
-    last_tenth = [-1]
-
-    def report(progress: VideoProgress) -> None:
-        filled = round(progress.fraction * BAR_WIDTH)
-        line = f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {progress.text()}"
-        if interactive:
-            print(f"\r{line:<100}", end="", file=sys.stderr, flush=True)
-            return
-        tenth = int(progress.fraction * 10)
-        if tenth > last_tenth[0]:
-            last_tenth[0] = tenth
-            print(line, file=sys.stderr, flush=True)
-
-    return report
-
-
-@contextmanager
-def terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a service manager, `kill`) ends the run like Ctrl-C: partial files removed, exit 130."""
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # not the main thread (an embedding program): leave its signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def cmd_video(args: argparse.Namespace, services: Services) -> int:

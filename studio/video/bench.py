@@ -17,6 +17,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from studio.core.markdown import markdown_table
 from studio.core.media import DecodedImage
 from studio.engine.enhance import choose_tile, run_enhancer
 from studio.engine.request import CompareRequest
@@ -130,9 +131,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "(nothing measured)\n"
     headers = list(rows[0])
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    lines += ["| " + " | ".join(str(row.get(h, "")) for h in headers) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
+    return markdown_table(headers, [[row.get(h, "") for h in headers] for row in rows]) + "\n"
 
 
 def run_video_benchmark(

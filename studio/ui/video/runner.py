@@ -46,9 +46,7 @@ def build_request(
     params: Any,
 ) -> CompareRequest:
     """The request an image comparison would build from the same values (StudioError with the one-line reason)."""
-    if not model_ids:
-        raise UsageError("pick at least one model")
-    return CompareRequest.build(
+    return CompareRequest.build(  # refuses an empty model list itself ("pick at least one model")
         services.registry,
         list(model_ids),
         metrics=metric_ids,
