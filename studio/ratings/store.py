@@ -27,8 +27,12 @@ class RatingsError(StudioError, ValueError):
     exit_code = 2
 
 
+def sqlite_file(folder: Path) -> Path:
+    return folder / "ratings.sqlite3"
+
+
 def sqlite_url(folder: Path) -> str:
-    return f"sqlite:///{folder / 'ratings.sqlite3'}"
+    return f"sqlite:///{sqlite_file(folder)}"
 
 
 def engine_url(url: str) -> str:

@@ -1,7 +1,8 @@
 """The page's own style and script, inlined into every report (no file, font or script from elsewhere).
 
-The script sorts the summary table by a clicked header and drives each image's slider: two stacked
-pictures, the top one clipped at the range input's value, either chosen by the two selects.
+The script sorts every sortable table by a clicked header and drives each slider (an image's, and its
+detail crops'): two stacked pictures, the top one clipped at the range input's value, either chosen
+by the two selects.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ th { background: #f2f2f2; }
 table.sortable th { cursor: pointer; user-select: none; }
 th[aria-sort=ascending]::after { content: " \\25B2"; } th[aria-sort=descending]::after { content: " \\25BC"; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.best { font-weight: 700; background: #dcfce7; }
+h4 { font-size: 14px; margin: 16px 0 4px; }
 .note { color: #8a5300; }
 svg.plot { background: #fff; font-size: 12px; }
 svg.plot .frame { fill: none; stroke: #888; } svg.plot .tick { stroke: #888; }

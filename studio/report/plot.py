@@ -36,14 +36,25 @@ def _ticks(low: float, high: float, log: bool) -> list[tuple[float, str]]:
 
 
 def quality_latency_svg(summary: Sequence[dict[str, Any]], metric_id: str) -> tuple[str, list[str]]:
-    """The SVG text and the models left out (no latency or no value for the metric)."""
+    """The SVG of a batch summary (per model: median latency, the metric's mean) and the models left out."""
+    points = [(row["model"], row.get("latency_ms_median"), row.get(f"{metric_id}_mean")) for row in summary]
+    return points_svg(points, metric_id)
+
+
+def points_svg(
+    points: Sequence[tuple[str, float | None, float | None]],
+    metric_id: str,
+    latency_name: str = "latency ms, median per image",
+    value_name: str = "mean",
+) -> tuple[str, list[str]]:
+    """The SVG of (model, latency ms, metric value) points and the models left out (no latency or no value).
+
+    `latency_name` names the x axis, `value_name` what the y axis shows of the metric ("mean", or "" for
+    one value per model).
+    """
     spec = get_metric(metric_id)
-    points = [
-        (row["model"], row["latency_ms_median"], row[f"{metric_id}_mean"])
-        for row in summary
-        if row.get("latency_ms_median") and row.get(f"{metric_id}_mean") is not None
-    ]
-    left_out = [row["model"] for row in summary if row["model"] not in {model for model, _, _ in points}]
+    left_out = [model for model, latency, value in points if not latency or value is None or not math.isfinite(value)]
+    points = [point for point in points if point[0] not in left_out]
     if not points:
         return "", left_out
     latencies = [latency for _, latency, _ in points]
@@ -60,7 +71,7 @@ def quality_latency_svg(summary: Sequence[dict[str, Any]], metric_id: str) -> tu
         return TOP + (y_high - value) / (y_high - y_low) * plot_h
 
     better = "lower is better" if spec.lower_better else "higher is better"
-    x_name = f"latency ms, median per image{' (log scale)' if log else ''}: lower is better"
+    x_name = f"{latency_name}{' (log scale)' if log else ''}: lower is better"
     parts = [
         f'<svg class="plot" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="{escape(spec.name)} against latency">',
@@ -79,7 +90,7 @@ def quality_latency_svg(summary: Sequence[dict[str, Any]], metric_id: str) -> tu
     )
     parts.append(
         f'<text transform="translate(16 {TOP + plot_h / 2}) rotate(-90)" text-anchor="middle" class="axis">'
-        f"{escape(f'{spec.name} mean: {better}')}</text>"
+        f"{escape(f'{spec.name} {value_name}'.strip() + f': {better}')}</text>"
     )
     for model, latency, value in points:
         px, py = x(latency), y(value)

@@ -1,9 +1,10 @@
-"""Files a user downloads after a run: each output, the table as CSV, and a zip of everything.
+"""Files a user downloads after a run: each output, the table as CSV, a zip of everything, and the report.
 
 The zip also holds the uploads the run was made from (the image and any ground truth), byte for
 byte under their own names, so that `studio compare --from results.json` in the unzipped folder
 finds them and repeats the run with the same numbers. (`input.<fmt>` beside them is the prepared
-input the models ran on, after preview and degradation: not the source.)
+input the models ran on, after preview and degradation: not the source.) The report is the page
+`studio report` writes for a batch run, for this one comparison: a single HTML file that opens offline.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import tempfile
 import time
 import uuid
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from studio.core.errors import StudioError
 from studio.core.media import decode
@@ -22,9 +25,13 @@ from studio.engine.export import write_run
 from studio.engine.replay import pixels_sha256
 from studio.engine.results import Results
 
+if TYPE_CHECKING:
+    from studio.ratings.store import Database
+
 RUNS_DIR = Path(tempfile.gettempdir()) / "enhance-studio-runs"
 KEEP_SECONDS = 2 * 3600
 ZIP_NAME = "enhance-studio-results.zip"
+REPORT_PREFIX = "enhance-studio-report-"
 RENAMED_PREFIX = "run_"  # a run file whose name an upload takes in the zip is stored as run_<name>
 
 
@@ -34,6 +41,28 @@ def _clean_old_runs(now: float) -> None:
     for folder in RUNS_DIR.iterdir():
         if folder.is_dir() and now - folder.stat().st_mtime > KEEP_SECONDS:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _fresh_folder(now: float) -> Path:
+    """A new folder under RUNS_DIR for one run's files (folders older than KEEP_SECONDS are removed first)."""
+    _clean_old_runs(now)
+    folder = RUNS_DIR / f"{time.strftime('%Y%m%d-%H%M%S', time.localtime(now))}-{uuid.uuid4().hex[:8]}"
+    folder.mkdir(parents=True)
+    return folder
+
+
+def write_report_file(results: Results, open_store: Callable[[], Database | None] | None = None) -> str:
+    """The comparison's self-contained HTML report (studio.report), named for what it is and when it was made:
+    enhance-studio-report-<YYYYmmdd-HHMMSS>.html, in a fresh folder. `open_store` gives the ratings store for
+    the section on the compared models' human ratings (None: the section is left out)."""
+    from studio.report.comparison import comparison_page
+    from studio.report.page import write_page
+
+    now = time.time()
+    text = comparison_page(results, open_store)
+    path = _fresh_folder(now) / f"{REPORT_PREFIX}{time.strftime('%Y%m%d-%H%M%S', time.localtime(now))}.html"
+    write_page(text, path)
+    return str(path)
 
 
 def write_run_files(
@@ -47,10 +76,7 @@ def write_run_files(
     `source_file` and `reference_file` are the uploads the run read (the handler's paths): the zip holds
     each under the name results.json records, when it is still that run's file (see `run_sources`).
     """
-    now = time.time()
-    _clean_old_runs(now)
-    folder = RUNS_DIR / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
-    folder.mkdir(parents=True)
+    folder = _fresh_folder(time.time())
     outputs, csv_path = write_run(results, folder, fmt)
     sources = run_sources(results, source_file, reference_file)
     zip_path = folder / ZIP_NAME

@@ -1,4 +1,5 @@
-"""The `studio report` page in Chromium, opened from disk: the slider splits two pictures, headers sort.
+"""The `studio report` page in Chromium, opened from disk: the slider splits two pictures, headers sort,
+and the human ratings of the run's models (from a ratings store filled through its API) are shown.
 
 The run is real (`studio batch --save-outputs` on three crops, two classical models); the page is
 opened as a file, offline, and driven with the mouse and the range input.
@@ -13,8 +14,9 @@ import pytest
 from PIL import Image
 
 from tests.cli.helpers import studio
+from tests.report.ratings import add_outputs, open_store, score_every_output, vote
 from tests.report.runs import IMAGES, make_run
-from tests.ui.browser import launch_chromium, require_chromium, save_doc_screenshot
+from tests.ui.browser import DOCS, launch_chromium, require_chromium, save_doc_screenshot
 
 require_chromium()
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -33,17 +35,48 @@ def report(tmp_path_factory):
     return out
 
 
-@pytest.fixture
-def page(report):
+RATED = ("lanczos-x2", "bicubic-x2", "unsharp-mask")  # the raters' order, best first
+
+
+@pytest.fixture(scope="module")
+def rated_report(tmp_path_factory):
+    """A run of RATED (unsharp-mask, x1, is flagged against the x2 degradation) and a ratings store where a
+    rater always preferred the model earlier in RATED, with a MOS score for each output."""
+    tmp_path = tmp_path_factory.mktemp("rated")
+    run_dir = make_run(tmp_path, "-m", "unsharp-mask")
+    db = open_store(tmp_path / "data")
+    files = add_outputs(db, "photo", RATED)
+    for _ in range(9):
+        vote(db, files, RATED)
+    score_every_output(db, files, {"lanczos-x2": 5, "bicubic-x2": 4, "unsharp-mask": 2})
+    db.dispose()
+    out = tmp_path / "report.html"
+    result = studio("report", str(run_dir), "-o", str(out), env={"STUDIO_DATA_DIR": str(tmp_path / "data")})
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def open_page(path):
     with launch_chromium() as browser:
         context = browser.new_context(viewport={"width": 1100, "height": 900}, device_scale_factor=1)
         page = context.new_page()
         requests: list[str] = []
         page.on("request", lambda request: requests.append(request.url))
-        page.goto(report.as_uri(), wait_until="load")
+        page.goto(path.as_uri(), wait_until="load")
+        page.wait_for_selector("#summary table")
         yield page
         assert all(url.startswith(("file:", "data:")) for url in requests), requests  # nothing from elsewhere
         context.close()
+
+
+@pytest.fixture
+def page(report):
+    yield from open_page(report)
+
+
+@pytest.fixture
+def rated_page(rated_report):
+    yield from open_page(rated_report)
 
 
 def split_at(page, value: float) -> None:
@@ -113,3 +146,21 @@ def test_clicking_a_header_sorts_the_rows_and_the_page_is_documented(page):
     assert latencies == sorted(latencies, reverse=True)
     split_at(page, 40)
     save_doc_screenshot(page, "report.jpg", full_page=True)
+
+
+def test_the_ratings_section_ranks_the_runs_models_and_its_tables_sort(rated_page):
+    page = rated_page
+
+    def order(css: str) -> list[str]:
+        return page.locator(f"#ratings table.{css} tbody tr").evaluate_all("rows => rows.map(r => r.dataset.model)")
+
+    assert order("leaderboard") == list(RATED)
+    assert order("mos") == list(RATED)
+    assert order("agreement") == ["psnr_y", "ssim_y"]
+    assert "9 counted arena vote(s) between 3 of these 3 models" in page.locator("#ratings").inner_text()
+    rating = page.locator("#ratings table.leaderboard th", has_text="rating")
+    rating.click()
+    assert order("leaderboard") == list(RATED)[::-1]  # ascending: the lowest rating first
+    rating.click()
+    assert order("leaderboard") == list(RATED)
+    page.locator("#ratings").screenshot(path=str(DOCS / "report-ratings.jpg"), type="jpeg", quality=80)

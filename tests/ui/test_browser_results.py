@@ -3,7 +3,7 @@ reference-mode defaults (LPIPS among them, unavailable offline), with lanczos-x2
 a model whose weights file is corrupt (it fails when loaded: its slot and its table row show its error) and
 unsharp-mask (x1: not comparable with the x2 rows, so flagged). Checks what only the page shows: the failed
 slot and row, the table's highlights, hidden column and sorting, the plot's labelled points, the synced zoom, the free
-comparison's names, the zip button."""
+comparison's names, the zip button, and the report download opened offline with its slider dragged."""
 
 from __future__ import annotations
 
@@ -70,6 +70,7 @@ def finished_page(app_server, tmp_path_factory, photo):
     small = tmp_path_factory.mktemp("browser") / "small.png"
     Image.fromarray(photo[:96, :128]).save(small)  # 128x96
     with launch_chromium() as browser, open_app(browser, app_server.url) as page:
+        assert page.locator("#download-report").is_disabled()  # no comparison yet: nothing to report
         upload(page, small)
         clear_models(page, "super-resolution")
         for name in MODELS[:3]:
@@ -269,3 +270,54 @@ def test_the_zip_download_holds_everything(finished_page, tmp_path):
     assert [r["model"] for r in records] == ["lanczos-x2", "broken-x2", "bicubic-x2", "unsharp-mask"]
     assert "cannot load ONNX model" in records[1]["error"] and records[0]["output"] == "128x96"
     assert details["source"] == "small.png" and re.fullmatch(r"x2,seed=0", details["degradation"]["text"])
+
+
+def test_the_downloaded_report_opens_offline_and_its_slider_drags(finished_page, tmp_path):
+    page = finished_page
+    assert page.locator("#download-report").is_enabled()
+    with page.expect_download(timeout=60_000) as download_info:
+        page.click("#download-report")
+    download = download_info.value
+    assert re.fullmatch(r"enhance-studio-report-\d{8}-\d{6}\.html", download.suggested_filename)
+    target = tmp_path / download.suggested_filename
+    download.save_as(target)
+    assert not re.search(r"https?://", target.read_text(encoding="utf-8"))
+
+    context = page.context.browser.new_context(viewport={"width": 1100, "height": 900}, offline=True)
+    try:
+        report = context.new_page()
+        requests: list[str] = []
+        report.on("request", lambda request: requests.append(request.url))
+        report.goto(target.as_uri(), wait_until="load")
+        report.wait_for_selector("#image-1 .slider img.top[src^='data:']")
+        rows = report.locator("table.summary tbody tr").evaluate_all("rows => rows.map(r => r.dataset.model)")
+        assert rows == ["lanczos-x2", "broken-x2", "bicubic-x2", "unsharp-mask"]
+        assert "cannot load ONNX model broken.onnx" in report.locator("tr[data-model='broken-x2']").inner_text()
+        choices = report.locator("#image-1 select.left option").all_inner_texts()
+        assert choices == ["input", "reference", "lanczos-x2", "bicubic-x2", "unsharp-mask"]
+
+        report.locator("#image-1 select.right").select_option(label="lanczos-x2")
+        slider, split = report.locator("#image-1 .slider"), report.locator("#image-1 input[type=range]")
+        slider.scroll_into_view_if_needed()
+
+        def shown_at(value: float) -> np.ndarray:
+            split.evaluate("(r, v) => { r.value = v; r.dispatchEvent(new Event('input')); }", value)
+            return np.asarray(Image.open(io.BytesIO(slider.screenshot())).convert("RGB")).astype(int)
+
+        input_only, lanczos_only = shown_at(100), shown_at(0)
+        box = slider.bounding_box()
+        y = box["y"] + box["height"] / 2
+        report.mouse.move(box["x"] + box["width"] * 0.25, y)
+        report.mouse.down()
+        report.mouse.move(box["x"] + box["width"] * 0.75, y, steps=5)
+        report.mouse.up()
+        assert float(split.input_value()) == pytest.approx(75, abs=1)
+        dragged = np.asarray(Image.open(io.BytesIO(slider.screenshot())).convert("RGB")).astype(int)
+        at, edge = dragged.shape[1] * 3 // 4, 8
+        assert np.abs(input_only - lanczos_only)[:, edge:-edge].mean() > 1  # two different pictures
+        assert np.abs(dragged - input_only)[:, edge : at - edge].mean() < 0.5  # the input left of the split
+        assert np.abs(dragged - lanczos_only)[:, at + edge : -edge].mean() < 0.5  # lanczos-x2 right of it
+        report.screenshot(path=str(ARTIFACTS / "browser-8-report.png"), full_page=True)
+        assert all(url.startswith(("file:", "data:")) for url in requests), requests  # nothing from elsewhere
+    finally:
+        context.close()

@@ -6,8 +6,10 @@ The engine runs in-process as the app's handler does; the replay is a real `stud
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -138,3 +140,28 @@ def test_without_uploads_the_zip_is_the_run_alone(settings, photo, runs_dir, tmp
         assert sorted(archive.namelist()) == sorted(
             [*(f"{m}.png" for m in MODELS), "input.png", "results.csv", "results.json"]
         )
+
+
+def test_the_report_is_one_html_file_named_for_what_it_is(settings, photo, runs_dir, tmp_path):
+    upload = save_image(tmp_path / "photo.png", photo[:64, :96])
+    results = compare(settings, upload, metrics=["sharpness"], preview=None)
+    path = Path(downloads.write_report_file(results))
+    assert re.fullmatch(r"enhance-studio-report-\d{8}-\d{6}\.html", path.name) and path.parent.parent == runs_dir
+    text = path.read_text(encoding="utf-8")
+    assert "<title>Comparison of photo.png</title>" in text and not list(path.parent.glob(".*partial"))
+
+
+def test_a_report_that_cannot_be_written_is_one_warning(settings, photo, tmp_path, monkeypatch):
+    from studio.ui.compare import handlers
+
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    monkeypatch.setattr(downloads, "RUNS_DIR", blocker / "runs")
+    upload = save_image(tmp_path / "photo.png", photo[:64, :96])
+    results = compare(settings, upload, metrics=["sharpness"], preview=None)
+    services = SimpleNamespace(ratings_if_any=lambda: None)
+    with pytest.warns(UserWarning) as warned:
+        assert handlers.report_file(services, results) is None
+    messages = [str(w.message) for w in warned]
+    assert len(messages) == 1 and messages[0].startswith("The report could not be written: ")
+    assert "\n" not in messages[0]

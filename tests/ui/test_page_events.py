@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
@@ -54,7 +55,7 @@ def as_named(outputs: tuple) -> dict:
     """/run's outputs (see ResultsArea.run_outputs) by name; each slot as header, slider, error."""
     status, *rest = outputs
     slot_parts, rest = rest[: 3 * MAX_MODELS], rest[3 * MAX_MODELS :]
-    named = dict(zip([*RUN_OUTPUTS, "files", "csv", "zip"], rest, strict=True))
+    named = dict(zip([*RUN_OUTPUTS, "files", "csv", "zip", "report"], rest, strict=True))
     named["status"] = status
     named["slots"] = [slot_parts[3 * i : 3 * i + 3] for i in range(MAX_MODELS)]
     return named
@@ -150,6 +151,23 @@ def test_the_zip_holds_outputs_input_table_and_recipe(ran):
     assert [r["model"] for r in records] == ["lanczos-x2", "unsharp-mask"]
     assert details["degradation"]["text"] == "x2,seed=0" and details["source"] == "sharp.png"
     assert [r["model"] for r in details["rows"]] == ["lanczos-x2", "unsharp-mask"]
+
+
+def test_the_report_is_one_offline_page_of_this_comparison(ran):
+    _, out = ran
+    path = Path(value(out["report"]))
+    assert re.fullmatch(r"enhance-studio-report-\d{8}-\d{6}\.html", path.name), path.name
+    text = path.read_text(encoding="utf-8")
+    assert "<title>Comparison of sharp.png</title>" in text and not re.search(r"https?://", text)
+    summary = text[text.index('<section id="summary">') : text.index('<section id="plot">')]
+    assert re.findall(r'<tr data-model="([^"]+)">', summary) == ["lanczos-x2", "unsharp-mask"]
+    assert re.findall(r'<img src="data:image/jpeg;base64,[^"]+" alt="([^"]+)"', text) == [
+        "input",
+        "reference",
+        "lanczos-x2",
+        "unsharp-mask",
+    ]
+    assert "x2,seed=0" in text and '<section id="ratings">' in text
 
 
 def test_the_plot_has_one_point_per_successful_model(ran):

@@ -30,7 +30,7 @@ from studio.ui.compare.progress import Eta, named_progress, predicted_seconds
 from studio.ui.compare.request_form import build_recipe
 from studio.ui.compare.runs import StopFlags
 from studio.ui.compare.viewer import cache_folder, png_path, viewer_update
-from studio.ui.downloads import write_run_files
+from studio.ui.downloads import write_report_file, write_run_files
 
 
 def load_upload(path: str | None, services: Services, what: str = "an image") -> DecodedImage:
@@ -144,7 +144,20 @@ def run(
     except StudioError as exc:
         raise gr.Error(str(exc)) from None
     services.speed.record(results)  # the next predictions learn from this run
-    yield results_view(results, final=True, fmt=fmt or "png", source_file=image_path, reference_file=reference_path)
+    report = report_file(services, results)
+    yield results_view(
+        results, final=True, fmt=fmt or "png", source_file=image_path, reference_file=reference_path, report=report
+    )
+
+
+def report_file(services: Services, results: Results) -> str | None:
+    """The comparison's HTML report (with the ratings of its models when a ratings store exists), or None
+    with a one-line warning when it cannot be written (the run's other results stand)."""
+    try:
+        return write_report_file(results, services.ratings_if_any)
+    except (StudioError, OSError) as exc:
+        gr.Warning(f"The report could not be written: {str(exc).splitlines()[0] if str(exc) else exc!r}")
+        return None
 
 
 def png_file(rgb: np.ndarray) -> str:
@@ -208,8 +221,10 @@ def results_view(
     fmt: str = "png",
     source_file: str | None = None,
     reference_file: str | None = None,
+    report: str | None = None,
 ) -> list[Any]:
-    """Values for ResultsArea.run_outputs(): the files are written only once the run is final."""
+    """Values for ResultsArea.run_outputs(): the files are written only once the run is final; `report` (the
+    HTML report's path) enables Download report, which stays disabled while a run goes on."""
     names = [(label, key) for key, label in views.display_names(results).items()]
     quality = metric_choices(results)
     metric = quality[0][1] if quality else None
@@ -224,8 +239,9 @@ def results_view(
     ]
     if final:
         outputs += list(write_run_files(results, fmt, source_file, reference_file))  # the zip replays alone
+        outputs.append(gr.update(value=report, interactive=report is not None))
     else:
-        outputs += [gr.update(), gr.update(), gr.update()]
+        outputs += [gr.update(), gr.update(), gr.update(), gr.update(interactive=False)]
     return outputs
 
 

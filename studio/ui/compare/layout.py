@@ -72,6 +72,7 @@ class ResultsArea:
     fmt: gr.Radio
     csv_button: gr.DownloadButton
     zip_button: gr.DownloadButton
+    report_button: gr.DownloadButton  # the comparison as one HTML page; disabled until a run has ended
     files: gr.File
 
     def run_outputs(self) -> list:
@@ -93,6 +94,7 @@ class ResultsArea:
             self.files,
             self.csv_button,
             self.zip_button,
+            self.report_button,
         ]
 
 
@@ -258,6 +260,9 @@ def build_results() -> ResultsArea:
         fmt = gr.Radio(FORMAT_CHOICES, value=FORMAT_CHOICES[0], label="Output format")
         csv_button = gr.DownloadButton("Download table (CSV)", value=None, elem_id="download-csv")
         zip_button = gr.DownloadButton("Download everything (zip)", value=None, elem_id="download-zip")
+        report_button = gr.DownloadButton(
+            "Download report (HTML)", value=None, interactive=False, elem_id="download-report"
+        )
     files = gr.File(label="Outputs", file_count="multiple", interactive=False, elem_id="output-files")
     return ResultsArea(
         status=status,
@@ -277,5 +282,6 @@ def build_results() -> ResultsArea:
         fmt=fmt,
         csv_button=csv_button,
         zip_button=zip_button,
+        report_button=report_button,
         files=files,
     )
