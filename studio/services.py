@@ -7,7 +7,7 @@ for globals.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from studio.core.config import Settings
@@ -45,6 +45,16 @@ class Services:
                 self._ratings = Database(self.settings.db_url or sqlite_url(folder), folder / "files")
             return self._ratings
 
+    def ratings_if_any(self) -> Database | None:
+        """The ratings database when there is one to read (STUDIO_DB_URL, or the SQLite file exists), else None:
+        a reader such as `studio report` never creates an empty store."""
+        from studio.ratings.store import sqlite_file
+
+        folder = self.settings.data_dir / "ratings"
+        if self._ratings is None and not self.settings.db_url and not sqlite_file(folder).is_file():
+            return None
+        return self.ratings
+
     @property
     def speed(self) -> SpeedBook:
         """The measured speed of each model form on this machine (STUDIO_DATA_DIR/speed.json), read on first use."""
@@ -54,6 +64,11 @@ class Services:
 
                 self._speed = SpeedBook(self.settings.data_dir / "speed.json", self.registry, self.loader)
             return self._speed
+
+    @classmethod
+    def with_threads(cls, settings: Settings, threads: int) -> Services:
+        """A worker's Services (a Ray actor's): the driver's settings on the worker's share of the CPUs."""
+        return cls(replace(settings, threads=threads))
 
     @classmethod
     def from_env(cls) -> Services:

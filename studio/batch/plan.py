@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
-ENGINES = ("local", "ray")  # ray: the seam for studio/batch/ray_runner.py; refused until it exists
+ENGINES = ("local", "ray")  # this process, or a Ray cluster (ray_runner.py)
 
 
 @dataclass(frozen=True, order=True)

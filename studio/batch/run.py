@@ -107,6 +107,7 @@ def run_batch(
     """Run the cells RUN_DIR lacks; Ctrl-C (KeyboardInterrupt) still writes the tables, then propagates."""
     from studio.engine.provenance import tool_info
 
+    runner.prepare()
     recorded = open_run_dir(run_dir, settings, resume)
     journal_path = run_dir / JOURNAL
     finished = read_journal(journal_path) if recorded else {}
@@ -148,6 +149,8 @@ def run_batch(
         ended = "interrupted" if isinstance(exc, KeyboardInterrupt) else "stopped"
         raise
     finally:
+        if runner.cluster:
+            session["cluster"] = runner.cluster
         outcome.records = [finished[cell.key] for cell in plan if cell.key in finished]
         _finish(run_dir, outcome, state, session, ended, machine)
     return outcome

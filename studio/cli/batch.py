@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,7 +61,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     batch.add_argument("--tile", type=int, help="tile size in px (0 = never tile; default automatic)")
     add_set_flag(batch)
     batch.add_argument("-o", "--out", type=Path, metavar="RUN_DIR", help="the run's folder (default runs/<timestamp>)")
-    batch.add_argument("--engine", choices=ENGINES, default="local", help="where cells run (only local for now)")
+    batch.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="local",
+        help="where cells run: this process, or a Ray cluster "
+        "(STUDIO_RAY_ADDRESS, else a local one started for the run with STUDIO_RAY_CPUS CPUs; default local)",
+    )
     batch.add_argument(
         "--resume",
         action="store_true",
@@ -95,7 +102,14 @@ def cmd_batch(args: argparse.Namespace, services: Services) -> int:
     if args.resume and args.out is None:
         raise UsageError("--resume needs -o RUN_DIR: the folder of the run to continue")
     registry = services.registry
-    runner = runner_for(args.engine, registry, services.loader)
+    runner = runner_for(
+        args.engine,
+        registry,
+        services.loader,
+        make_services=partial(type(services).with_threads, services.settings),
+        settings=services.settings,
+        keep_outputs=args.save_outputs,
+    )
     request = CompareRequest.build(
         registry,
         args.models,

@@ -34,6 +34,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     bench.add_argument(
         "--video", action="store_true", help="measure the video and webcam paths instead (DIR/video-cpu.md)"
     )
+    bench.add_argument(
+        "--batch",
+        action="store_true",
+        help="measure `studio batch` with the local engine and with Ray, and project to 4 and 32 nodes (DIR/batch.md)",
+    )
 
 
 def cmd_export_onnx(args: argparse.Namespace, services: Services) -> int:
@@ -53,6 +58,8 @@ def cmd_bench(args: argparse.Namespace, services: Services) -> int:
     """Measure every form and precision so the default form per machine class rests on numbers, not guesses."""
     if args.video:
         return _bench_video(args, services)
+    if args.batch:
+        return _bench_batch(args, services)
     from studio.engine.bench import run_benchmark
 
     sizes = [int(part) for part in args.sizes.split(",") if part.strip()]
@@ -71,6 +78,35 @@ def cmd_bench(args: argparse.Namespace, services: Services) -> int:
         speed=services.speed,
     )
     print(table)
+    return 0
+
+
+def _bench_batch(args: argparse.Namespace, services: Services) -> int:
+    """One batch plan through both engines on this machine, and a projection to more nodes (benchmarks/batch.md)."""
+    from functools import partial
+
+    from studio.batch.bench import BATCH_MODELS, run_batch_benchmark
+    from studio.batch.job import runner_for
+    from studio.engine.provenance import machine_info
+
+    models = tuple(args.models or BATCH_MODELS)
+    for model_id in models:
+        services.registry.get(model_id)
+
+    def make_runner(engine: str):
+        if engine == "single-core":  # the local engine on one thread: each model's time per cell on one core
+            single = type(services).with_threads(services.settings, 1)
+            return runner_for("local", single.registry, single.loader)
+        return runner_for(
+            engine,
+            services.registry,
+            services.loader,
+            make_services=partial(type(services).with_threads, services.settings),
+            settings=services.settings,
+        )
+
+    text = run_batch_benchmark(services.registry, make_runner, machine_info(services.settings), args.out, models=models)
+    print(text)
     return 0
 
 

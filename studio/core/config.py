@@ -120,6 +120,8 @@ class Settings:
     max_frames: int = 300  # a video is cut after this many frames (the result says so)
     max_video_side: int = 1920  # px, long side, checked from the header before decoding
     max_video_seconds: float = 120.0  # a video is cut after this much of its timeline
+    ray_address: str | None = None  # STUDIO_RAY_ADDRESS: the cluster `studio batch --engine ray` joins
+    ray_cpus: int | None = None  # STUDIO_RAY_CPUS: CPUs of the local cluster started when no address is set
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, registry: str | Path | None = None) -> Settings:
@@ -154,4 +156,6 @@ class Settings:
             max_frames=_int(env, "STUDIO_MAX_FRAMES", 300),
             max_video_side=_int(env, "STUDIO_MAX_VIDEO_SIDE", 1920, minimum=16),
             max_video_seconds=_seconds(env, "STUDIO_MAX_VIDEO_SECONDS", "120") or 120.0,
+            ray_address=env.get("STUDIO_RAY_ADDRESS", "").strip() or None,
+            ray_cpus=_int(env, "STUDIO_RAY_CPUS", 0, minimum=0) or None,
         )

@@ -44,14 +44,21 @@ class DecodedImage:
         return replace(self, rgb=rgb, alpha=alpha)
 
 
+def read_file(path: Path | str) -> bytes:
+    """A file's bytes, or the MediaError `decode(path)` would give: a runner on another machine decodes them."""
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise MediaError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise MediaError(f"expected an image file, got a folder: {path}") from None
+    except OSError as exc:
+        raise MediaError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
 def _open(data: bytes | Path | str) -> Image.Image:
     if isinstance(data, (str, Path)):
-        try:
-            data = Path(data).read_bytes()
-        except FileNotFoundError:
-            raise MediaError(f"no such file: {data}") from None
-        except IsADirectoryError:
-            raise MediaError(f"expected an image file, got a folder: {data}") from None
+        data = read_file(data)
     if not data:
         raise MediaError("the file is empty")
     try:

@@ -81,3 +81,15 @@ def _text(path: Path, text: str) -> Path:
 def _bytes(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+def test_the_batch_projection_is_the_arithmetic_it_states():
+    """benchmarks/batch.md: 10 models (the measured ones repeated), pools of pool_shape(cores, 10), slowest ends."""
+    from studio.batch.bench import projection
+
+    row = projection({"a": 1.0, "b": 3.0}, nodes=4, cpus_per_node=2, overhead_s=2.0)
+    # cores 8 -> 1 actor per model with 0.8 of a CPU; work 100 x (5 x 1 + 5 x 3) = 2000 core-s
+    assert row["actors per model"] == 1 and row["work (core-s)"] == 2000
+    assert row["ideal (s)"] == 2000 / 8 + 2.0
+    assert row["with per-model pools (s)"] == 100 * 3 / 0.8 + 2.0
+    assert row["cells/min (pools)"] == round(60 * 1000 / (375 + 2.0))

@@ -195,7 +195,7 @@ def test_a_run_folder_is_never_mixed(services, tmp_path):
         batch(services, tmp_path / "ds", tmp_path / "other", resume=True)
 
 
-def test_only_the_local_engine_exists(services):
+def test_an_unknown_engine_is_refused(services):
     with pytest.raises(UsageError) as caught:
-        runner_for("ray", services.registry, services.loader)
-    assert str(caught.value) == "--engine ray is not available in this version: use --engine local"
+        runner_for("spark", services.registry, services.loader)
+    assert str(caught.value) == "unknown engine 'spark' (use local or ray)"

@@ -86,7 +86,6 @@ OUT = ("-o", "{tmp}/run")
         (("{tmp}/missing", "-m", "bicubic-x2", *OUT), "no such dataset: {tmp}/missing (give a folder of images or"),
         (("{tmp}/empty", "-m", "bicubic-x2", *OUT), "no images in {tmp}/empty (looked for .png"),
         (("{ds}", "-m", "bicubic-x9", *OUT), "unknown model 'bicubic-x9'"),
-        (("{ds}", "-m", "bicubic-x2", "--engine", "ray", *OUT), "--engine ray is not available in this version: use"),
         (("{ds}", "-m", "bicubic-x2", "--resume"), "--resume needs -o RUN_DIR: the folder of the run to continue"),
         (("{ds}", "-m", "bicubic-x2", "--degrade", "x2,blur=box", *OUT), "cannot read degradation 'blur=box'"),
         (("{ds}", "-m", "bicubic-x2", "--pairs", "{tmp}/nope", *OUT), "--pairs expects a folder of ground-truth"),
