@@ -36,6 +36,8 @@ READ = {
     "STUDIO_MAX_FRAMES": ("60", {"max_frames": 60}),
     "STUDIO_MAX_VIDEO_SIDE": ("1280", {"max_video_side": 1280}),
     "STUDIO_MAX_VIDEO_SECONDS": ("10.5", {"max_video_seconds": 10.5}),
+    "STUDIO_RAY_ADDRESS": (" 10.0.0.5:6379 ", {"ray_address": "10.0.0.5:6379"}),
+    "STUDIO_RAY_CPUS": ("4", {"ray_cpus": 4}),
     "STUDIO_DB_URL": (
         "postgresql://u:p@127.0.0.1:5432/votes",
         {"db_url": "postgresql+psycopg://u:p@127.0.0.1:5432/votes"},

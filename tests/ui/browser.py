@@ -170,3 +170,14 @@ def shown_images(page, selector: str) -> list[np.ndarray]:
     """The pixels of the images the page shows under `selector`, fetched as the browser fetches them."""
     sources = page.evaluate("(selector) => [...document.querySelectorAll(selector)].map(i => i.src)", selector)
     return [np.asarray(Image.open(io.BytesIO(page.request.get(src).body())).convert("RGB")) for src in sources]
+
+
+def drag_across(page, element, start: float = 0.25, end: float = 0.75) -> None:
+    """Press at `start` of the element's width, move to `end` in steps, release: a user dragging a slider."""
+    element.scroll_into_view_if_needed()
+    box = element.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * start, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * end, y, steps=5)
+    page.mouse.up()

@@ -16,7 +16,7 @@ from PIL import Image
 from tests.cli.helpers import studio
 from tests.report.ratings import add_outputs, open_store, score_every_output, vote
 from tests.report.runs import IMAGES, make_run
-from tests.ui.browser import DOCS, launch_chromium, require_chromium, save_doc_screenshot
+from tests.ui.browser import DOCS, drag_across, launch_chromium, require_chromium, save_doc_screenshot
 
 require_chromium()
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -109,14 +109,7 @@ def test_the_slider_shows_the_left_picture_left_of_the_split(page):
 
 
 def test_dragging_moves_the_split_and_the_selects_pick_any_two(page):
-    slider = page.locator(f"{FIRST} .slider")
-    slider.scroll_into_view_if_needed()
-    box = slider.bounding_box()
-    y = box["y"] + box["height"] / 2
-    page.mouse.move(box["x"] + box["width"] * 0.25, y)
-    page.mouse.down()
-    page.mouse.move(box["x"] + box["width"] * 0.75, y, steps=5)
-    page.mouse.up()
+    drag_across(page, page.locator(f"{FIRST} .slider"))
     value = float(page.locator(f"{FIRST} input[type=range]").input_value())
     assert value == pytest.approx(75, abs=1)
     assert page.locator(f"{FIRST} img.top").evaluate("img => img.style.clipPath").startswith("inset(0px 25")

@@ -22,6 +22,7 @@ from tests.appserver import AppServer, app_env
 from tests.ui.browser import (
     ARTIFACTS,
     clear_models,
+    drag_across,
     image_sizes,
     launch_chromium,
     open_app,
@@ -305,12 +306,7 @@ def test_the_downloaded_report_opens_offline_and_its_slider_drags(finished_page,
             return np.asarray(Image.open(io.BytesIO(slider.screenshot())).convert("RGB")).astype(int)
 
         input_only, lanczos_only = shown_at(100), shown_at(0)
-        box = slider.bounding_box()
-        y = box["y"] + box["height"] / 2
-        report.mouse.move(box["x"] + box["width"] * 0.25, y)
-        report.mouse.down()
-        report.mouse.move(box["x"] + box["width"] * 0.75, y, steps=5)
-        report.mouse.up()
+        drag_across(report, slider)
         assert float(split.input_value()) == pytest.approx(75, abs=1)
         dragged = np.asarray(Image.open(io.BytesIO(slider.screenshot())).convert("RGB")).astype(int)
         at, edge = dragged.shape[1] * 3 // 4, 8
