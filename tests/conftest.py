@@ -46,6 +46,14 @@ def env(tmp_path: Path) -> dict[str, str]:
     }
 
 
+@pytest.fixture(autouse=True)
+def _forget_unreachable_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with no host remembered as unreachable (download.py keeps them for a minute)."""
+    from studio.models.weights import download
+
+    monkeypatch.setattr(download, "_unreachable", {})
+
+
 @pytest.fixture
 def settings(env: dict[str, str]) -> Settings:
     return Settings.from_env(env)
@@ -124,11 +132,13 @@ def metric_files() -> Path:
 
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory, model_settings):
-    """The real app (app.py) in a subprocess, offline, with the test weights mirror (client and browser tests)."""
+    """The real app (app.py) in a subprocess, offline, with the test weights mirror (client and browser tests),
+    and the Models tab's Download weights button on (STUDIO_ALLOW_DOWNLOADS: off unless set)."""
     from tests.appserver import AppServer, app_env
 
     home = tmp_path_factory.mktemp("app")
-    app = AppServer(app_env(home, model_settings.weights_mirror), home / "app.log").wait_ready()
+    env = app_env(home, model_settings.weights_mirror, STUDIO_ALLOW_DOWNLOADS="1")
+    app = AppServer(env, home / "app.log").wait_ready()
     yield app
     app.stop()
 

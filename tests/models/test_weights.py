@@ -598,3 +598,34 @@ def test_without_pypi_the_session_stops_once_with_one_line(tmp_path, monkeypatch
         "ERROR: No matching distribution"
     )
     assert len(calls) == 1 and "\n" not in str(stopped.value)
+
+
+def test_an_unreachable_host_is_not_tried_again_for_a_minute(tmp_path, monkeypatch):
+    """A batch of many images with an unreachable metric weight must not wait for DNS once per image."""
+    import socket
+    import urllib.error
+    import urllib.request
+
+    from studio.models.weights import download
+
+    calls: list[str] = []
+
+    def unresolvable(request, timeout):
+        calls.append(request.full_url)
+        raise urllib.error.URLError(socket.gaierror(-2, "Name or service not known"))
+
+    monkeypatch.setattr(urllib.request, "urlopen", unresolvable)
+    monkeypatch.setattr(download, "_unreachable", {})
+    for _ in range(3):
+        with pytest.raises(download.Unreachable, match="weights.invalid: host name not resolved"):
+            download.fetch_to("https://weights.invalid/a.pth", tmp_path / "a.pth", None)
+    assert calls == ["https://weights.invalid/a.pth"]  # tried once, then remembered
+    with pytest.raises(download.Unreachable, match=r"less than 60 s ago"):
+        download.fetch_to("https://weights.invalid/b.pth", tmp_path / "b.pth", None)
+    with pytest.raises(download.Unreachable):
+        download.fetch_to("https://weights.invalid:8443/a.pth", tmp_path / "a.pth", None)  # another port: tried
+    assert len(calls) == 2 and not list(tmp_path.iterdir())
+    monkeypatch.setattr(download, "UNREACHABLE_FOR_S", 0.0)  # the minute is over: tried again
+    with pytest.raises(download.Unreachable):
+        download.fetch_to("https://weights.invalid/a.pth", tmp_path / "a.pth", None)
+    assert len(calls) == 3

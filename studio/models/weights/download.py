@@ -15,6 +15,8 @@ import shutil
 import socket
 import ssl
 import tempfile
+import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -99,6 +101,26 @@ def _copy_stream(source, handle, digest) -> None:
         handle.write(block)
 
 
+UNREACHABLE_FOR_S = 60.0  # a host that could not be reached is not tried again for this long
+_unreachable: dict[str, tuple[float, str]] = {}  # host:port -> (when it failed, why), this process only
+_unreachable_lock = threading.Lock()
+
+
+def _remembered_failure(location: str) -> str | None:
+    """Why `location`'s host failed within UNREACHABLE_FOR_S, or None: a batch of 100 images with an
+    unreachable metric weight would otherwise wait for DNS once per image."""
+    with _unreachable_lock:
+        failed = _unreachable.get(urlparse(location).netloc)
+    if failed and time.monotonic() - failed[0] < UNREACHABLE_FOR_S:
+        return failed[1]
+    return None
+
+
+def _remember_failure(location: str, reason: str) -> None:
+    with _unreachable_lock:
+        _unreachable[urlparse(location).netloc] = (time.monotonic(), reason)
+
+
 def fetch_to(location: str, dest: Path, sha256: str | None, timeout: float = 30.0) -> Path:
     """Copy `location` (a local path or URL) to `dest`, checking sha256 when given.
 
@@ -112,6 +134,9 @@ def fetch_to(location: str, dest: Path, sha256: str | None, timeout: float = 30.
     try:
         with os.fdopen(fd, "wb") as handle:
             if "://" in location and not location.startswith("file://"):
+                remembered = _remembered_failure(location)
+                if remembered:
+                    raise Unreachable(f"{place(location)}: {remembered} (less than {UNREACHABLE_FOR_S:.0f} s ago)")
                 request = urllib.request.Request(location, headers={"User-Agent": "enhance-studio"})
                 with urllib.request.urlopen(request, timeout=timeout) as response:
                     _copy_stream(response, handle, digest)
@@ -129,8 +154,11 @@ def fetch_to(location: str, dest: Path, sha256: str | None, timeout: float = 30.
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
         if isinstance(exc, WeightsError):
             raise
-        kind = Refused if isinstance(exc, urllib.error.HTTPError) else Unreachable
-        raise kind(f"{place(location)}: {short_reason(exc)}") from None
+        if isinstance(exc, urllib.error.HTTPError):
+            raise Refused(f"{place(location)}: {short_reason(exc)}") from None
+        if "://" in location and not location.startswith("file://"):
+            _remember_failure(location, short_reason(exc))
+        raise Unreachable(f"{place(location)}: {short_reason(exc)}") from None
     finally:
         tmp.unlink(missing_ok=True)
 
