@@ -65,7 +65,11 @@ def open_run_dir(run_dir: Path, settings: dict[str, Any], resume: bool) -> dict[
     if recorded is not None:
         check_same_settings(_recorded_settings(recorded), settings, run_dir)
         return recorded
-    if busy and resume:
+    if resume and not run_dir.exists():  # a typo must not silently start over
+        raise UsageError(
+            f"--resume: {run_dir} does not exist, so there is no run to continue (drop --resume to start one)"
+        )
+    if resume:
         raise UsageError(f"{run_dir} holds no batch run to resume (no run.json): choose another -o")
     if busy:
         raise UsageError(f"{run_dir} is not empty: add --resume to continue the run there, or choose another -o")
@@ -166,11 +170,13 @@ def _finish(
 ) -> None:
     request = state["request"]
     outcome.summary = summarize(outcome.records, request["models"], request["metrics"])
-    title = f"Batch run {run_dir.name}: {len(state['dataset']['images'])} images × {len(request['models'])} models"
-    files = write_tables(run_dir, outcome.records, outcome.summary, request["metrics"], title)
-    session.update(ended=_now(), state=ended, cells_run=outcome.ran)
     failed = len(outcome.failed)
     done = len(outcome.records)
+    title = f"Batch run {run_dir.name}: {len(state['dataset']['images'])} images × {len(request['models'])} models"
+    if done < outcome.total:  # the tables must not pass for a whole run
+        title += f" ({ended}: {done} of {outcome.total} cells; `--resume` continues it)"
+    files = write_tables(run_dir, outcome.records, outcome.summary, request["metrics"], title)
+    session.update(ended=_now(), state=ended, cells_run=outcome.ran)
     state.update(
         machine=machine(),  # asked again: a neural model may have loaded torch and its versions
         state=ended,

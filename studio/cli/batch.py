@@ -130,6 +130,15 @@ def cmd_batch(args: argparse.Namespace, services: Services) -> int:
     run_dir = args.out or default_run_dir()
     job = BatchJob(request, dataset.images, references, services.settings.max_pixels)
     interactive = sys.stderr.isatty()
+    if args.engine == "ray":  # starting a cluster takes seconds before the first cell: say what is happening
+        settings = services.settings
+        where = (
+            f"joining the Ray cluster at {settings.ray_address}"
+            if settings.ray_address
+            else f"starting a local Ray cluster for this run ({settings.ray_cpus or 'all'} CPUs; "
+            "STUDIO_RAY_ADDRESS joins a running one)"
+        )
+        print(f"note: {where}", file=sys.stderr)
     with terminate_as_interrupt():
         try:
             run = run_batch(

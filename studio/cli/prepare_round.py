@@ -139,7 +139,7 @@ def cmd_prepare(args: argparse.Namespace, services: Services) -> int:
         item_id = add_item(db, input_png, images, task, path.name, round_id, metrics)
         items.add(item_id)
         outputs += ok
-        print(f"{path.name}: {width}x{height}, {ok}/{len(results.rows)} outputs, item {item_id[:12]}")
+        print(f"{path.name}: {width}x{height}, {ok}/{len(results.rows)} outputs, item {item_id}")
     for metric_id, reason in unavailable.items():
         print(f"note: metric '{metric_id}' unavailable: {reason}", file=sys.stderr)
     print(

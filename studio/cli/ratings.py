@@ -113,14 +113,25 @@ def cmd_export(args: argparse.Namespace, services: Services) -> int:
 
 def cmd_import(args: argparse.Namespace, services: Services) -> int:
     """Check the whole file, then add the votes this store lacks (unknown items become placeholders)."""
+    from studio.ratings.store_items import placeholder_count
     from studio.ratings.store_transfer import import_votes
 
     if args.file.is_dir():
         raise UsageError(f"expected a CSV or JSON file, got a folder: {args.file}")
     if not args.file.exists():
         raise UsageError(f"no such file: {args.file}")
-    added, present = import_votes(services.ratings, args.file)
+    db = services.ratings
+    before = placeholder_count(db)
+    added, present = import_votes(db, args.file)
     print(f"added {added} votes, {present} already present")
+    new_placeholders = placeholder_count(db) - before
+    if new_placeholders:
+        print(
+            f"note: {new_placeholders} item id(s) in {args.file.name} are not in this store: their votes count in "
+            "the leaderboard, but their images cannot be shown (check the ids: `studio ratings prepare` prints "
+            "each item's full id)",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -110,6 +110,15 @@ def ensure_placeholder(connection: Any, db: Database, item_id: str, task: str | 
     )
 
 
+def placeholder_count(db: Database) -> int:
+    """How many items the store knows only by id (from imported votes), without their images."""
+    from sqlalchemy import func, select
+
+    items = db.tables["items"]
+    with db.engine.connect() as connection:
+        return int(connection.execute(select(func.count()).where(items.c.placeholder.is_(True))).scalar_one())
+
+
 def output_metrics(db: Database) -> list[dict[str, Any]]:
     """One row per stored output with its engine metrics: what the metric-agreement table averages."""
     from sqlalchemy import select

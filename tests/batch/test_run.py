@@ -116,6 +116,8 @@ def test_a_crash_loses_nothing_finished_and_resume_repeats_nothing(services, tmp
     recorded = json.loads((tmp_path / "run" / "run.json").read_text(encoding="utf-8"))
     assert recorded["state"] == "interrupted" and recorded["cells"]["finished"] == 3
     assert len(pd.read_csv(tmp_path / "run" / "cells.csv")) == 3  # the tables show what finished
+    title = (tmp_path / "run" / "summary.md").read_text(encoding="utf-8").splitlines()[0]
+    assert title.endswith("4 images × 2 models (interrupted: 3 of 8 cells; `--resume` continues it)"), title
 
     count_runs.update(n=0, crash_at=None)
     run = batch(services, tmp_path / "ds", tmp_path / "run", resume=True)
@@ -193,6 +195,12 @@ def test_a_run_folder_is_never_mixed(services, tmp_path):
     (tmp_path / "other" / "notes.txt").write_text("mine")
     with pytest.raises(UsageError, match="holds no batch run to resume"):
         batch(services, tmp_path / "ds", tmp_path / "other", resume=True)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UsageError, match="holds no batch run to resume"):
+        batch(services, tmp_path / "ds", tmp_path / "empty", resume=True)
+    with pytest.raises(UsageError, match="typo does not exist, so there is no run to continue"):
+        batch(services, tmp_path / "ds", tmp_path / "typo", resume=True)
+    assert not (tmp_path / "typo").exists()
 
 
 def test_an_unknown_engine_is_refused(services):
