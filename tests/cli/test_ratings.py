@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import date
 from pathlib import Path
 
@@ -250,6 +251,7 @@ def test_export_import_round_trip_keeps_every_vote_and_field(env, tmp_path, imag
     imported = studio("ratings", "import", str(votes_csv), env=machine_b)
     assert imported.returncode == 0, imported.stderr
     assert imported.stdout.strip() == "added 4 votes, 0 already present"
+    assert re.fullmatch(r"note: \d+ item id\(s\) in votes.csv are not in this store: .*", imported.stderr.strip())
 
     columns = ["vote_id", "item_id", "model_a", "model_b", "winner", "rater", "round", "task", "flags"]
     a_votes, b_votes = votes_frame(db_a), votes_frame(open_stores(machine_b))
@@ -291,6 +293,7 @@ def test_importing_the_same_file_twice_adds_nothing(env, tmp_path, open_stores, 
     assert studio("ratings", "import", str(source), env=env).stdout.strip() == "added 50 votes, 0 already present"
     again = studio("ratings", "import", str(source), env=env)
     assert again.returncode == 0 and again.stdout.strip() == "added 0 votes, 50 already present"
+    assert again.stderr == ""  # its unknown items were noted the first time
     assert len(votes_frame(open_stores(env))) == 50
 
 
