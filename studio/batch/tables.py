@@ -44,7 +44,7 @@ def write_tables(
     _replace(run_dir / CELLS_CSV, lambda path: cells.to_csv(path, index=False))
     frame = pd.DataFrame.from_records(list(summary))
     _replace(run_dir / SUMMARY_CSV, lambda path: frame.to_csv(path, index=False))
-    text = summary_markdown(summary, metric_ids, title)
+    text = summary_markdown(summary, metric_ids, title, unavailable_notes(records))
     _replace(run_dir / SUMMARY_MD, lambda path: path.write_text(text, encoding="utf-8"))
     return [CELLS_PARQUET, CELLS_CSV, SUMMARY_CSV, SUMMARY_MD]
 
@@ -95,7 +95,19 @@ def summary_table(summary: Sequence[dict[str, Any]], metric_ids: Sequence[str]) 
     return headers, rows
 
 
-def summary_markdown(summary: Sequence[dict[str, Any]], metric_ids: Sequence[str], title: str) -> str:
+def unavailable_notes(records: Sequence[dict[str, Any]]) -> list[str]:
+    """'<metric> unavailable: <why>', once each, from the cells' notes (every cell repeats them)."""
+    notes: dict[str, None] = {}
+    for record in records:
+        for note in (record.get("notes") or "").split("; "):
+            if " unavailable: " in note:
+                notes[note] = None
+    return list(notes)
+
+
+def summary_markdown(
+    summary: Sequence[dict[str, Any]], metric_ids: Sequence[str], title: str, notes: Sequence[str] = ()
+) -> str:
     headers, rows = summary_table(summary, metric_ids)
     lines = [f"# {title}", "", markdown_table(headers, rows)]
     lines += [
@@ -105,4 +117,5 @@ def summary_markdown(summary: Sequence[dict[str, Any]], metric_ids: Sequence[str
         "MP/s: the output megapixels of all its images over its total latency.",
     ]
     lines += [f"Flag ({row['model']}): {row['flag']}" for row in summary if row.get("flag")]
+    lines += [f"Metric {note}" for note in notes]
     return "\n".join(lines) + "\n"

@@ -13,7 +13,7 @@ import sys
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from studio.batch.plan import ENGINES
 from studio.cli.common import (
@@ -164,7 +164,7 @@ def cmd_batch(args: argparse.Namespace, services: Services) -> int:
 
 def _report(run: BatchRun, model_count: int) -> None:
     """Failures (one line per image and error), metric notes, the summary table and where the files are."""
-    from studio.batch.tables import summary_table
+    from studio.batch.tables import summary_table, unavailable_notes
 
     groups: dict[tuple[str, str], list[str]] = {}
     for record in run.failed:
@@ -177,19 +177,10 @@ def _report(run: BatchRun, model_count: int) -> None:
         report_error(line)
     if len(lines) > MAX_ERROR_LINES:
         report_error(f"{len(lines) - MAX_ERROR_LINES} more failures: see the error column of {run.run_dir}/cells.csv")
-    for note in _unavailable_notes(run.records):
+    for note in unavailable_notes(run.records):
         print(f"note: metric {note}", file=sys.stderr)
     headers, rows = summary_table(run.summary, run.metric_ids)
     print(format_table(headers, rows))
     failed = len(run.failed)
     before = f", {run.before} from before" if run.before else ""
     print(f"{len(run.records)} cells ({run.ran} run now{before}), {failed} failed: {run.run_dir}")
-
-
-def _unavailable_notes(records: list[dict[str, Any]]) -> list[str]:
-    notes: dict[str, None] = {}
-    for record in records:
-        for note in (record.get("notes") or "").split("; "):
-            if " unavailable: " in note:
-                notes[note] = None
-    return list(notes)

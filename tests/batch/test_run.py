@@ -207,3 +207,16 @@ def test_an_unknown_engine_is_refused(services):
     with pytest.raises(UsageError) as caught:
         runner_for("spark", services.registry, services.loader)
     assert str(caught.value) == "unknown engine 'spark' (use local or ray)"
+
+
+def test_summary_md_says_once_why_a_metric_is_missing(services, tmp_path):
+    """Offline without the BRISQUE files every cell notes it; summary.md says it once, as the terminal does."""
+    make_dataset(tmp_path / "ds", ("rocket.png", "coffee.png"))
+    request = CompareRequest.build(services.registry, MODELS, metrics="psnr_y,brisque", degrade="x2", preview=0)
+    dataset = load_dataset(tmp_path / "ds")
+    job = BatchJob(request, dataset.images, None, services.settings.max_pixels)
+    runner = runner_for("local", services.registry, services.loader)
+    run_batch(job, dataset.describe(), tmp_path / "run", runner, run_settings(job, None, False), machine=lambda: {})
+    lines = (tmp_path / "run" / "summary.md").read_text(encoding="utf-8").splitlines()
+    notes = [line for line in lines if line.startswith("Metric brisque unavailable: ")]
+    assert len(notes) == 1 and "STUDIO_OFFLINE" in notes[0], lines
