@@ -1,6 +1,8 @@
 """The page's own style and script, inlined into every report (no file, font or script from elsewhere).
 
-The script sorts every sortable table by a clicked header and drives each slider (an image's, and its
+The script sorts every sortable table by a header's button (clicked, or Enter / Space once Tab reaches it;
+the first press puts the column's best rows first when it has a better direction, `data-better`, else
+ascending; the next reverses) and drives each slider (an image's, and its
 detail crops'): two stacked pictures, the top one clipped at the range input's value, either chosen
 by the two selects.
 """
@@ -13,15 +15,20 @@ h1 { font-size: 22px; } h2 { font-size: 18px; margin-top: 32px; } h3 { font-size
 table { border-collapse: collapse; margin: 8px 0; }
 th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }
 th { background: #f2f2f2; }
-table.sortable th { cursor: pointer; user-select: none; }
-th[aria-sort=ascending]::after { content: " \\25B2"; } th[aria-sort=descending]::after { content: " \\25BC"; }
+table.sortable th { padding: 0; }
+table.sortable th button { font: inherit; font-weight: 700; color: inherit; background: none; border: 0;
+  padding: 4px 8px; width: 100%; text-align: left; cursor: pointer; user-select: none; }
+table.sortable th button:focus-visible { outline: 2px solid #2563eb; outline-offset: -2px; }
+th[aria-sort=ascending] button::after { content: " \\25B2"; }
+th[aria-sort=descending] button::after { content: " \\25BC"; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.best { font-weight: 700; background: #dcfce7; }
 h4 { font-size: 14px; margin: 16px 0 4px; }
 .note { color: #8a5300; }
 svg.plot { background: #fff; font-size: 12px; }
 svg.plot .frame { fill: none; stroke: #888; } svg.plot .tick { stroke: #888; }
-svg.plot circle { fill: #2563eb; } svg.plot .axis { font-size: 13px; }
+svg.plot circle { fill: #2563eb; stroke: #2563eb; stroke-width: 2; } svg.plot .axis { font-size: 13px; }
+svg.plot .flagged circle { fill: #fff; } svg.plot .legend { font-size: 12px; }
 .slider { position: relative; display: block; width: 100%; line-height: 0; background: #eee; touch-action: none; }
 .slider img { display: block; width: 100%; height: 100%; object-fit: contain; image-rendering: pixelated; }
 .slider img.top { position: absolute; top: 0; left: 0; }
@@ -51,14 +58,20 @@ SCRIPT = """
   document.querySelectorAll('table.sortable').forEach(function (table) {
     var headers = table.querySelectorAll('thead th');
     headers.forEach(function (header, column) {
-      header.addEventListener('click', function () {
-        var ascending = header.getAttribute('aria-sort') !== 'ascending';
+      var button = header.querySelector('button');
+      if (!button) return;
+      button.addEventListener('click', function () {  // a button: Enter and Space press it too
+        var now = header.getAttribute('aria-sort');
+        var ascending = now === 'ascending' ? false : now === 'descending' ? true
+          : header.getAttribute('data-better') !== 'higher';  // first press: the best first
         headers.forEach(function (other) { other.removeAttribute('aria-sort'); });
         header.setAttribute('aria-sort', ascending ? 'ascending' : 'descending');
         var body = table.tBodies[0];
         var rows = Array.prototype.slice.call(body.rows);
         rows.sort(function (r1, r2) {
-          var order = compare(sortKey(r1.cells[column]), sortKey(r2.cells[column]));
+          var k1 = sortKey(r1.cells[column]), k2 = sortKey(r2.cells[column]);
+          if ((k1 === '') !== (k2 === '')) return k1 === '' ? 1 : -1;  // no value: last either way
+          var order = compare(k1, k2);
           return ascending ? order : -order;
         });
         rows.forEach(function (row) { body.appendChild(row); });

@@ -18,14 +18,26 @@ from studio.engine.provenance import tool_info
 from studio.engine.results import Results
 from studio.metrics import FULL_REFERENCE, MetricSpec
 from studio.report.images import Loaded, detail_crops, thumbnail
-from studio.report.model import Cell, ImageEntry, Plot, Point, RatingsView, Report, Table, number_cell
+from studio.report.model import (
+    FLAG_MARK,
+    Cell,
+    ImageEntry,
+    Plot,
+    Point,
+    RatingsView,
+    Report,
+    Table,
+    better,
+    failures_table,
+    input_label,
+    number_cell,
+    reference_label,
+)
 from studio.report.page import made_at, render
 from studio.report.ratings import ratings_view
 
 if TYPE_CHECKING:
     from studio.ratings.store import Database
-
-INPUT, REFERENCE = "input", "reference"
 
 
 def _finite(value: float | None) -> bool:
@@ -50,12 +62,13 @@ def shown_metrics(results: Results) -> tuple[list[MetricSpec], list[str]]:
 def summary(results: Results, metrics: list[MetricSpec]) -> Table:
     """Per model: output size, latency, MP/s, each shown metric (best highlighted), backend, flag or error."""
     headers = ["model", "output", "latency ms", "MP/s", *(spec.label for spec in metrics), "backend", "notes"]
+    directions = [None, None, "lower", "higher", *(better(spec.lower_better) for spec in metrics), None, None]
     best = {spec.id: results.best(spec.id) for spec in metrics}
     rows = []
     for row, record in zip(results.rows, results_records(results), strict=True):
         latency, speed = record["latency ms"], record["MP/s"]
         cells = [
-            Cell(row.model_id),
+            Cell(f"{row.model_id} {FLAG_MARK}" if row.ok and row.flag else row.model_id),
             Cell(record["output"] or "–"),
             number_cell(number(latency), latency),
             number_cell(number(speed), speed),
@@ -64,11 +77,18 @@ def summary(results: Results, metrics: list[MetricSpec]) -> Table:
             value = row.metrics.get(spec.id) if row.ok else None
             value = value if _finite(value) else None
             cells.append(number_cell(number(value), value, best=row.model_id in best[spec.id]))
-        notes = [f"failed: {row.error}" if row.error else "", f"⚑ {row.flag}" if row.flag else "", *row.notes]
+        notes = [f"failed: {row.error}" if row.error else "", f"{FLAG_MARK} {row.flag}" if row.flag else "", *row.notes]
         cells += [Cell(" ".join(p for p in (row.backend, row.precision, row.device) if p) or "–")]
         cells += [Cell("; ".join(note for note in notes if note))]
         rows.append((row.model_id, cells))
-    return Table(headers, rows, css="summary")
+    return Table(headers, rows, css="summary", better=directions)
+
+
+def failures(results: Results) -> Table | None:
+    """The models that failed on the image, with their errors: the batch report's Failed cells, for one image."""
+    image = results.source or "input"
+    failed = [(image, row.model_id, row.error or "failed") for row in results.rows if not row.ok]
+    return failures_table(failed, [row.model_id for row in results.rows])
 
 
 def latency_name(results: Results) -> str:
@@ -77,15 +97,19 @@ def latency_name(results: Results) -> str:
 
 
 def image_entry(results: Results) -> ImageEntry:
-    """The input the models ran on, the reference (when there is one), then each successful output."""
-    loaded = [Loaded(INPUT, results.input.rgb)]
+    """The input the models ran on (the degraded copy with a recipe), the reference they were scored against
+    (the sharp original, or the ground truth), then each successful output; named as the batch report names them."""
+    recipe = results.recipe.to_text() if results.recipe else None
+    loaded = [Loaded(input_label(recipe), results.input.rgb)]
     if results.reference is not None:
-        loaded.append(Loaded(REFERENCE, results.reference))
+        loaded.append(Loaded(reference_label(recipe), results.reference))
+    first_output = len(loaded)
     loaded += [Loaded(row.model_id, row.output.rgb) for row in results.rows if row.ok]
     crops, crop_note = detail_crops(loaded)
     notes = [f"{row.model_id}: failed ({row.error})" for row in results.rows if not row.ok]
     title = results.source or "input"
-    return ImageEntry(title, [thumbnail(p) for p in loaded], crops, crop_note, notes)
+    pictures = [thumbnail(p) for p in loaded]
+    return ImageEntry(title, pictures, crops, crop_note, notes, first_output=first_output)
 
 
 def recipe(results: Results) -> list[tuple[str, list[tuple[str, Any]]]]:
@@ -130,16 +154,19 @@ def comparison_report(results: Results, ratings: RatingsView | None = None) -> R
     ]
     metric = metrics[0].id if metrics else None
     points = [
-        Point(row.model_id, row.latency_ms if row.ok else None, row.metrics.get(metric) if row.ok else None)
+        Point(
+            row.model_id,
+            row.latency_ms if row.ok else None,
+            row.metrics.get(metric) if row.ok else None,
+            row.flag if row.ok else None,
+        )
         for row in results.rows
     ]
-    flagged = [row.model_id for row in results.rows if row.ok and row.flag]
     groups = results.groups(metric) if metric else []
+    plot_notes = []  # a flagged point is drawn hollow and named in the plot's legend
     if len(groups) > 1:
         sizes = "; ".join(f"{label}: {', '.join(row.model_id for row in rows)}" for label, rows in groups)
         plot_notes = [f"{metrics[0].name} may only be compared among outputs of one size ({sizes})."]
-    else:
-        plot_notes = [f"Not comparable with the others (see the table): {', '.join(flagged)}"] if flagged else []
     summary_lines = [
         "Latency: inference only, per model; MP/s: output megapixels per second. "
         "The best value of each metric is highlighted among the outputs it may be compared with.",
@@ -156,6 +183,7 @@ def comparison_report(results: Results, ratings: RatingsView | None = None) -> R
         images_note=results.preview_note or "",
         ratings=ratings,
         recipe=recipe(results),
+        failures=failures(results),
     )
 
 

@@ -25,12 +25,13 @@ def _options(pictures: Sequence[Picture], selected: int, css: str) -> str:
     return f'<select class="{css}" aria-label="{css} picture">{options}</select>'
 
 
-def _slider(shown: Sequence[Picture], what: str) -> str:
-    """Two selects, two stacked images (filled in by the page's script from the strip), the range input."""
+def _slider(shown: Sequence[Picture], what: str, right: int = 1) -> str:
+    """Two selects (left: the first picture, right: picture `right`), two stacked images (filled in by the
+    page's script from the strip), the range input."""
     width, height = shown[0].size
     zoom = max(1, DISPLAY_SIDE // max(width, height, 1))  # small pictures enlarged by a whole factor
     return (
-        f'<div class="controls">left {_options(shown, 0, "left")} · right {_options(shown, 1, "right")}</div>'
+        f'<div class="controls">left {_options(shown, 0, "left")} · right {_options(shown, right, "right")}</div>'
         f'<div class="stage" style="width:{width * zoom}px;max-width:100%">'
         f'<div class="slider" style="aspect-ratio:{width}/{height}">'
         '<img class="under" alt="" draggable="false"><img class="top" alt="" draggable="false">'
@@ -48,8 +49,14 @@ def _strip(pictures: Sequence[Picture]) -> str:
     )
 
 
-def _compare(pictures: Sequence[Picture], what: str) -> str:
-    return f'<div class="compare">{_slider(pictures, what)}<div class="strip">{_strip(pictures)}</div></div>'
+def _compare(pictures: Sequence[Picture], what: str, right: int = 1) -> str:
+    return f'<div class="compare">{_slider(pictures, what, right)}<div class="strip">{_strip(pictures)}</div></div>'
+
+
+def _first_output(entry: ImageEntry) -> int:
+    """Where the first output is among the pictures that can be shown (the slider's right side), else 1."""
+    shown = [index for index, p in enumerate(entry.pictures) if p.uri]
+    return next((at for at, index in enumerate(shown) if at > 0 and index >= entry.first_output), 1)
 
 
 def image_section(entry: ImageEntry, index: int) -> str:
@@ -57,15 +64,16 @@ def image_section(entry: ImageEntry, index: int) -> str:
     shown = [p for p in entry.pictures if p.uri]
     notes = [*entry.notes, *(f"{p.label}: {p.problem}" for p in entry.pictures if p.problem)]
     parts = [f'<section class="image" id="image-{index}"><h3>{escape(entry.title)}</h3>']
+    right = _first_output(entry)  # the crops are of the same pictures, in the same order
     if len(shown) >= 2:
-        parts.append(_compare(shown, entry.title))
+        parts.append(_compare(shown, entry.title, right))
     else:
         parts.append(f'<div class="strip">{_strip(shown)}</div>' if shown else "")
         notes.append("fewer than two pictures of this image: nothing to compare")
     if len(entry.crops) >= 2:
         parts.append(
             f'<div class="detail"><h4>Detail</h4><p>{escape(entry.crop_note)}</p>'
-            f"{_compare(entry.crops, f'detail of {entry.title}')}</div>"
+            f"{_compare(entry.crops, f'detail of {entry.title}', right)}</div>"
         )
     parts += [f'<p class="note">{escape(note)}</p>' for note in notes]
     if entry.cells is not None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from studio.core.errors import StudioError
-from studio.core.media import decode, encode
+from studio.core.media import DecodedImage, decode, encode
 from studio.core.resize import limit_long_side
 
 THUMB_SIDE = 512
@@ -53,17 +53,24 @@ def data_uri(rgb: np.ndarray, side: int = THUMB_SIDE, quality: int = JPEG_QUALIT
     return f"data:image/jpeg;base64,{payload}", (small.shape[1], small.shape[0])
 
 
+def read(path: Path | None, max_pixels: int) -> tuple[DecodedImage | None, str | None]:
+    """The decoded file at `path` (as the batch decodes it), or None and why it cannot be had."""
+    if path is None:
+        return None, "the run does not record where it is"
+    try:
+        return decode(path, max_pixels), None
+    except FileNotFoundError:
+        return None, f"{path} does not exist"
+    except (StudioError, OSError) as exc:
+        return None, f"{path} cannot be read ({str(exc).splitlines()[0]})"
+
+
 def load(label: str, path: Path | None, max_pixels: int, preview: int | None = None) -> Loaded:
     """The file at `path` (first limited to `preview`, as the run did), or a Loaded with a problem."""
-    if path is None:
-        return Loaded(label, None, "the run does not record where it is")
-    try:
-        rgb = decode(path, max_pixels).rgb
-    except FileNotFoundError:
-        return Loaded(label, None, f"{path} does not exist")
-    except (StudioError, OSError) as exc:
-        return Loaded(label, None, f"{path} cannot be read ({str(exc).splitlines()[0]})")
-    return Loaded(label, limit_long_side(rgb, preview))
+    image, problem = read(path, max_pixels)
+    if image is None:
+        return Loaded(label, None, problem)
+    return Loaded(label, limit_long_side(image.rgb, preview))
 
 
 def thumbnail(loaded: Loaded) -> Picture:

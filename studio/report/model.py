@@ -12,6 +12,27 @@ from typing import Any
 
 from studio.report.images import Picture
 
+FLAG_MARK = "⚑"  # a row (and a point) whose numbers are not comparable with the others', as the app marks them
+# The pictures an image's slider offers besides the outputs, named alike in both reports: what the models
+# received ("input"), and what their outputs were scored against ("... (reference)").
+INPUT = "input"
+ORIGINAL = "original (reference)"  # the sharp image a degradation started from
+GROUND_TRUTH = "ground truth (reference)"  # the ground truth given with the input (--pairs, Ground truth)
+
+
+def input_label(recipe: str | None) -> str:
+    """What the models received: the input, or the degraded copy (named with its recipe) in reference mode."""
+    return f"{INPUT} (degraded: {recipe})" if recipe else INPUT
+
+
+def reference_label(recipe: str | None) -> str:
+    return ORIGINAL if recipe else GROUND_TRUTH
+
+
+def better(lower_better: bool) -> str:
+    """A column's better direction, as a header carries it: its first click puts the best first."""
+    return "lower" if lower_better else "higher"
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -35,6 +56,28 @@ class Table:
     rows: Sequence[tuple[str, Sequence[Cell]]]
     css: str = ""
     sortable: bool = True
+    better: Sequence[str | None] = ()  # per column: "higher", "lower" or None (no better direction)
+
+
+def failures_table(failed: Sequence[tuple[str, str, str]], models: Sequence[str]) -> Table | None:
+    """The failed (image, model, error) cells, one row per image and error: its models ("every model (N)" when
+    the error covers every one of `models`) and the error; None when nothing failed."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for image, model, error in failed:
+        groups.setdefault((image, error), []).append(model)
+    every = set(models)
+    rows = [
+        (
+            "",
+            [
+                Cell(image),
+                Cell(f"every model ({len(names)})" if len(every) > 1 and set(names) >= every else ", ".join(names)),
+                Cell(error),
+            ],
+        )
+        for (image, error), names in groups.items()
+    ]
+    return Table(["image", "models", "error"], rows, css="failures") if rows else None
 
 
 @dataclass(frozen=True)
@@ -44,6 +87,7 @@ class Point:
     model: str
     latency_ms: float | None
     value: float | None
+    flag: str | None = None  # why its value is not comparable with the others' (drawn hollow), or None
 
 
 @dataclass(frozen=True)
@@ -58,7 +102,10 @@ class Plot:
 @dataclass(frozen=True)
 class ImageEntry:
     """One image: a slider between any two of its pictures, the same region of each (when the thumbnails
-    lose detail), notes on pictures that could not be shown, and the image's own table."""
+    lose detail), notes on pictures that could not be shown, and the image's own table.
+
+    `pictures` are the input (what the models received), the reference (when there is one), then the outputs
+    from index `first_output`: the slider starts on the input against the first output."""
 
     title: str
     pictures: Sequence[Picture]
@@ -66,6 +113,7 @@ class ImageEntry:
     crop_note: str = ""
     notes: Sequence[str] = ()
     cells: Table | None = None
+    first_output: int = 1
 
 
 @dataclass(frozen=True)
@@ -92,3 +140,4 @@ class Report:
     images_note: str = ""
     ratings: RatingsView | None = None  # None: the section is left out
     summary_heading: str = "Per model"
+    failures: Table | None = None  # the failed cells (image, models, error); None: nothing failed

@@ -1,5 +1,6 @@
 """The report page, for a batch run and a single comparison alike: the per-model table (sortable), the
-quality-latency plot, per-image sliders, human ratings (when asked for), then the recipe.
+failed cells (when any), the quality-latency plot, per-image sliders, human ratings (when asked for), then
+the recipe.
 
 Every text put into the page is escaped; every picture is a data URI; the style and script are
 inline. `write_page` writes the file under a hidden name and renames it into place.
@@ -16,7 +17,7 @@ from studio.core.errors import UsageError
 from studio.report.assets import SCRIPT, STYLE
 from studio.report.gallery import image_section
 from studio.report.html import pairs_html, table_html
-from studio.report.model import Plot, RatingsView, Report
+from studio.report.model import Plot, RatingsView, Report, Table
 from studio.report.plot import points_svg
 
 
@@ -27,7 +28,8 @@ def _lines(lines: list[str] | tuple[str, ...], css: str = "") -> str:
 
 def summary_section(report: Report) -> str:
     return (
-        f'<section id="summary"><h2>{escape(report.summary_heading)}</h2><p>Click a header to sort.</p>'
+        f'<section id="summary"><h2>{escape(report.summary_heading)}</h2>'
+        "<p>Click a header (or Tab to it and press Enter) to sort: the first press puts the best first.</p>"
         f"{table_html(report.summary)}{_lines(list(report.summary_lines))}</section>"
     )
 
@@ -37,9 +39,18 @@ def plot_section(plot: Plot) -> str:
     if plot.metric_id is None:
         return f'{heading}<p class="note">No metric was scored.</p></section>'
     points = [(p.model, p.latency_ms, p.value) for p in plot.points]
-    svg, left_out = points_svg(points, plot.metric_id, plot.latency_name, plot.value_name)
+    flags = {p.model: p.flag for p in plot.points if p.flag}
+    svg, left_out = points_svg(points, plot.metric_id, plot.latency_name, plot.value_name, flags)
     notes = [f"Not plotted (no value or latency): {', '.join(left_out)}" if left_out else "", *plot.notes]
     return f"{heading}{svg or '<p class=note>Nothing to plot.</p>'}{_lines(notes, 'note')}</section>"
+
+
+def failures_section(table: Table) -> str:
+    return (
+        '<section id="failures"><h2>Failed cells</h2>'
+        "<p>Each image and the models that failed on it, with the error (one row when one error covers them).</p>"
+        f"{table_html(table)}</section>"
+    )
 
 
 def images_section(report: Report) -> str:
@@ -82,7 +93,10 @@ def made_at() -> str:
 
 def render(report: Report) -> str:
     """The report's HTML text."""
-    sections = [summary_section(report), plot_section(report.plot), images_section(report)]
+    sections = [summary_section(report)]
+    if report.failures is not None and report.failures.rows:
+        sections.append(failures_section(report.failures))
+    sections += [plot_section(report.plot), images_section(report)]
     if report.ratings is not None:
         sections.append(ratings_section(report.ratings))
     sections.append(recipe_section(report))

@@ -52,7 +52,8 @@ def _leaderboard_table(board: pd.DataFrame) -> Table:
         )
         for rank, row in enumerate(board.itertuples(index=False), start=1)
     ]
-    return Table(headers, rows, css="leaderboard")
+    better = ["lower", None, "higher", None, None, "higher", None, "lower"]  # rank 1, the highest rating first
+    return Table(headers, rows, css="leaderboard", better=better)
 
 
 def _mos_table(summary: pd.DataFrame) -> Table:
@@ -70,7 +71,7 @@ def _mos_table(summary: pd.DataFrame) -> Table:
         )
         for rank, row in enumerate(summary.itertuples(index=False), start=1)
     ]
-    return Table(headers, rows, css="mos")
+    return Table(headers, rows, css="mos", better=["lower", None, "higher", None, None])
 
 
 def _correlation(value: float, low: float, high: float) -> list[Cell]:
@@ -97,7 +98,8 @@ def _agreement_table(agreement: pd.DataFrame) -> Table:
                 ],
             )
         )
-    return Table(headers, rows, css="agreement")
+    better = [None, None, None, "higher", None, "higher", None]  # +1: the raters' order
+    return Table(headers, rows, css="agreement", better=better)
 
 
 def _means_frame(means: Mapping[str, Mapping[str, float | None]], metric_ids: Sequence[str]) -> pd.DataFrame:

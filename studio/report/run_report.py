@@ -1,6 +1,13 @@
 """A batch RUN_DIR as a report: the summary of `summary.csv` (with the batch's own statistics and table
-text), the plot of the first metric's means, per image a slider between the input and the saved outputs
-with the image's own cells, human ratings of the run's models, and the recipe from run.json.
+text), the failed cells, the plot of the first metric's means, per image a slider between the input, the
+reference and the saved outputs with the image's own cells, human ratings of the run's models, and the
+recipe from run.json.
+
+The input and the reference are rebuilt from the dataset with the engine's own `prepare` (preview, then
+crop and the seeded degradation), so with --degrade the slider offers the very pixels the models received
+next to the sharp original they were scored against; a dataset image whose pixels are no longer those the
+run read (the cells' source_sha256) or whose rebuilt input has another size than the cells' input_size is
+named in a note.
 """
 
 from __future__ import annotations
@@ -10,9 +17,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from studio.batch.tables import number, summary_table
+from studio.core.degrade import Recipe
+from studio.core.errors import StudioError
+from studio.engine.compare import prepare
+from studio.engine.replay import pixels_sha256
 from studio.metrics import get_metric
-from studio.report.images import detail_crops, load, thumbnail
-from studio.report.model import Cell, ImageEntry, Plot, Point, RatingsView, Report, Table, number_cell
+from studio.report.images import Loaded, detail_crops, load, read, thumbnail
+from studio.report.model import (
+    FLAG_MARK,
+    Cell,
+    ImageEntry,
+    Plot,
+    Point,
+    RatingsView,
+    Report,
+    Table,
+    better,
+    failures_table,
+    input_label,
+    number_cell,
+    reference_label,
+)
 from studio.report.page import made_at, render, write_page
 from studio.report.ratings import ratings_view
 from studio.report.run_data import RunData, load_run
@@ -22,8 +47,19 @@ if TYPE_CHECKING:
 
 
 def summary(data: RunData) -> Table:
-    """The rows of summary.md; each number column sorts by the number behind its text."""
+    """The rows of summary.md; each number column sorts by the number behind its text. A flagged model (its
+    outputs scored against a reference of another scale) is marked, and a last column says why."""
     headers, rows = summary_table(data.summary, data.metric_ids)
+    directions = [
+        None,
+        "higher",  # ok/cells: the most cells that ran
+        *(better(get_metric(m).lower_better) for m in data.metric_ids),
+        "lower",
+        "lower",
+        "higher",  # MP/s
+        None,
+    ]
+    flagged = any(row.get("flag") for row in data.summary)
     table_rows = []
     for row, shown in zip(data.summary, rows, strict=True):
         numbers = [
@@ -31,17 +67,28 @@ def summary(data: RunData) -> Table:
             *(row[f"{m}_mean"] for m in data.metric_ids),
             *(row[k] for k in ("latency_ms_median", "latency_ms_p95", "mp_s")),
         ]
+        name = f"{shown[0]} {FLAG_MARK}" if row.get("flag") else shown[0]
         cells = [
-            Cell(shown[0]),
+            Cell(name),
             *(number_cell(text, value) for text, value in zip(shown[1:-1], numbers, strict=True)),
             Cell(shown[-1]),
         ]
+        if flagged:
+            cells.append(Cell(f"{FLAG_MARK} {row['flag']}" if row.get("flag") else ""))
         table_rows.append((row["model"], cells))
-    return Table(headers, table_rows, css="summary")
+    if flagged:
+        headers, directions = [*headers, "not comparable"], [*directions, None]
+    return Table(headers, table_rows, css="summary", better=directions)
+
+
+def failures(data: RunData) -> Table | None:
+    """The failed cells, one row per image and error (batch's own grouping, as `studio batch` prints them)."""
+    failed = [(r["image"], r["model"], r["error"]) for r in data.records if r.get("error")]
+    return failures_table(failed, data.models)
 
 
 def _cells_table(data: RunData, image: str) -> Table:
-    """The image's row per model: each metric, latency, output size, error."""
+    """The image's row per model: each metric, latency, output size, error (a flagged model marked)."""
     heads = ["model", *(get_metric(m).label for m in data.metric_ids), "latency ms", "output", "error"]
     rows = []
     for model in data.models:
@@ -51,7 +98,7 @@ def _cells_table(data: RunData, image: str) -> Table:
         metrics = cell.get("metrics") or {}
         values = [metrics.get(m) for m in data.metric_ids]
         cells = [
-            Cell(model),
+            Cell(f"{model} {FLAG_MARK}" if cell.get("flag") else model),
             *(number_cell(number(v), v) for v in values),
             number_cell(number(cell.get("latency_ms")), cell.get("latency_ms")),
             Cell(cell.get("output_size") or "–", numeric=True),
@@ -61,10 +108,59 @@ def _cells_table(data: RunData, image: str) -> Table:
     return Table(heads, rows, css="cells", sortable=False)
 
 
+def _recorded(data: RunData, image: str, key: str) -> str | None:
+    """What the image's cells recorded under `key` (source_sha256, input_size), the first that did."""
+    return next((r[key] for r in data.records if r["image"] == image and r.get(key)), None)
+
+
+def run_inputs(data: RunData, image: str, max_pixels: int) -> tuple[list[Loaded], list[str]]:
+    """What the run compared for `image` besides the outputs, rebuilt as the engine built it, and notes.
+
+    With --degrade: the degraded input the models received and the sharp original (cropped to the scale)
+    they were scored against; with --pairs: the dataset image (the models' input) and its ground truth;
+    else the input alone. Each at the run's preview size, by `engine.compare.prepare` itself.
+    """
+    text = data.run["request"].get("degrade")  # the recipe as the run wrote it (Recipe.to_text)
+    inputs, reference = input_label(text), reference_label(text)
+    try:
+        recipe = Recipe.parse(text) if text else None
+    except StudioError as exc:
+        return [Loaded(inputs, None, f"cannot be rebuilt ({str(exc).splitlines()[0]})")], []
+    image_path = data.dataset_path(image)
+    decoded, problem = read(image_path, max_pixels)
+    if decoded is None:  # the reference of a degradation is made from it too: one note says why neither shows
+        return [Loaded(inputs, None, problem)], []
+    truth = None
+    loaded_truth: list[Loaded] = []
+    pairs = data.run.get("pairs")
+    if pairs and image_path is not None:
+        truth, problem = read(Path(pairs) / image_path.name, max_pixels)
+        if truth is None:
+            loaded_truth = [Loaded(reference, None, problem)]
+    notes = []
+    recorded = _recorded(data, image, "source_sha256")
+    if recorded and recorded != pixels_sha256(decoded.rgb):
+        notes.append(
+            f"{image_path} is no longer the image the run read (its pixels differ): the {inputs} and "
+            "reference shown are rebuilt from the file as it is now"
+        )
+    try:
+        model_input, sharp, _ = prepare(decoded, truth, recipe, data.run["request"].get("preview"))
+    except StudioError as exc:
+        return [Loaded(inputs, None, f"cannot be rebuilt ({str(exc).splitlines()[0]})")], notes
+    size = "x".join(map(str, model_input.size))
+    recorded = _recorded(data, image, "input_size")
+    if recorded and recorded != size and not notes:
+        notes.append(f"the {inputs} rebuilt from {image_path} is {size}, not the {recorded} the run recorded")
+    loaded = [Loaded(inputs, model_input.rgb)]
+    loaded += [Loaded(reference, sharp)] if sharp is not None else loaded_truth
+    return loaded, notes
+
+
 def image_entry(data: RunData, image: str, max_pixels: int) -> ImageEntry:
-    """The input (the dataset image at the run's preview) then each model's saved output, in model order."""
-    preview = data.run["request"].get("preview")
-    loaded = [load("input", data.dataset_path(image), max_pixels, preview)]
+    """The input the models received, the reference (when there is one), then each model's saved output."""
+    loaded, notes = run_inputs(data, image, max_pixels)
+    first_output = len(loaded)
     for model in data.models:
         cell = data.cell(image, model)
         if cell is None or cell.get("error"):
@@ -72,11 +168,53 @@ def image_entry(data: RunData, image: str, max_pixels: int) -> ImageEntry:
         relative = cell.get("output_file") or f"outputs/{model}/{Path(image).stem}.png"
         loaded.append(load(model, data.run_dir / relative, max_pixels))
     crops, crop_note = detail_crops(loaded)
-    return ImageEntry(image, [thumbnail(p) for p in loaded], crops, crop_note, cells=_cells_table(data, image))
+    pictures = [thumbnail(p) for p in loaded]
+    return ImageEntry(image, pictures, crops, crop_note, notes, _cells_table(data, image), first_output)
+
+
+CLUSTER_KEYS = (  # run.json's sessions[].cluster (ray_runner), in the order people read them
+    ("address", "address"),
+    ("nodes", "nodes"),
+    ("cpus", "CPUs"),
+    ("actors_per_model", "actors per model"),
+    ("cpus_per_actor", "CPUs per actor"),
+)
+NO_END = "did not record its end (still running, or killed)"
+
+
+def _plain(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def cluster_text(cluster: dict[str, Any]) -> str:
+    """'address local, started for this run, 1 nodes, 2 CPUs, ...': what a session recorded of its cluster."""
+    named = [f"{name} {_plain(cluster[key])}" for key, name in CLUSTER_KEYS if cluster.get(key) is not None]
+    known = {key for key, _ in CLUSTER_KEYS}
+    named += [f"{key} {_plain(value)}" for key, value in cluster.items() if key not in known]
+    return ", ".join(named)
+
+
+def session_text(session: dict[str, Any]) -> str:
+    """One session: how it ended, the cells it ran, its engine and (Ray) cluster, when it ended."""
+    state = session.get("state") or NO_END
+    ran, planned = session.get("cells_run"), session.get("cells_to_run")
+    if ran is not None and planned is not None:
+        cells = f"{ran} of {planned} cells run"
+    elif ran is not None:
+        cells = f"{ran} cells run"
+    else:
+        cells = f"{planned if planned is not None else '?'} cells to run"
+    parts = [state, cells, f"engine {session.get('engine') or '–'}"]
+    if session.get("cluster"):
+        parts.append(f"cluster: {cluster_text(session['cluster'])}")
+    if session.get("ended"):
+        parts.append(f"ended {session['ended']}")
+    return "; ".join(parts)
 
 
 def recipe(data: RunData) -> list[tuple[str, list[tuple[str, Any]]]]:
-    """What was asked (request, dataset, ground truth), the machine and the versions, from run.json."""
+    """What was asked (request, dataset, ground truth), where it ran (engine, Ray cluster per session), the
+    machine (the driver process when Ray ran the cells) and the versions, from run.json."""
     run = data.run
     dataset = run.get("dataset") or {}
     images = dataset.get("images") or []
@@ -86,17 +224,41 @@ def recipe(data: RunData) -> list[tuple[str, list[tuple[str, Any]]]]:
     runtimes = machine.pop("runtimes", {}) or {}
     tool = run.get("tool") or {}
     versions = [("tool", f"{tool.get('name', '?')} {tool.get('version', '?')}"), *sorted(runtimes.items())]
-    sessions = [
-        (s.get("started", "?"), f"{s.get('state', '?')}, {s.get('cells_run', '?')} cells run")
-        for s in run.get("sessions") or []
-    ]
+    recorded = run.get("sessions") or []
+    sessions = [(s.get("started", "?"), session_text(s)) for s in recorded]
+    engines = list(dict.fromkeys(e for e in [*(s.get("engine") for s in recorded), run.get("engine")] if e))
+    where = [("engine", ", ".join(engines) or None)]
+    clusters = [s["cluster"] for s in recorded if s.get("cluster")]
+    if clusters:
+        where.append(("Ray cluster (last session)", cluster_text(clusters[-1])))
+    heading = "Machine"
+    if "ray" in engines:
+        heading = "Machine: the driver process (it read the images and wrote the files; the cells ran on Ray)"
     return [
         ("Recipe", list(run["request"].items())),
         ("Dataset", source),
-        ("Machine", list(machine.items())),
+        ("Engine", where),
+        (heading, list(machine.items())),
         ("Versions", versions),
         ("Sessions", sessions),
     ]
+
+
+def state_line(data: RunData) -> str:
+    """'8 of 30 cells, 0 failed · run interrupted (...)': how far the run got and how it (last) ended."""
+    cells = data.run.get("cells") or {}
+    images = (data.run.get("dataset") or {}).get("images") or data.images
+    total = cells.get("total") or len(images) * len(data.models)
+    done = len(data.records)  # the journal: the truth, also of a run killed before it rewrote run.json
+    failed = sum(1 for record in data.records if record.get("error"))
+    state = data.run.get("state") or "?"
+    text = f"{done} of {total} cells, {failed} failed · " + (f"run {NO_END}" if state == "running" else f"run {state}")
+    sessions = data.run.get("sessions") or []
+    if len(sessions) > 1:
+        text += f" ({len(sessions)} sessions: {', '.join(s.get('state') or 'no end recorded' for s in sessions)})"
+    if done < total and state != "running":
+        text += " · `studio batch --resume -o RUN_DIR` runs the cells left"
+    return text
 
 
 def run_ratings(data: RunData, open_store: Callable[[], Database | None]) -> RatingsView:
@@ -106,19 +268,18 @@ def run_ratings(data: RunData, open_store: Callable[[], Database | None]) -> Rat
 
 
 def run_report(data: RunData, max_pixels: int, ratings: RatingsView | None = None) -> Report:
-    cells = data.run.get("cells") or {}
-    done, total = cells.get("finished", len(data.records)), cells.get("total", "?")
-    line = (
-        f"{len(data.images)} images × {len(data.models)} models · {done} of {total} cells, "
-        f"{cells.get('failed', 0)} failed · run {data.run.get('state', '?')} · report made {made_at()}"
-    )
+    listed = len((data.run.get("dataset") or {}).get("images") or data.images)  # the dataset's, finished or not
+    line = f"{listed} images × {len(data.models)} models · {state_line(data)} · report made {made_at()}"
     interval = data.run.get("interval") or ""
     summary_lines = [
         f"{f'Intervals: {interval}. ' if interval else ''}Latency: per image, inference only. "
         "MP/s: output megapixels of all images over total latency."
     ]
     metric = data.metric_ids[0] if data.metric_ids else None
-    points = [Point(row["model"], row["latency_ms_median"], row.get(f"{metric}_mean")) for row in data.summary]
+    points = [
+        Point(row["model"], row["latency_ms_median"], row.get(f"{metric}_mean"), row.get("flag"))
+        for row in data.summary
+    ]
     if data.outputs_saved:
         images = [image_entry(data, image, max_pixels) for image in data.images]
         note = ""
@@ -138,6 +299,7 @@ def run_report(data: RunData, max_pixels: int, ratings: RatingsView | None = Non
         images_note=note,
         ratings=ratings,
         recipe=recipe(data),
+        failures=failures(data),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import io
 import re
+from html import escape
 
 import numpy as np
 from PIL import Image
@@ -55,18 +56,53 @@ def test_the_report_of_a_comparison_is_one_self_contained_page(settings, photo):
     assert "unsharp-mask" not in best and best  # flagged (x1 against an x2 degradation): never the best
     assert "x1 output scored against a x2 degradation" in text
 
-    # The slider picks any two of the input, the reference and the outputs, each once in the strip.
+    # The flagged model, as the batch report shows it: marked on its row, hollow in the plot.
+    assert "<td>unsharp-mask ⚑</td>" in text
+    hollow = [attrs["data-model"] for attrs in page.having("g", "point") if "flagged" in attrs["class"].split()]
+    assert hollow == ["unsharp-mask"] and "not comparable with the others (see the table): unsharp-mask" in text
+    assert '<section id="failures">' not in text  # nothing failed
+
+    # The slider picks any two of what the models received, the reference and the outputs, each once in the
+    # strip, named as the batch report names them; it starts on the input against the first output.
     strip = [attrs for name, attrs in page.tags if name == "img" and attrs.get("src", "").startswith("data:")]
-    assert [attrs["alt"] for attrs in strip] == ["input", "reference", *MODELS]
+    labels = ["input (degraded: x2,seed=0)", "original (reference)", *MODELS]
+    assert [attrs["alt"] for attrs in strip] == labels
     assert len(page.having("div", "slider")) == 1 and len(page.having("select", "left")) == 1
-    pictures = {attrs["alt"]: decoded(attrs["src"]) for attrs in strip}
-    assert pictures["input"].shape == (48, 64, 3) and pictures["lanczos-x2"].shape == (96, 128, 3)
+    assert '<option value="2" selected>lanczos-x2</option>' in text
+    pictures = dict(zip(MODELS, [decoded(attrs["src"]) for attrs in strip[2:]], strict=True))
+    assert decoded(strip[0]["src"]).shape == (48, 64, 3) and pictures["lanczos-x2"].shape == (96, 128, 3)
     assert np.abs(pictures["lanczos-x2"].astype(int) - results.rows[0].output.rgb).mean() < 3  # JPEG of the output
     assert not page.having("div", "detail")  # every picture fits a thumbnail whole: no crops
 
     for words in ("x2,seed=0", "psnr_y", "photo &lt;1&gt;.png", "enhance-studio", "cpu", "class_from"):
         assert words in text, words
     assert '<section id="ratings">' not in text  # no store asked for: the section is left out
+
+
+def test_a_ground_truth_is_the_reference_and_failed_models_are_listed(settings, photo, monkeypatch):
+    """With a ground truth the input is the upload itself; a model that fails is named with its error."""
+    from studio.engine import compare as engine
+
+    real, calls = engine.run_enhancer, {"n": 0}
+
+    def second_fails(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("the network broke")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "run_enhancer", second_fails)
+    registry = load_registry(settings)
+    request = CompareRequest.build(registry, MODELS[:2], metrics=["psnr_y"], with_reference=True)
+    small = DecodedImage(np.ascontiguousarray(photo[:96:2, :128:2]))
+    truth = DecodedImage(np.ascontiguousarray(photo[:96, :128]))
+    results = run(request, small, registry, Loader(settings), truth, source="photo.png")
+    text = comparison_page(results)
+    strip = [attrs["alt"] for name, attrs in parse(text).tags if name == "img" and attrs.get("alt")]
+    assert strip == ["input", "ground truth (reference)", "lanczos-x2"]
+    failures = text[text.index('<section id="failures">') : text.index('<section id="plot">')]
+    rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>", failures)
+    assert results.rows[1].error and rows == [("photo.png", "bicubic-x2", escape(results.rows[1].error))]
 
 
 def test_large_outputs_add_the_same_detailed_region_of_each_picture(settings, photo):

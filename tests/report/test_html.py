@@ -52,7 +52,7 @@ def test_a_run_with_outputs_gives_one_offline_page(tmp_path):
     ranges = [attrs for name, attrs in page.tags if name == "input" and attrs.get("type") == "range"]
     assert len(ranges) == len(IMAGES)
     strips = [attrs["alt"] for name, attrs in page.tags if name == "img" and attrs.get("src", "").startswith("data:")]
-    assert strips == ["input", *MODELS] * len(IMAGES)
+    assert strips == ["input (degraded: x2,seed=0)", "original (reference)", *MODELS] * len(IMAGES)
     assert "cpu" in text and "enhance-studio" in text and "x2,seed=0" in text
     assert not list(tmp_path.glob(".*partial"))
 
@@ -77,7 +77,7 @@ def test_a_missing_input_image_is_named_and_text_is_escaped(tmp_path):
     assert studio("report", str(run_dir), "-o", str(tmp_path / "r.html")).returncode == 0
     text = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "<script>alert(1)" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
-    assert f"input: {tmp_path / 'ds' / 'coffee.png'} cannot be read" in text
+    assert f"input (degraded: x2,seed=0): {tmp_path / 'ds' / 'coffee.png'} cannot be read" in text
     assert len(parse(text).having("div", "slider")) == len(IMAGES)  # the two outputs still compare
 
 

@@ -92,8 +92,10 @@ def slider_pixels(page) -> np.ndarray:
 
 def test_the_slider_shows_the_left_picture_left_of_the_split(page):
     assert page.locator(".slider").count() == len(IMAGES)
-    assert page.locator(f"{FIRST} select.left").input_value() == "0"  # the input
-    assert page.locator(f"{FIRST} select.right").input_value() == "1"  # the first model
+    assert page.locator(f"{FIRST} select.left").input_value() == "0"  # the degraded input the models received
+    assert page.locator(f"{FIRST} select.right").input_value() == "2"  # the first model (1: the sharp original)
+    assert page.locator(f"{FIRST} .tag.left").inner_text() == "input (degraded: x2,seed=0)"
+    assert page.locator(f"{FIRST} .tag.right").inner_text() == "bicubic-x2"
     split_at(page, 100)
     left_only = slider_pixels(page)
     split_at(page, 0)
@@ -118,8 +120,15 @@ def test_dragging_moves_the_split_and_the_selects_pick_any_two(page):
     assert page.locator(f"{FIRST} .tag.left").inner_text() == "lanczos-x2"
     assert page.locator(f"{FIRST} .tag.right").inner_text() == "bicubic-x2"
     strip = page.locator(f"{FIRST} .strip img")
-    assert page.locator(f"{FIRST} img.top").evaluate("img => img.src") == strip.nth(2).get_attribute("src")
-    assert page.locator(f"{FIRST} img.under").evaluate("img => img.src") == strip.nth(1).get_attribute("src")
+    assert strip.nth(1).get_attribute("alt") == "original (reference)"
+    assert page.locator(f"{FIRST} img.top").evaluate("img => img.src") == strip.nth(3).get_attribute("src")
+    assert page.locator(f"{FIRST} img.under").evaluate("img => img.src") == strip.nth(2).get_attribute("src")
+
+
+def column(page, index: int) -> list[float]:
+    return page.locator(f"table.summary tbody tr td:nth-child({index})").evaluate_all(
+        "cells => cells.map(c => Number(c.dataset.sort))"
+    )
 
 
 def test_clicking_a_header_sorts_the_rows_and_the_page_is_documented(page):
@@ -127,18 +136,57 @@ def test_clicking_a_header_sorts_the_rows_and_the_page_is_documented(page):
         return page.locator("table.summary tbody tr").evaluate_all("rows => rows.map(r => r.dataset.model)")
 
     header = page.locator("table.summary th", has_text="latency ms (median)")
-    header.click()
+    header.click()  # lower is better: the first click puts the fastest first
     ascending = order()
+    assert header.get_attribute("aria-sort") == "ascending"
+    assert column(page, 5) == sorted(column(page, 5))
     header.click()
     descending = order()
     assert header.get_attribute("aria-sort") == "descending"
     assert descending == ascending[::-1] and descending != ascending
-    latencies = page.locator("table.summary tbody tr td:nth-child(5)").evaluate_all(
-        "cells => cells.map(c => Number(c.dataset.sort))"
-    )
-    assert latencies == sorted(latencies, reverse=True)
+    assert column(page, 5) == sorted(column(page, 5), reverse=True)
     split_at(page, 40)
     save_doc_screenshot(page, "report.jpg", full_page=True)
+
+
+def test_headers_sort_from_the_keyboard_best_first(page):
+    """Tab reaches every header; Enter sorts by it (a higher-is-better metric: highest first), Space reverses."""
+    buttons = page.locator("table.summary thead th button")
+    assert buttons.count() == page.locator("table.summary thead th").count()
+    buttons.first.focus()
+    page.keyboard.press("Tab")  # from "model" to the next header
+    assert page.evaluate("() => document.activeElement.textContent") == "ok/cells"
+    psnr = page.locator("table.summary th", has_text="PSNR-Y")
+    psnr.locator("button").focus()
+    page.keyboard.press("Enter")
+    assert psnr.get_attribute("aria-sort") == "descending"
+    assert column(page, 3) == sorted(column(page, 3), reverse=True)
+    page.keyboard.press(" ")
+    assert psnr.get_attribute("aria-sort") == "ascending"
+    assert column(page, 3) == sorted(column(page, 3))
+    assert page.locator("table.summary th[aria-sort]").count() == 1
+
+
+def test_a_flagged_model_is_marked_hollow_and_every_label_stays_inside_the_plot(rated_page):
+    page = rated_page
+    row = page.locator('table.summary tr[data-model="unsharp-mask"]').inner_text()
+    assert "unsharp-mask ⚑" in row and "x1 output scored against a x2 degradation" in row
+    fills = page.locator("svg.plot g.point").evaluate_all(
+        "points => points.map(p => [p.dataset.model, getComputedStyle(p.querySelector('circle')).fill])"
+    )
+    assert dict(fills)["unsharp-mask"] == "rgb(255, 255, 255)"  # hollow
+    assert {fill for model, fill in fills if model != "unsharp-mask"} == {"rgb(37, 99, 235)"}
+    assert "not comparable with the others" in page.locator("svg.plot .legend").text_content()
+    inside = page.locator("svg.plot").evaluate(
+        """svg => { const frame = svg.querySelector('rect.frame').getBBox();
+          return [...svg.querySelectorAll('g.point text')].map(t => { const box = t.getBBox();
+            return box.x >= frame.x && box.x + box.width <= frame.x + frame.width; }); }"""
+    )
+    assert inside and all(inside)
+    x_ticks = page.locator("svg.plot text[text-anchor=middle]:not(.axis)").evaluate_all(
+        "texts => texts.map(t => t.textContent)"
+    )
+    assert x_ticks and all(float(t) >= 0 for t in x_ticks)  # latency never below 0
 
 
 def test_the_ratings_section_ranks_the_runs_models_and_its_tables_sort(rated_page):
@@ -153,7 +201,8 @@ def test_the_ratings_section_ranks_the_runs_models_and_its_tables_sort(rated_pag
     assert "9 counted arena vote(s) between 3 of these 3 models" in page.locator("#ratings").inner_text()
     rating = page.locator("#ratings table.leaderboard th", has_text="rating")
     rating.click()
-    assert order("leaderboard") == list(RATED)[::-1]  # ascending: the lowest rating first
+    assert order("leaderboard") == list(RATED)  # higher is better: the first click puts the highest first
+    assert rating.get_attribute("aria-sort") == "descending"
     rating.click()
-    assert order("leaderboard") == list(RATED)
+    assert order("leaderboard") == list(RATED)[::-1]
     page.locator("#ratings").screenshot(path=str(DOCS / "report-ratings.jpg"), type="jpeg", quality=80)
