@@ -7,6 +7,7 @@ model fails, 130 when interrupted. A traceback appears only with --debug.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import traceback
 from collections.abc import Sequence
@@ -38,9 +39,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def quiet_logs(debug: bool) -> None:
+    """The log records our code writes for servers (an unexpected model failure's traceback under its error id)
+    stay out of the terminal, where the one-line error says enough; --debug shows them."""
+    if debug:
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+    else:
+        logging.getLogger("studio").addHandler(logging.NullHandler())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse, build the process's Services once, run the command; turn every failure into one line and an exit code."""
     args = build_parser().parse_args(argv)
+    quiet_logs(args.debug)
     try:  # imported here so `--help` and usage errors need neither pydantic nor numpy
         from studio.core.config import Settings
         from studio.services import Services

@@ -119,7 +119,7 @@ def cmd_enhance(args: argparse.Namespace, services: Services) -> int:
     """Run each model once at full size and write its output, for users who want files rather than scores."""
     from studio.core.media import decode
     from studio.engine.compare import run as run_comparison
-    from studio.engine.export import write_outputs
+    from studio.engine.export import format_for, write_outputs
     from studio.engine.request import CompareRequest
 
     writable_folder(args.out)
@@ -135,6 +135,13 @@ def cmd_enhance(args: argparse.Namespace, services: Services) -> int:
         max_models=None,
     )
     image = decode(args.input, services.settings.max_pixels)
+    for model_id in request.model_ids:  # refused before the work, not after it
+        width, height = (side * registry.get(model_id).scale for side in image.size)
+        if format_for((width, height), args.format) != args.format:
+            raise UsageError(
+                f"'{model_id}' would make a {width}x{height} output, wider or taller than a {args.format} file "
+                "holds (WebP: 16383 px, JPEG: 65535 px): use --format png"
+            )
     results = run_comparison(request, image, registry, services.loader, source=args.input.name)
     written = write_outputs(results, args.out, args.format, prefix=f"{args.input.stem}_")
     rows = _enhance_records(results, written)

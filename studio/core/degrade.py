@@ -7,6 +7,8 @@ and is stored with the results so a run can be repeated exactly.
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import asdict, dataclass
 
 import cv2
@@ -15,6 +17,30 @@ import numpy as np
 from studio.core.errors import UsageError
 from studio.core.media import decode, encode
 from studio.core.psf import gaussian_psf, motion_psf
+
+# Every recipe parameter is bounded: an unbounded blur or motion kernel costs memory and time with the square
+# of its size (blur=gauss:2000 asked for a 12001x12001 kernel, 3.35 GB and 20 s), and a seed past 32 bits
+# cannot be written to results.json. The bounds are wide of anything a real degradation study uses.
+SCALES = (1, 2, 3, 4, 8)
+BLUR_SIGMA = (0.1, 10.0)  # Gaussian sigma in px: a kernel of at most 61x61
+MOTION_LENGTH = (1.0, 64.0)  # px
+MOTION_ANGLE = (-180.0, 180.0)  # degrees
+GAUSS_NOISE = (0.0, 100.0)  # sigma in 0-255 units
+POISSON_PEAK = (0.0, 10000.0)  # photons at white; 0 = no noise
+JPEG_QUALITY = (1, 100)
+SEED = (0, 2**32 - 1)
+
+
+def _within(value: float, bounds: tuple[float, float], what: str) -> None:
+    """UsageError unless `value` is a finite number in `bounds` (a whole one where the bounds are ints)."""
+    low, high = bounds
+    kind = numbers.Integral if isinstance(low, int) and isinstance(high, int) else numbers.Real
+    if isinstance(value, bool) or not (isinstance(value, kind) and math.isfinite(value) and low <= value <= high):
+        shown = (
+            repr(value) if isinstance(value, (bool, str)) or not isinstance(value, numbers.Real) else f"{value:.10g}"
+        )
+        whole = "a whole number " if kind is numbers.Integral else ""
+        raise UsageError(f"{what} must be {whole}between {low:g} and {high:.10g}, got {shown}")
 
 
 @dataclass(frozen=True)
@@ -66,12 +92,22 @@ class Recipe:
         return recipe
 
     def check(self) -> None:
-        if self.scale not in (1, 2, 3, 4, 8):
+        """UsageError (one line) for any value out of its bounds (see the constants above), NaN included."""
+        if isinstance(self.scale, bool) or not isinstance(self.scale, numbers.Integral) or self.scale not in SCALES:
             raise UsageError(f"degradation scale must be 1, 2, 3, 4 or 8, got {self.scale}")
-        if self.noise < 0 or self.noise_kind not in ("gauss", "poisson"):
-            raise UsageError("noise must be >= 0 and of kind gauss or poisson")
-        if self.jpeg is not None and not 1 <= self.jpeg <= 100:
-            raise UsageError(f"jpeg quality must be 1-100, got {self.jpeg}")
+        if self.blur not in (None, "gauss", "motion"):
+            raise UsageError(f"blur must be gauss or motion, got {self.blur!r}")
+        if self.blur == "gauss":
+            _within(self.blur_sigma, BLUR_SIGMA, "blur sigma")
+        if self.blur == "motion":
+            _within(self.motion_length, MOTION_LENGTH, "motion blur length")
+            _within(self.motion_angle, MOTION_ANGLE, "motion blur angle")
+        if self.noise_kind not in ("gauss", "poisson"):
+            raise UsageError(f"noise must be of kind gauss or poisson, got {self.noise_kind!r}")
+        _within(self.noise, GAUSS_NOISE if self.noise_kind == "gauss" else POISSON_PEAK, f"{self.noise_kind} noise")
+        if self.jpeg is not None:
+            _within(self.jpeg, JPEG_QUALITY, "jpeg quality")
+        _within(self.seed, SEED, "seed")
 
     def to_text(self) -> str:
         parts = [f"x{self.scale}"] if self.scale != 1 else []
@@ -98,8 +134,16 @@ class Recipe:
 
 
 def crop_to_multiple(image: np.ndarray, scale: int) -> np.ndarray:
-    """Trim right and bottom so both sides divide by `scale` (so x`scale` outputs match the reference)."""
+    """Trim right and bottom so both sides divide by `scale` (so x`scale` outputs match the reference).
+
+    An image narrower or shorter than `scale` px would leave nothing to degrade: UsageError.
+    """
     height, width = image.shape[:2]
+    if min(height, width) < scale:
+        raise UsageError(
+            f"the image is {width}x{height}: a x{scale} degradation needs at least {scale} px on each side "
+            "(use a larger image or a smaller degradation scale)"
+        )
     return image[: height - height % scale, : width - width % scale]
 
 

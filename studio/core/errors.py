@@ -68,3 +68,8 @@ class BackendUnavailableError(StudioError, ImportError):
 
 class EnhanceError(StudioError, RuntimeError):
     """A model failed while running on an image."""
+
+
+class MemoryLimitError(UsageError):
+    """A run estimated to need more memory than is free (or than STUDIO_MAX_MEMORY_MB allows): refused before it
+    starts, the message naming a size that fits."""

@@ -27,13 +27,15 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from studio.core import telemetry
 from studio.core.degrade import Recipe, crop_to_multiple, degrade
 from studio.core.errors import StudioError, UsageError
 from studio.core.media import DecodedImage
 from studio.core.memory import PeakMemory
 from studio.core.resize import limit_long_side, resize_to
 from studio.core.vocabulary import FORMS
-from studio.engine.enhance import choose_tile, run_enhancer
+from studio.engine.enhance import choose_tile, release_memory, run_enhancer, unexpected_failure
+from studio.engine.footprint import check_memory
 from studio.engine.provenance import machine_info
 from studio.engine.replay import pixels_sha256
 from studio.engine.request import CompareRequest
@@ -160,20 +162,25 @@ def _run_one(
         row.backend, row.device, row.precision, row.scale = info.backend, info.device, info.precision, info.scale
         tile = choose_tile(enhancer, loader.settings, request.tile)
         overlap = spec.tile_overlap
-        with PeakMemory() as probe:
-            started = time.perf_counter()
-            row.output = run_enhancer(enhancer, results.input, tile, overlap, on_tile)
-            row.first_ms = (time.perf_counter() - started) * 1000
-        row.peak_mb = probe.added_mb
-        if request.repeat > 1:
-            timings = []
-            for _ in range(request.repeat - 1):
+        try:
+            with PeakMemory() as probe:
                 started = time.perf_counter()
-                run_enhancer(enhancer, results.input, tile, overlap, lambda done, tiles: check_stop())
-                timings.append((time.perf_counter() - started) * 1000)
-            row.warm_ms = statistics.median(timings)
+                row.output = run_enhancer(enhancer, results.input, tile, overlap, on_tile)
+                row.first_ms = (time.perf_counter() - started) * 1000
+            row.peak_mb = probe.added_mb
+            if request.repeat > 1:
+                timings = []
+                for _ in range(request.repeat - 1):
+                    started = time.perf_counter()
+                    run_enhancer(enhancer, results.input, tile, overlap, lambda done, tiles: check_stop())
+                    timings.append((time.perf_counter() - started) * 1000)
+                row.warm_ms = statistics.median(timings)
+        finally:
+            release_memory(enhancer)  # a cached model keeps no activations between runs
         _score(row, results, loader, info.scale)
         row.flag = comparability_flag(row, results)
+        if row.ok and row.latency_ms > 0:  # /metrics' latency histogram, for every front end
+            telemetry.emit("model_run", row.latency_ms / 1000, model=row.model_id, backend=row.backend)
     except _Stopped:
         raise
     except StudioError as exc:
@@ -181,8 +188,8 @@ def _run_one(
     except MemoryError:
         row.error = f"'{model_id}' ran out of memory on a {results.input.size[0]}x{results.input.size[1]} image"
     except Exception as exc:  # one model's bug or runtime failure must not sink the others
-        detail = str(exc).splitlines()[0] if str(exc) else ""
-        row.error = f"'{model_id}' failed: {type(exc).__name__}: {detail}"
+        width, height = results.input.size
+        row.error = unexpected_failure(model_id, exc, f"on a {width}x{height} input")
     return row
 
 
@@ -205,6 +212,7 @@ def iterate(
         raise UsageError("this request expects a ground-truth image")
     if reference is not None and request.recipe is None:
         check_aspect(image, reference)
+    check_memory(request, registry, loader.settings, image.size)  # refused here, not killed halfway
     model_input, ref, note = prepare(image, reference, request.recipe, request.preview)
     results = Results(
         input=model_input,

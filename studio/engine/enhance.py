@@ -5,6 +5,8 @@ compare.py builds the multi-model comparison on this.
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections.abc import Callable
 
 import numpy as np
@@ -15,16 +17,45 @@ from studio.core.media import DecodedImage
 from studio.core.tiling import auto_tile_size, run_tiled
 from studio.models.backends.base import Enhancer
 
+logger = logging.getLogger(__name__)
+
+
+def unexpected_failure(model_id: str, error: BaseException, where: str) -> str:
+    """A model's unexpected exception (a bug, a runtime's assertion) as its row's one-line error: the traceback
+    goes to the log under a short error id, and the row says only that id, never the exception's internals."""
+    error_id = uuid.uuid4().hex[:12]
+    logger.error(
+        "model %s failed %s (error id %s)",
+        model_id,
+        where,
+        error_id,
+        exc_info=(type(error), error, error.__traceback__),
+        extra={"event": "model_fault", "error_id": error_id},
+    )
+    return f"'{model_id}' failed unexpectedly {where} (error id {error_id}, its traceback in the log)"
+
 
 def choose_tile(enhancer: Enhancer, settings: Settings, tile: int | None = None) -> int | None:
     """The tile size for this enhancer, or None to run the whole image at once.
 
     `tile`: None follows settings (STUDIO_TILE, 0 = automatic); 0 never tiles; n tiles at n px.
     """
-    if not enhancer.info.tileable or tile == 0:
+    return tile_for(enhancer.info.tileable, enhancer.info.scale, settings, tile)
+
+
+def tile_for(tileable: bool, scale: int, settings: Settings, tile: int | None = None) -> int | None:
+    """choose_tile's rule for a model not loaded yet (footprint.py asks it before a run)."""
+    if not tileable or tile == 0:
         return None
     size = tile if tile is not None else settings.tile
-    return size or auto_tile_size(enhancer.info.scale, settings.tile_budget_mb)
+    return size or auto_tile_size(scale, settings.tile_budget_mb)
+
+
+def release_memory(enhancer: Enhancer) -> None:
+    """After a run: let the enhancer hand back memory it pools between calls (the ncnn backend's activations)."""
+    release = getattr(enhancer, "release_memory", None)
+    if release is not None:
+        release()
 
 
 def run_enhancer(

@@ -207,16 +207,27 @@ def run_file_names(model_ids: Iterable[str], fmt: str, prefix: str = "") -> set[
     return {*(output_name(model_id, fmt, prefix) for model_id in model_ids), input_name(fmt, prefix), *RESULT_FILES}
 
 
+def format_for(size: tuple[int, int], fmt: str) -> str:
+    """`fmt`, or "png" for an image wider or taller than a `fmt` file holds (WebP: 16383 px, JPEG: 65535 px):
+    the download is never lost to a format limit after the work is done."""
+    from studio.core.media import ENCODE_FORMATS, MAX_ENCODE_SIDE
+
+    limit = MAX_ENCODE_SIDE.get(ENCODE_FORMATS.get(fmt.lower(), ""))
+    return "png" if limit is not None and max(size) > limit else fmt
+
+
 def write_outputs(results: Results, folder: Path, fmt: str = "png", prefix: str = "") -> dict[str, Path]:
-    """Each successful output as `<prefix><model id>.<fmt>`; returns model id -> path."""
+    """Each successful output as `<prefix><model id>.<fmt>` (.png where `fmt` cannot hold its size: see
+    `format_for`); returns model id -> path."""
     from studio.core.media import encode
 
     folder.mkdir(parents=True, exist_ok=True)
     written = {}
     for row in results.rows:
         if row.ok:
-            path = folder / output_name(row.model_id, fmt, prefix)
-            path.write_bytes(encode(row.output, fmt))
+            row_fmt = format_for(row.output.size, fmt)
+            path = folder / output_name(row.model_id, row_fmt, prefix)
+            path.write_bytes(encode(row.output, row_fmt))
             written[row.model_id] = path
     return written
 
@@ -229,7 +240,8 @@ def write_run(results: Results, folder: Path, fmt: str = "png", prefix: str = ""
     from studio.core.media import encode
 
     outputs = write_outputs(results, folder, fmt, prefix)
-    (folder / input_name(fmt, prefix)).write_bytes(encode(results.input, fmt))
+    input_fmt = format_for(results.input.size, fmt)
+    (folder / input_name(input_fmt, prefix)).write_bytes(encode(results.input, input_fmt))
     csv_name, json_name = RESULT_FILES
     csv_path = folder / csv_name
     results_frame(results).to_csv(csv_path, index=False)

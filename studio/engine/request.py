@@ -26,24 +26,39 @@ MAX_REPEAT = 100
 AUTO = (None, "", "auto")
 
 
+def _shown(value: Any, width: int = 40) -> str:
+    """`value` as a message quotes it: its repr, cut to `width` characters."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int past Python's digit limit for str()
+        return "a number too long to show"
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def _whole_number(value: Any, name: str, low: int, high: int, zero_means_none: bool = False) -> int | None:
     """An int within [low, high] from an int, float or text; None / "" -> None; 0 -> None when allowed."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
+    shown = _shown(value)
     if isinstance(value, bool):
-        raise UsageError(f"{name} must be a whole number, got {value!r}")
+        raise UsageError(f"{name} must be a whole number, got {shown}")
     try:
         number = float(value)
-    except (TypeError, ValueError):
-        raise UsageError(f"{name} must be a whole number, got {value!r}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise UsageError(f"{name} must be a whole number, got {shown}") from None
     if not math.isfinite(number) or number != int(number):
-        raise UsageError(f"{name} must be a whole number, got {value!r}")
+        raise UsageError(f"{name} must be a whole number, got {shown}")
     if number == 0 and zero_means_none:
         return None
     if not low <= number <= high:
         extra = " (0 = off)" if zero_means_none else ""
         raise UsageError(f"{name} must be between {low} and {high}{extra}, got {int(number)}")
     return int(number)
+
+
+def preview_side(value: Any) -> int | None:
+    """A preview long side as every front end reads it: whole px within PREVIEW_RANGE; 0 or empty: None (full size)."""
+    return _whole_number(value, "preview", *PREVIEW_RANGE, zero_means_none=True)
 
 
 def _choice(value: Any, name: str, choices: Sequence[str]) -> str | None:
@@ -54,15 +69,36 @@ def _choice(value: Any, name: str, choices: Sequence[str]) -> str | None:
     return str(value)
 
 
+def _no_constant(name: str) -> Any:
+    """json.loads hook: NaN and Infinity are not JSON, and no parameter takes them."""
+    raise UsageError(f"parameters may not contain {name}: give finite numbers")
+
+
+def _model_list(models: Sequence[str] | str | None, max_models: int | None) -> tuple[str, ...]:
+    """The chosen ids in order, each once; more than `max_models` entries (repeats included) are refused
+    before anything else is looked at, so a list of a thousand ids costs nothing."""
+    if models is None:
+        return ()
+    if isinstance(models, str):  # one id, not its letters
+        models = [models]
+    if not isinstance(models, Sequence):
+        raise UsageError(f"models must be a list of model ids, got {type(models).__name__}")
+    if max_models is not None and len(models) > max_models:
+        raise UsageError(f"pick at most {max_models} models (got {len(models)})")
+    return tuple(dict.fromkeys(str(m).strip() for m in models if str(m).strip()))
+
+
 def _params_mapping(params: Mapping[str, Any] | str | None) -> dict[str, dict[str, Any]]:
     if params is None or (isinstance(params, str) and not params.strip()):
         return {}
+    example = '{"unsharp-mask": {"amount": 1.5}}'
     if isinstance(params, str):
         try:
-            params = json.loads(params)
+            params = json.loads(params, parse_constant=_no_constant)
         except json.JSONDecodeError as exc:
-            raise UsageError(f"parameters are not valid JSON: {exc.msg}") from None
-    example = '{"unsharp-mask": {"amount": 1.5}}'
+            raise UsageError(f"parameters are not valid JSON ({exc.msg}): give an object like {example}") from None
+        except RecursionError:
+            raise UsageError(f"parameters are nested too deeply: give an object like {example}") from None
     if not isinstance(params, Mapping):
         raise UsageError(f"parameters must map model ids to objects, like {example}")
     for model_id, values in params.items():
@@ -91,7 +127,7 @@ class CompareRequest:
     def build(
         cls,
         registry: Registry,
-        models: Sequence[str] | None,
+        models: Sequence[str] | str | None,
         metrics: str | Sequence[str] | None = None,  # None or "": defaults; a list: exactly these
         degrade: str | Recipe | None = None,
         with_reference: bool = False,
@@ -105,11 +141,9 @@ class CompareRequest:
         max_models: int | None = MAX_MODELS,
     ) -> CompareRequest:
         """Parse and check every field; raise UsageError (one line) on the first problem."""
-        model_ids = tuple(dict.fromkeys(str(m) for m in (models or []) if str(m).strip()))
+        model_ids = _model_list(models, max_models)
         if not model_ids:
             raise UsageError("pick at least one model")
-        if max_models is not None and len(model_ids) > max_models:
-            raise UsageError(f"pick at most {max_models} models (got {len(model_ids)})")
         specs = [registry.get(model_id) for model_id in model_ids]
         recipe = Recipe.parse(degrade) if isinstance(degrade, str) and degrade.strip() else None
         if isinstance(degrade, Recipe):
@@ -131,7 +165,7 @@ class CompareRequest:
             metric_ids=tuple(dict.fromkeys(spec.id for spec in metric_specs)),
             recipe=recipe,
             with_reference=with_reference,
-            preview=_whole_number(preview, "preview", *PREVIEW_RANGE, zero_means_none=True),
+            preview=preview_side(preview),
             tile=_tile(tile),
             backend=_choice(backend, "backend", FORMS),
             precision=_choice(precision, "precision", PRECISIONS),

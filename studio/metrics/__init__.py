@@ -18,6 +18,7 @@ METRICS: dict[str, MetricSpec] = {
             fullref.psnr_rgb,
             "RGB PSNR in dB; border crop = scale for SR, 0 for scale-1 models (BasicSR): "
             "within 0.004 dB of scikit-image on TID2013 pairs",
+            bytes_per_pixel=48,
         ),
         MetricSpec(
             "ssim",
@@ -28,6 +29,7 @@ METRICS: dict[str, MetricSpec] = {
             fullref.ssim_rgb,
             "RGB SSIM (11x11 Gaussian, sigma 1.5, valid region), mean of channels; crop = scale for SR, 0 for "
             "scale 1: equals scikit-image's and BasicSR's to 1e-5",
+            bytes_per_pixel=112,
         ),
         MetricSpec(
             "ssim_grey",
@@ -38,6 +40,7 @@ METRICS: dict[str, MetricSpec] = {
             fullref.ssim_grey,
             "SSIM as MATLAB ssim.m (Wang 2004) on MATLAB rgb2gray, without its downsampling; crop = scale for SR, "
             "0 for scale 1: within 0.0001 of the original on TID2013 pairs",
+            bytes_per_pixel=96,
         ),
         MetricSpec(
             "psnr_y",
@@ -48,6 +51,7 @@ METRICS: dict[str, MetricSpec] = {
             fullref.psnr_y,
             "PSNR on BT.601 luma (as SR papers report); crop = scale for SR, 0 for scale 1: equals scikit-image's "
             "rgb2ycbcr PSNR to 1e-4 dB",
+            bytes_per_pixel=40,
         ),
         MetricSpec(
             "ssim_y",
@@ -57,6 +61,7 @@ METRICS: dict[str, MetricSpec] = {
             (0, 1),
             fullref.ssim_y,
             "SSIM on BT.601 luma (BasicSR); crop = scale for SR, 0 for scale 1: equals BasicSR's formula to 1e-5",
+            bytes_per_pixel=96,
         ),
         MetricSpec(
             "lpips",
@@ -68,6 +73,7 @@ METRICS: dict[str, MetricSpec] = {
             "LPIPS (Zhang 2018, v0.1, AlexNet; heads from the pinned lpips wheel), as the official package computes "
             "it: checked to 0.001 on TID2013 pairs only where the AlexNet backbone is present (not yet measured)",
             lpips.availability,
+            bytes_per_pixel=120,  # not measured here (no AlexNet weights): the default
         ),
         MetricSpec(
             "niqe",
@@ -80,6 +86,7 @@ METRICS: dict[str, MetricSpec] = {
             "within 0.03 of the original on TID2013 images; about 3 pristine",
             niqe.availability,
             scale_dependent=True,  # measured: a photo scores 3.1, its bicubic x2 round trip 4.5, x4 7.3
+            bytes_per_pixel=55,
         ),
         MetricSpec(
             "brisque",
@@ -94,6 +101,7 @@ METRICS: dict[str, MetricSpec] = {
             "flat areas (MATLAB's rounding noise there is not reproducible); about 0 pristine",
             brisque.availability,
             scale_dependent=True,  # measured: a photo scores 2.9, its bicubic x2 round trip 27.8, x4 53.0
+            bytes_per_pixel=66,
         ),
         MetricSpec(
             "sharpness",
@@ -104,6 +112,7 @@ METRICS: dict[str, MetricSpec] = {
             noref.sharpness,
             "variance of the Laplacian of OpenCV's grey (Pech-Pacheco 2000); no original code to calibrate against",
             scale_dependent=True,  # measured: 720 for a photo, 67 for its bicubic x2, 7 for x4
+            bytes_per_pixel=17,
         ),
         MetricSpec(
             "colourfulness",
@@ -113,6 +122,7 @@ METRICS: dict[str, MetricSpec] = {
             (0, float("inf")),
             noref.colourfulness,
             "Hasler-Süsstrunk M3 on RGB 0-255 (2003); no original code to calibrate against",
+            bytes_per_pixel=48,
         ),
     )
 }

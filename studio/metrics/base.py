@@ -36,6 +36,9 @@ class MetricSpec:
     # A no-reference score that changes with the image size alone (sharpness: the Laplacian's variance falls
     # as an image is enlarged), so its values are compared only among outputs of one size.
     scale_dependent: bool = False
+    # Peak bytes it allocates per pixel of the image it scores (its float planes, windows, filters), measured
+    # with peak RSS on a 4000x4000 image: what engine/footprint.py counts when it estimates a run's memory.
+    bytes_per_pixel: float = 120.0
 
     @property
     def arrow(self) -> str:

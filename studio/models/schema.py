@@ -6,6 +6,7 @@ as the documentation of the file format.
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -182,14 +183,17 @@ class ParamSpec(_Strict):
                 if result is None or float(value) != result:
                     raise ValueError
             elif self.type == "float":
-                result = float(value)
+                result = float(value) if not isinstance(value, bool) else None
+                if result is None or not math.isfinite(result):
+                    raise ValueError
             else:
                 matches = [c for c in self.choices if str(c) == str(value)]
                 if not matches:
                     raise ParameterError(f"{name}={value!r} is not one of {list(self.choices)}")
                 return matches[0]
-        except (TypeError, ValueError):
-            raise ParameterError(f"{name}={value!r} is not a valid {self.type}") from None
+        except (TypeError, ValueError, OverflowError):
+            shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+            raise ParameterError(f"{name}={shown} is not a valid {self.type}") from None
         if (self.min is not None and result < self.min) or (self.max is not None and result > self.max):
             raise ParameterError(f"{name}={value!r} is outside [{self.min}, {self.max}]")
         return result

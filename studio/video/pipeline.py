@@ -26,7 +26,8 @@ import numpy as np
 
 from studio.core.errors import EnhanceError, StudioError
 from studio.core.media import DecodedImage
-from studio.engine.enhance import run_enhancer
+from studio.engine.enhance import release_memory, run_enhancer, unexpected_failure
+from studio.engine.footprint import check_memory
 from studio.engine.request import CompareRequest
 from studio.metrics import MetricContext
 from studio.models.loader import Loader
@@ -141,9 +142,7 @@ class _Pipeline:
                     model.row.error = f"frame {item.index}: {exc}"
                     continue
                 except Exception as exc:  # one model's failure must not sink the others
-                    model.row.error = (
-                        f"'{model.row.model_id}' failed on frame {item.index}: {type(exc).__name__}: {exc}"
-                    )
+                    model.row.error = unexpected_failure(model.row.model_id, exc, f"on frame {item.index}")
                     continue
                 model.row.latencies_ms.append((time.perf_counter() - started) * 1000)
             self._put(self.outbox, item)
@@ -269,6 +268,8 @@ def run_video(
     info = probe(source, limits)
     if layout is not None:
         plan_layout(layout, [(info.width, info.height)], ["input"])  # an unknown layout fails before any work
+    # every model's output of up to QUEUE_FRAMES frames in each queue, plus the frame in each thread's hands
+    check_memory(request, registry, loader.settings, (info.width, info.height), QUEUE_FRAMES + 3, "this video run")
     loaded = load_models(request, registry, loader)
     models = [entry for entry in loaded if isinstance(entry, LoadedModel)]
     if not models:  # nothing would run: say why before a single frame is decoded
@@ -295,6 +296,8 @@ def run_video(
         pipe.stop.set()  # the threads see it within QUEUE_WAIT_S and end; only then are the files closed
         reader.join()
         writer.join()
+        for model in models:
+            release_memory(model.enhancer)
         if not finished:
             pipe.abort()
     _fill(results, pipe, loaded, info, started)

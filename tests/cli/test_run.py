@@ -283,3 +283,70 @@ def test_the_onnx_form_of_waifu2x_runs_in_a_fresh_process(env, small_file, model
     assert result.returncode == 0, result.stderr
     (row,) = csv.DictReader(io.StringIO(result.stdout))
     assert (row["backend"], row["precision"], row["error"]) == ("onnx", "fp32", "")
+
+
+# ---- hardening (#13): bad input is one line and exit 2, before any work ------------------------------------
+def _png_with_chunk(clean: bytes, kind: bytes, payload: bytes) -> bytes:
+    import struct
+    import zlib
+
+    chunk = struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+    return clean[:33] + chunk + clean[33:]  # right after IHDR
+
+
+def test_bad_input_is_one_line_and_exit_2(env, small_file, tmp_path):
+    import zlib
+
+    from PIL import PngImagePlugin
+
+    bomb = tmp_path / "bomb.png"
+    inflates = zlib.compress(b"\0" * (PngImagePlugin.MAX_TEXT_CHUNK + 4096), 9)
+    bomb.write_bytes(_png_with_chunk(small_file.read_bytes(), b"zTXt", b"comment\0\0" + inflates))
+    one = save_image(tmp_path / "one.png", np.full((1, 1, 3), 100, np.uint8))
+    out = str(tmp_path / "out")
+    cases = [
+        (("enhance", str(bomb), "-m", "clahe", "-o", out), "a compressed text or colour-profile chunk that expands"),
+        (("compare", str(small_file), "-m", "clahe", "--degrade", "x2,blur=gauss:2000"), "blur sigma must be between"),
+        (("compare", str(small_file), "-m", "clahe", "--degrade", "x2,seed=" + "9" * 30), "seed must be a whole"),
+        (("compare", str(one), "-m", "clahe", "--degrade", "x4"), "the image is 1x1: a x4 degradation needs at least"),
+        (
+            ("enhance", str(small_file), "-m", "unsharp-mask", "--set", "unsharp-mask.amount=nan", "-o", out),
+            "amount='nan' is not a valid float",
+        ),
+        (("compare", str(small_file), "-m", "clahe", "--preview", "-5"), "preview must be between 16 and 16384"),
+    ]
+    for args, words in cases:
+        result = studio(*args, env=env)
+        assert result.returncode == 2, (args, result.stderr)
+        (line,) = stderr_lines(result)
+        assert line.startswith("error: ") and words in line, (args, line)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_enhance_refuses_a_format_that_cannot_hold_the_output_before_running(env, tmp_path):
+    """A 4100x1000 image through lanczos-x4 (16400 px wide, 19.5 s at full size) with WebP: refused at once."""
+    wide = save_image(tmp_path / "wide.png", np.zeros((1000, 4100, 3), np.uint8))
+    result = studio("enhance", str(wide), "-m", "lanczos-x4", "--format", "webp", "-o", str(tmp_path / "o"), env=env)
+    assert result.returncode == 2
+    assert stderr_lines(result) == [
+        "error: 'lanczos-x4' would make a 16400x4000 output, wider or taller than a webp file holds "
+        "(WebP: 16383 px, JPEG: 65535 px): use --format png"
+    ]
+    assert not (tmp_path / "o" / "wide_lanczos-x4.webp").exists()
+
+
+def test_compare_refuses_a_run_that_would_not_fit_and_its_suggestion_runs(env, photo, tmp_path):
+    big = save_image(tmp_path / "big.png", np.ascontiguousarray(np.tile(photo, (2, 2, 1))))  # 1024x1024
+    capped = {**env, "STUDIO_MAX_MEMORY_MB": "600"}
+    args = ("compare", str(big), "-m", "lanczos-x4", "--metrics", "colourfulness")
+    result = studio(*args, "--preview", "0", env=capped)
+    assert result.returncode == 2
+    (line,) = stderr_lines(result)
+    assert line.startswith(
+        "error: this run would need about 966 MB of memory (lanczos-x4 makes a 4096x4096 output from 1024x1024), "
+        "more than the 600 MB allowed by STUDIO_MAX_MEMORY_MB: use a preview long side of "
+    ), line
+    side = line.rsplit("of ", 1)[1].split(" px")[0]
+    fitted = studio(*args, "--preview", side, "--format", "json", env=capped)
+    assert fitted.returncode == 0, fitted.stderr
+    assert json.loads(fitted.stdout)["rows"][0]["output"] == f"{4 * int(side)}x{4 * int(side)}"

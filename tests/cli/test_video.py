@@ -73,6 +73,18 @@ def test_bad_inputs_are_one_line_and_exit_2(tmp_path):
     assert not (tmp_path / "o.mp4").exists()
 
 
+def test_a_run_that_would_not_fit_in_memory_is_refused_before_a_frame_is_decoded(tmp_path):
+    clip = make_clip(tmp_path / "clip.mp4", frames=3, size=(320, 240))
+    args = ("video", str(clip), "-m", "realcugan-se-x2", "--preview", "0", "-o", str(tmp_path / "o.mp4"))
+    result = studio(*args, env={"STUDIO_MAX_MEMORY_MB": "1024"})
+    assert result.returncode == 2
+    assert stderr_lines(result) == [
+        "error: this video run would need about 1.7 GB of memory (realcugan-se-x2 makes a 640x480 output from "
+        "320x240), more than the 1.0 GB allowed by STUDIO_MAX_MEMORY_MB: use a preview long side of 128 px or less"
+    ]
+    assert not (tmp_path / "o.mp4").exists()
+
+
 def test_a_failing_model_exits_1_and_the_others_are_written(tmp_path):
     clip = make_clip(tmp_path / "clip.mp4", frames=5)
     out = tmp_path / "o.mp4"

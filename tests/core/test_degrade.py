@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from studio.core.degrade import Recipe, degrade
+from studio.core.degrade import Recipe, crop_to_multiple, degrade
 from studio.core.errors import UsageError
 from studio.core.psf import gaussian_psf, motion_psf
 
@@ -100,3 +100,39 @@ def test_each_step_is_the_one_named(sharp):
 def test_bad_recipes_are_refused(text):
     with pytest.raises(UsageError):
         Recipe.parse(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("blur=gauss:2000", "blur sigma must be between 0.1 and 10, got 2000"),
+        ("blur=gauss:0", "blur sigma must be between 0.1 and 10, got 0"),
+        ("blur=gauss:nan", "blur sigma must be between 0.1 and 10, got nan"),
+        ("blur=motion:100000:0", "motion blur length must be between 1 and 64, got 100000"),
+        ("blur=motion:9:inf", "motion blur angle must be between -180 and 180, got inf"),
+        ("noise=1e9", "gauss noise must be between 0 and 100, got 1000000000"),
+        ("noise=poisson:1e30", "poisson noise must be between 0 and 10000, got 1e[+]30"),
+        ("jpeg=101", "jpeg quality must be a whole number between 1 and 100, got 101"),
+        ("seed=-1", "seed must be a whole number between 0 and 4294967295, got -1"),
+        ("seed=" + "1" + "0" * 30, "seed must be a whole number between 0 and 4294967295, got 1e[+]30"),
+    ],
+)
+def test_every_recipe_parameter_is_bounded(text, message):
+    """An unbounded kernel costs memory with its square (blur=gauss:2000 took 3.35 GB and 20 s); a seed past
+    32 bits cannot be written to results.json. Each is one line naming the bound."""
+    with pytest.raises(UsageError, match=f"^{message}$"):
+        Recipe.parse(text)
+
+
+def test_the_widest_bounds_are_accepted_and_cheap(sharp):
+    recipe = Recipe.parse("x2,blur=gauss:10,noise=100,jpeg=1,seed=4294967295")
+    assert recipe.kernel().shape == (61, 61) and degrade(sharp, recipe).shape == (64, 64, 3)
+    assert Recipe.parse("blur=motion:64:-180,noise=poisson:10000").kernel().shape == (65, 65)
+
+
+@pytest.mark.parametrize(("height", "width"), [(1, 1), (3, 40), (40, 3)])
+def test_an_image_smaller_than_the_degradation_scale_is_refused(height, width):
+    tiny = np.zeros((height, width, 3), np.uint8)
+    with pytest.raises(UsageError, match=f"the image is {width}x{height}: a x4 degradation needs at least 4 px"):
+        degrade(crop_to_multiple(tiny, 4), Recipe.parse("x4"))
+    assert degrade(crop_to_multiple(np.zeros((4, 4, 3), np.uint8), 4), Recipe.parse("x4")).shape == (1, 1, 3)

@@ -7,6 +7,7 @@ however small the tile setting, in every form, so its output equals the whole-im
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -81,3 +82,32 @@ def test_the_engine_runs_realcugan_whole_with_a_small_tile(engine, image):
     whole = loader.load(registry.get("realcugan-se-x2"), backend="ncnn", **FP32_CPU).enhance(image.rgb)
     assert np.array_equal(row.output.rgb, whole)
     assert [m for m in events if "tile" in m] == ["realcugan-se-x2: tile 1/1"]  # one piece: the whole image
+
+
+class Exploding:
+    """A loaded model whose runtime fails the way OpenCV does: an assertion with a source path in its text."""
+
+    def __init__(self, info):
+        self.info, self.memory_mb = info, 1.0
+
+    def enhance(self, image: np.ndarray) -> np.ndarray:
+        raise RuntimeError(
+            "OpenCV(5.0.0) /io/opencv/modules/imgproc/src/resize.cpp:4217: error: (-215:Assertion failed)"
+        )
+
+
+def test_an_unexpected_model_failure_is_one_line_with_an_error_id_and_its_traceback_is_logged(settings, caplog):
+    from studio.models.backends.base import EnhancerInfo
+
+    registry, loader = load_registry(settings), Loader(settings, cache=EnhancerCache(64))
+    info = EnhancerInfo(model_id="clahe", task="contrast", scale=1, backend="classical", tileable=False)
+    loader.load = lambda *args, **kwargs: Exploding(info)
+    request = CompareRequest.build(registry, ["clahe"], metrics=[], preview=None)
+    with caplog.at_level("ERROR", logger="studio.engine.enhance"):
+        (row,) = run(request, DecodedImage(rgb=np.zeros((6, 8, 3), np.uint8)), registry, loader).rows
+    match = re.fullmatch(
+        r"'clahe' failed unexpectedly on a 8x6 input \(error id ([0-9a-f]{12}), its traceback in the log\)", row.error
+    )
+    assert match, row.error
+    (record,) = caplog.records
+    assert match.group(1) in record.getMessage() and "resize.cpp" in caplog.text and "Traceback" in caplog.text

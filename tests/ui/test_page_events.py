@@ -162,8 +162,8 @@ def test_the_report_is_one_offline_page_of_this_comparison(ran):
     summary = text[text.index('<section id="summary">') : text.index('<section id="plot">')]
     assert re.findall(r'<tr data-model="([^"]+)">', summary) == ["lanczos-x2", "unsharp-mask"]
     assert re.findall(r'<img src="data:image/jpeg;base64,[^"]+" alt="([^"]+)"', text) == [
-        "input",
-        "reference",
+        "input (degraded: x2,seed=0)",  # what the models got, named as the batch report names it
+        "original (reference)",
         "lanczos-x2",
         "unsharp-mask",
     ]

@@ -20,6 +20,7 @@ from studio.core.errors import StudioError
 from studio.core.media import decode
 from studio.core.resize import limit_long_side
 from studio.core.vocabulary import PSF_KINDS
+from studio.engine.request import preview_side
 from studio.models.options import ClassicalOptions
 from studio.models.schema import ModelSpec, ParamSpec
 
@@ -108,8 +109,9 @@ def estimate_for(
     if not path:
         raise gr.Error("Upload an image first: the blur is estimated from it.")
     try:
+        side = preview_side(preview) if preview_on else None
         rgb = decode(path, max_pixels or Settings.max_pixels).rgb
-        limited = limit_long_side(rgb, int(preview)) if preview_on and preview else rgb
+        limited = limit_long_side(rgb, side) if side else rgb
         motion_lengths = [s.params["length"].max for s in specs if psf_kind(s) == "motion" and "length" in s.params]
         estimate = estimate_blur(limited, max_length=max(filter(None, motion_lengths), default=60.0))
     except StudioError as exc:

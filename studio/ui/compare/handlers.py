@@ -18,6 +18,7 @@ import numpy as np
 from studio.core.errors import StudioError
 from studio.core.media import DecodedImage, decode
 from studio.engine.compare import iterate
+from studio.engine.export import format_for
 from studio.engine.request import MAX_MODELS, CompareRequest
 from studio.engine.results import Results
 from studio.metrics import DEFAULT_WITH_REFERENCE, FULL_REFERENCE, METRICS
@@ -145,6 +146,7 @@ def run(
         raise gr.Error(str(exc)) from None
     services.speed.record(results)  # the next predictions learn from this run
     report = report_file(services, results)
+    warn_png_fallback(results, fmt or "png")
     yield results_view(
         results, final=True, fmt=fmt or "png", source_file=image_path, reference_file=reference_path, report=report
     )
@@ -156,7 +158,8 @@ def report_file(services: Services, results: Results) -> str | None:
     try:
         return write_report_file(results, services.ratings_if_any)
     except (StudioError, OSError) as exc:
-        gr.Warning(f"The report could not be written: {str(exc).splitlines()[0] if str(exc) else exc!r}")
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).split("\n", 1)[0]
+        gr.Warning(f"The report could not be written: {reason or type(exc).__name__}")
         return None
 
 
@@ -264,4 +267,17 @@ def columns_view(full: bool) -> tuple[Any, Any]:
 def export(results: Results | None, fmt: str, image_path: str | None = None, reference_path: str | None = None):
     if not results or not results.rows:
         return gr.update(), gr.update(), gr.update()
+    warn_png_fallback(results, fmt)
     return write_run_files(results, fmt, image_path, reference_path)
+
+
+def warn_png_fallback(results: Results, fmt: str) -> None:
+    """Say which downloads are PNG although `fmt` was chosen: outputs wider or taller than a `fmt` file holds
+    (WebP: 16383 px) are written as PNG rather than lost (export.format_for)."""
+    too_large = [
+        f"{row.model_id} ({row.output.size[0]}x{row.output.size[1]})"
+        for row in results.rows
+        if row.ok and format_for(row.output.size, fmt) != fmt
+    ]
+    if too_large:
+        gr.Warning(f"Too large for {fmt.upper()}, so downloadable as PNG: {', '.join(too_large)}.")

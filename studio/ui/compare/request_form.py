@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from functools import lru_cache
@@ -48,19 +49,29 @@ class RequestForm:
         return {*single, *self.model_groups}
 
 
+def _number(value: Any, name: str, whole: bool = False) -> float | int:
+    """A control's value as a number (NaN and infinity are left for Recipe.check to refuse by name)."""
+    try:
+        number = float(value)
+        return int(number) if whole and math.isfinite(number) and number == int(number) else number
+    except (TypeError, ValueError, OverflowError):
+        raise gr.Error(f"{name} must be a number, got {str(value)[:40]!r}") from None
+
+
 def build_recipe(scale, blur, sigma, length, angle, noise, jpeg, seed) -> Recipe:
     """A checked degradation recipe from the degradation controls (gr.Error with the one-line reason)."""
-    recipe = Recipe(
-        scale=int(scale),
-        blur=None if blur == "none" else blur,
-        blur_sigma=float(sigma),
-        motion_length=float(length),
-        motion_angle=float(angle),
-        noise=float(noise),
-        jpeg=int(jpeg) or None,
-        seed=int(seed or 0),
-    )
+    jpeg_quality = _number(jpeg, "JPEG quality", whole=True)
     try:
+        recipe = Recipe(
+            scale=_number(scale, "Downscale", whole=True),
+            blur=None if blur == "none" else blur,
+            blur_sigma=_number(sigma, "Gaussian sigma"),
+            motion_length=_number(length, "Motion length"),
+            motion_angle=_number(angle, "Motion angle"),
+            noise=_number(noise, "Noise sigma"),
+            jpeg=jpeg_quality or None,
+            seed=_number(seed or 0, "Seed", whole=True),
+        )
         recipe.check()
     except StudioError as exc:
         raise gr.Error(str(exc)) from None
@@ -141,7 +152,7 @@ def parse_form(registry: Registry, form: RequestForm, values: Mapping[Any, Any])
             metrics=list(values[form.metrics] or []),
             degrade=recipe,
             with_reference=with_reference,
-            preview=int(values[form.preview]) if values[form.preview_on] else None,
+            preview=values[form.preview] if values[form.preview_on] else None,  # checked there, NaN included
             backend=values[form.backend],
             precision=values[form.precision],
             params={model_id: v for model_id, v in params.items() if model_id in model_ids},
