@@ -33,9 +33,10 @@ $(VENV_CACHE)/.complete:
 SHARED_WEIGHTS := $(wildcard $(CURDIR)/../shared/weights)
 export STUDIO_WEIGHTS_MIRROR ?= $(SHARED_WEIGHTS)
 
+# The demo is yours alone: its Models tab may download weights (off by default on a server).
 demo: venv
 	$(PY) -m studio fetch --backend ncnn > /dev/null
-	$(PY) app.py
+	STUDIO_ALLOW_DOWNLOADS=$${STUDIO_ALLOW_DOWNLOADS:-1} $(PY) app.py
 
 # Every test, then the precision-sensitive ones again under each forced machine class
 # (AVX2-only CPUs and AVX-512 BF16 CPUs pick different defaults; both must pass).

@@ -49,6 +49,8 @@ class AppServer:
             [sys.executable, "app.py"], cwd=ROOT, env=full_env, stdout=self._log, stderr=subprocess.STDOUT
         )
         self._log_path = log_path
+        self.log_path = log_path  # the server's stdout and stderr
+        self.env = full_env  # what the app was started with (its data, weights and Hub folders)
 
     def wait_ready(self, timeout: float = 90) -> AppServer:
         deadline = time.monotonic() + timeout

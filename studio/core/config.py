@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from studio.core.errors import UsageError
-from studio.core.vocabulary import MACHINE_CLASSES
+from studio.core.vocabulary import LOG_FORMATS, MACHINE_CLASSES
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 PROJECT_DIR = PACKAGE_DIR.parent  # the clone (app.py, assets/); absent from an installed wheel
@@ -76,6 +76,16 @@ def _db_url(raw: str) -> str | None:
     raise UsageError(f"STUDIO_DB_URL={raw!r} must start with postgresql:// or sqlite:///")
 
 
+def _origins(raw: str) -> tuple[str, ...]:
+    """Comma-separated web origins (scheme://host[:port]) that may call the app from other pages."""
+    origins = tuple(part.strip().rstrip("/") for part in raw.split(",") if part.strip())
+    for origin in origins:
+        scheme, _, rest = origin.partition("://")
+        if scheme not in ("http", "https") or not rest or "/" in rest:
+            raise UsageError(f"STUDIO_CORS_ORIGINS={raw!r}: {origin!r} is not an origin like https://example.org")
+    return origins
+
+
 def _cache_home(env: dict[str, str]) -> Path:
     return Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "enhance-studio"
 
@@ -109,6 +119,7 @@ class Settings:
     threads: int = max(1, os.cpu_count() or 1)
     tile: int = 0  # 0 = automatic from tile_budget_mb
     tile_budget_mb: int = 1024
+    max_memory_mb: int | None = None  # STUDIO_MAX_MEMORY_MB: a run estimated to need more is refused (None: no cap)
     data_dir: Path = field(default_factory=lambda: _cache_home({}) / "data")
     db_url: str | None = None  # STUDIO_DB_URL (PostgreSQL); None: SQLite under data_dir
     hf_endpoint: str = "https://huggingface.co"
@@ -122,6 +133,11 @@ class Settings:
     max_video_seconds: float = 120.0  # a video is cut after this much of its timeline
     ray_address: str | None = None  # STUDIO_RAY_ADDRESS: the cluster `studio batch --engine ray` joins
     ray_cpus: int | None = None  # STUDIO_RAY_CPUS: CPUs of the local cluster started when no address is set
+    log_format: str = "plain"  # STUDIO_LOG_FORMAT: plain lines, or one JSON object per line
+    allow_downloads: bool = False  # STUDIO_ALLOW_DOWNLOADS: the Models tab's Download weights button (/download_model)
+    min_free_mb: int = 1024  # STUDIO_MIN_FREE_MB: /readyz fails below this much free disk in the data dir
+    cors_origins: tuple[str, ...] = ()  # STUDIO_CORS_ORIGINS: other origins whose pages may call the app
+    mcp_server: bool = False  # STUDIO_MCP_SERVER: also serve the app's events as MCP tools (gradio[mcp])
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, registry: str | Path | None = None) -> Settings:
@@ -145,6 +161,7 @@ class Settings:
             threads=_int(env, "STUDIO_THREADS", max(1, os.cpu_count() or 1)),
             tile=_int(env, "STUDIO_TILE", 0, minimum=0),
             tile_budget_mb=_int(env, "STUDIO_TILE_MB", 1024, minimum=64),
+            max_memory_mb=_int(env, "STUDIO_MAX_MEMORY_MB", 0, minimum=0) or None,
             data_dir=Path(env.get("STUDIO_DATA_DIR") or cache / "data").expanduser(),
             db_url=_db_url(env.get("STUDIO_DB_URL", "").strip()),
             hf_endpoint=(env.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/"),
@@ -158,4 +175,9 @@ class Settings:
             max_video_seconds=_seconds(env, "STUDIO_MAX_VIDEO_SECONDS", "120") or 120.0,
             ray_address=env.get("STUDIO_RAY_ADDRESS", "").strip() or None,
             ray_cpus=_int(env, "STUDIO_RAY_CPUS", 0, minimum=0) or None,
+            log_format=_choice(env, "STUDIO_LOG_FORMAT", LOG_FORMATS, "plain"),
+            allow_downloads=_flag(env, "STUDIO_ALLOW_DOWNLOADS"),
+            min_free_mb=_int(env, "STUDIO_MIN_FREE_MB", 1024, minimum=0),
+            cors_origins=_origins(env.get("STUDIO_CORS_ORIGINS", "")),
+            mcp_server=_flag(env, "STUDIO_MCP_SERVER"),
         )

@@ -36,12 +36,16 @@ class EnhancerCache:
         self._entries: OrderedDict[Hashable, Any] = OrderedDict()
         self._loading: dict[Hashable, Future] = {}
         self.loads = 0  # how many times a loader actually ran (for tests and `studio models`)
+        self.hits = 0  # asks answered from the cache (the web server's /metrics reads these two)
+        self.misses = 0  # asks that loaded the enhancer or waited for another thread's load
 
     def get(self, key: Hashable, load: Callable[[], Any]) -> Any:
         with self._lock:
             if key in self._entries:
+                self.hits += 1
                 self._entries.move_to_end(key)
                 return self._entries[key]
+            self.misses += 1
             future = self._loading.get(key)
             owner = future is None
             if owner:

@@ -127,6 +127,17 @@ class Database:
                     applied.append(name)
         return applied
 
+    def check_writable(self) -> None:
+        """Prove the database takes a write now (the web server's readiness): a row goes into `migrations`
+        inside a transaction that is rolled back, so nothing is ever stored. Raises what the database raises."""
+        table = self.tables["migrations"]
+        with self.engine.connect() as connection:
+            transaction = connection.begin()  # SQLite: BEGIN IMMEDIATE, the write lock itself
+            try:
+                connection.execute(table.insert().values(name=f"readiness-{uuid.uuid4().hex}", applied_at=time.time()))
+            finally:
+                transaction.rollback()
+
     def store_file(self, data: bytes, suffix: str = ".png") -> str:
         """Write `data` once under its content hash; returns the path relative to the files folder."""
         name = hashlib.sha256(data).hexdigest()

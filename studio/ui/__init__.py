@@ -1,5 +1,5 @@
 """Gradio only: the web app's layout and thin handlers. Nothing else imports gradio."""
 
-from studio.ui.app import build_demo, launch
+from studio.ui.app import build_demo, clean_temp_folders, mount, queue_length
 
-__all__ = ["build_demo", "launch"]
+__all__ = ["build_demo", "clean_temp_folders", "mount", "queue_length"]

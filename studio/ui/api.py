@@ -19,6 +19,7 @@ from studio.engine.export import results_frame, results_json
 from studio.engine.request import MAX_MODELS, CompareRequest
 from studio.services import Services
 from studio.ui.choices import AUTO, BACKEND_CHOICES, METRIC_IDS, PRECISION_CHOICES
+from studio.ui.inputs import refuse_missing_inputs
 
 
 def compare_api(
@@ -66,7 +67,10 @@ def compare_api(
 
 
 def build_api(services: Services) -> None:
-    """Hidden components wired to `compare_api` under api_name='compare'."""
+    """Hidden components wired to `compare_api` under api_name='compare'; the app being built (every event of
+    it) refuses a request short of values with one line naming the missing ones (studio.ui.inputs)."""
+    if gr.context.Context.root_block is not None:
+        refuse_missing_inputs(gr.context.Context.root_block)
     ids = [spec.id for spec in services.registry]
     with gr.Column(visible=False):
         image = gr.File(type="filepath", label="image")

@@ -1,9 +1,9 @@
-"""The web app: tabs assembled from their modules; launch settings live in app.py."""
+"""The web app: tabs assembled from their modules, and how it is mounted on the service's FastAPI app."""
 
 from __future__ import annotations
 
-import sys
-import traceback
+import time
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -13,11 +13,14 @@ from studio.services import Services
 from studio.ui.api import build_api
 from studio.ui.arena_tab import build_arena_tab
 from studio.ui.compare import build_compare_tab
+from studio.ui.downloads import clean_old_runs as clean_old_downloads
+from studio.ui.faults import guard_events, log_user_errors_in_one_line
 from studio.ui.leaderboard_tab import build_leaderboard_tab
 from studio.ui.models_tab import build_models_tab
 from studio.ui.mos_tab import build_mos_tab
 from studio.ui.raters import rounds_update
 from studio.ui.video import build_video_tab
+from studio.ui.video.runner import clean_old_runs as clean_old_videos
 from studio.ui.webcam_tab import build_webcam_tab
 
 INTRO = (
@@ -29,35 +32,6 @@ INTRO = (
 )
 
 
-class UserErrorsInOneLine:
-    """Stands in for the `traceback` module inside Gradio's queue and routes: a user error (gr.Error, our
-    one-line messages for bad input) is logged as one line, any other exception keeps its full traceback.
-
-    Gradio prints the traceback of every gr.Error unless each is raised with print_exception=False, which
-    would also hide it from the log entirely; this keeps the log readable without touching each handler.
-    """
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(traceback, name)
-
-    def print_exc(self, *args: Any, **kwargs: Any) -> None:
-        error = sys.exc_info()[1]
-        if isinstance(error, gr.Error):
-            message = " ".join(str(error.message).split())
-            print(f"user error: {message}", file=sys.stderr, flush=True)
-            return
-        traceback.print_exc(*args, **kwargs)
-
-
-def log_user_errors_in_one_line() -> None:
-    """Install UserErrorsInOneLine where Gradio prints event errors (its queue, and its routes without queue)."""
-    from gradio import queueing, routes
-
-    for module in (queueing, routes):
-        if not isinstance(module.traceback, UserErrorsInOneLine):
-            module.traceback = UserErrorsInOneLine()
-
-
 # Gradio's markdown tables break words anywhere ("sc/al/e"); the model details table wraps at spaces only.
 PAGE_CSS = """
 #model-details td, #model-details th { word-break: normal !important; overflow-wrap: normal !important; }
@@ -65,16 +39,62 @@ PAGE_CSS = """
 """
 
 
-def launch(demo: gr.Blocks, settings: Settings) -> None:
-    """Serve the app with the launch settings the README states (queue bound, upload cap, bind address)."""
+MAX_FILE_SIZE = "50mb"  # uploads over this are refused by Gradio before they reach a handler
+
+
+def blocked_paths(settings: Settings) -> list[str]:
+    """Folders Gradio must never serve, whatever a request asks: the data dir (ratings database, rated
+    images, speed book), the weights and the Hub cache, and a SQLite STUDIO_DB_URL's file. Each as given and
+    resolved (a link elsewhere is blocked under both names); Gradio compares them case-insensitively."""
+    folders = [settings.data_dir, settings.weights_dir, settings.hf_cache]
+    if settings.db_url and settings.db_url.startswith("sqlite:///"):
+        folders.append(Path(settings.db_url.removeprefix("sqlite:///")))
+    found: list[str] = []
+    for folder in folders:
+        for form in (folder.expanduser().absolute(), folder.expanduser().resolve()):
+            if str(form) not in found:
+                found.append(str(form))
+    return found
+
+
+def mount_settings(settings: Settings) -> dict[str, Any]:
+    """Everything gr.mount_gradio_app is told (README, "Deploying safely", gives the reason for each)."""
+    return {
+        "path": "/",
+        "max_file_size": MAX_FILE_SIZE,
+        "show_error": False,  # only gr.Error reaches the page: our one-line messages and fault ids
+        "enable_monitoring": False,  # Gradio's /monitoring would print its secret dashboard URL to the log
+        "mcp_server": settings.mcp_server,  # off unless STUDIO_MCP_SERVER=1
+        "allowed_paths": [],  # nothing outside Gradio's own upload and cache folders is served
+        "blocked_paths": blocked_paths(settings),
+        "ssr_mode": False,  # no Node server beside ours
+        "run_history": False,  # no /gradio_api/run-history routes, which call the Hub with a user's token
+        "css": PAGE_CSS,
+    }
+
+
+def mount(demo: gr.Blocks, settings: Settings, app: Any, app_kwargs: dict[str, Any] | None = None) -> Any:
+    """Mount the app on `app` (the service's FastAPI app) with the queue and the settings the README states."""
     log_user_errors_in_one_line()
-    demo.queue(max_size=32, default_concurrency_limit=4).launch(
-        server_name=settings.server_name,
-        server_port=settings.server_port,
-        max_file_size="50mb",
-        show_error=True,
-        css=PAGE_CSS,
-    )
+    demo.queue(max_size=32, default_concurrency_limit=4)
+    gr.mount_gradio_app(app, demo, app_kwargs=dict(app_kwargs or {}), **mount_settings(settings))
+    # launch() sets this; mount_gradio_app does not, and without it Gradio skips its check that a file a
+    # client names as an input was uploaded (processing_utils._check_allowed), and blocked_paths with it.
+    demo.has_launched = True
+    return app
+
+
+def clean_temp_folders() -> None:
+    """Remove our run folders (downloads, videos) older than two hours; the server runs this every 30 minutes
+    beside Gradio's own delete_cache, so an idle server does not keep them until the next run starts."""
+    now = time.time()
+    clean_old_downloads(now)
+    clean_old_videos(now)
+
+
+def queue_length(demo: gr.Blocks) -> int:
+    """Events waiting in the app's queue (all concurrency groups), for /metrics."""
+    return len(demo._queue)
 
 
 def build_demo(services: Services) -> gr.Blocks:
@@ -103,4 +123,5 @@ def build_demo(services: Services) -> gr.Blocks:
             api_name="rounds",
             show_progress="hidden",
         )
+    guard_events(demo)
     return demo

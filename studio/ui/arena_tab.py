@@ -15,7 +15,7 @@ import numpy as np
 from studio.core.media import decode
 from studio.ratings.store_arena import WINNERS, ArenaPolicy, cast_vote, draw_battle
 from studio.services import Services
-from studio.ui.raters import RATING_EVENT, Rater, rater_of, refusing, task_choices
+from studio.ui.raters import RATING_EVENT, Rater, counts_votes, rater_of, refusing, task_choices
 from studio.ui.ratings_views import ALL, WINNER_LABELS, display_pair, reveal_text, same_crop
 
 POLICY = ArenaPolicy()
@@ -117,6 +117,7 @@ def zoom(pair: ArenaPair | None, x: float, y: float, size: float):
     return same_crop(pair.left, pair.right, float(x), float(y), int(size))
 
 
+@counts_votes("arena")
 def vote(services: Services, rater: Rater, pair: ArenaPair | None, winner: str) -> list:
     """Store the vote (the store checks it), reveal the names and disable voting until the next pair."""
     if pair is None:

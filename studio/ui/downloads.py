@@ -35,17 +35,28 @@ REPORT_PREFIX = "enhance-studio-report-"
 RENAMED_PREFIX = "run_"  # a run file whose name an upload takes in the zip is stored as run_<name>
 
 
-def _clean_old_runs(now: float) -> None:
-    if not RUNS_DIR.exists():
+def remove_old_folders(parent: Path, keep_seconds: float, now: float) -> None:
+    """Remove the folders in `parent` last changed more than `keep_seconds` before `now` (one that another
+    process removes meanwhile is skipped)."""
+    if not parent.is_dir():
         return
-    for folder in RUNS_DIR.iterdir():
-        if folder.is_dir() and now - folder.stat().st_mtime > KEEP_SECONDS:
+    for folder in parent.iterdir():
+        try:
+            old = folder.is_dir() and now - folder.stat().st_mtime > keep_seconds
+        except OSError:
+            continue
+        if old:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def clean_old_runs(now: float) -> None:
+    """Remove run folders older than KEEP_SECONDS (on each new run, and every 30 minutes from the server)."""
+    remove_old_folders(RUNS_DIR, KEEP_SECONDS, now)
 
 
 def _fresh_folder(now: float) -> Path:
     """A new folder under RUNS_DIR for one run's files (folders older than KEEP_SECONDS are removed first)."""
-    _clean_old_runs(now)
+    clean_old_runs(now)
     folder = RUNS_DIR / f"{time.strftime('%Y%m%d-%H%M%S', time.localtime(now))}-{uuid.uuid4().hex[:8]}"
     folder.mkdir(parents=True)
     return folder

@@ -36,6 +36,12 @@ def models_frame(services: Services) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+DOWNLOADS_OFF = (
+    "Downloading weights from this page is off on this server (it would let any visitor start downloads). "
+    "Its operator can run `studio fetch ID`, or set STUDIO_ALLOW_DOWNLOADS=1 to turn the button on."
+)
+
+
 def build_models_tab(services: Services) -> None:
     gr.Markdown(
         "Every model in `model_registry.yaml`. **ready**: runs now; **cached**: downloaded before; "
@@ -43,11 +49,13 @@ def build_models_tab(services: Services) -> None:
         "**runs here as**: the form, precision and device a run picks on this machine when none is asked for."
     )
     table = gr.Dataframe(value=models_frame(services), interactive=False, wrap=True, elem_id="models-table")
+    allowed = services.settings.allow_downloads
     with gr.Row():
-        choice = gr.Dropdown(choices=[s.id for s in services.registry], label="Model to download", scale=3)
-        fetch = gr.Button("Download weights", scale=1)
+        if allowed:
+            choice = gr.Dropdown(choices=[s.id for s in services.registry], label="Model to download", scale=3)
+            fetch = gr.Button("Download weights", scale=1)
         refresh = gr.Button("Refresh", scale=1)
-    message = gr.Markdown()
+    message = gr.Markdown() if allowed else gr.Markdown(DOWNLOADS_OFF, elem_id="downloads-off")
 
     def download(model_id: str | None):
         if not model_id:
@@ -58,5 +66,6 @@ def build_models_tab(services: Services) -> None:
             raise gr.Error(str(exc)) from None
         return models_frame(services), f"`{model_id}`: {path or 'built in, nothing to download'}"
 
-    fetch.click(download, choice, [table, message], api_name="download_model")
+    if allowed:  # otherwise there is no /download_model endpoint at all, not merely a hidden button
+        fetch.click(download, choice, [table, message], api_name="download_model")
     refresh.click(lambda: models_frame(services), None, table, api_name="models")

@@ -18,7 +18,7 @@ from studio.ratings.leaderboard import mos_summary
 from studio.ratings.store_mos import MosTask, draw_mos, score_mos
 from studio.ratings.store_transfer import scores_frame
 from studio.services import Services
-from studio.ui.raters import RATING_EVENT, Rater, rater_of, refusing
+from studio.ui.raters import RATING_EVENT, Rater, counts_votes, rater_of, refusing
 from studio.ui.ratings_views import ACR_QUESTION, acr_choices, mos_view, score_text
 
 REFERENCE_RATE = 0.1  # share of draws that show the hidden reference
@@ -81,6 +81,7 @@ def draw(services: Services, rater: Rater) -> list:
     return [task, image, gr.update(value=None), prompt, gr.update(interactive=True)]
 
 
+@counts_votes("mos")
 def submit(services: Services, rater: Rater, task: MosTask | None, score: int | None) -> list:
     if task is None:
         raise gr.Error("No image to score: press Next image first.")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import gradio as gr
 
+from studio.core import telemetry
 from studio.core.errors import StudioError
 from studio.core.vocabulary import TASKS
 from studio.ratings.store import Database
@@ -43,6 +45,26 @@ def refusing(action: Callable[[], T]) -> T:
         return action()
     except StudioError as exc:
         raise gr.Error(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+
+
+def counts_votes(kind: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Report each call of a vote handler as an accepted or rejected vote of `kind` (arena, mos) for /metrics:
+    accepted when it returns (the store kept the vote), rejected when it raises (nothing was stored)."""
+
+    def decorate(handler: Callable[..., T]) -> Callable[..., T]:
+        @functools.wraps(handler)
+        def counted(*args: Any, **kwargs: Any) -> T:
+            try:
+                result = handler(*args, **kwargs)
+            except Exception:
+                telemetry.emit("vote", kind=kind, outcome="rejected")
+                raise
+            telemetry.emit("vote", kind=kind, outcome="accepted")
+            return result
+
+        return counted
+
+    return decorate
 
 
 def round_choices(db: Database) -> list[tuple[str, str]]:

@@ -160,7 +160,7 @@ def test_a_cluster_that_wants_a_token_is_one_line_that_says_how(ray_cluster, tmp
     assert result.stderr.strip().splitlines() == [
         f"note: joining the Ray cluster at {ray_cluster}",
         f"error: the Ray cluster at {ray_cluster} wants its auth token: set RAY_AUTH_MODE=token and RAY_AUTH_TOKEN "
-        "(or RAY_AUTH_TOKEN_PATH; `ray get-auth-token` on the head node prints it)"
+        "(or RAY_AUTH_TOKEN_PATH; `ray get-auth-token` on the head node prints it)",
     ]
     assert not (tmp_path / "run").exists()
 

@@ -36,8 +36,17 @@ READ = {
     "STUDIO_MAX_FRAMES": ("60", {"max_frames": 60}),
     "STUDIO_MAX_VIDEO_SIDE": ("1280", {"max_video_side": 1280}),
     "STUDIO_MAX_VIDEO_SECONDS": ("10.5", {"max_video_seconds": 10.5}),
+    "STUDIO_MAX_MEMORY_MB": ("2048", {"max_memory_mb": 2048}),
     "STUDIO_RAY_ADDRESS": (" 10.0.0.5:6379 ", {"ray_address": "10.0.0.5:6379"}),
     "STUDIO_RAY_CPUS": ("4", {"ray_cpus": 4}),
+    "STUDIO_LOG_FORMAT": ("JSON", {"log_format": "json"}),
+    "STUDIO_ALLOW_DOWNLOADS": ("1", {"allow_downloads": True}),
+    "STUDIO_MIN_FREE_MB": ("0", {"min_free_mb": 0}),
+    "STUDIO_CORS_ORIGINS": (
+        "https://studio.example.org, http://localhost:9000/",
+        {"cors_origins": ("https://studio.example.org", "http://localhost:9000")},
+    ),
+    "STUDIO_MCP_SERVER": ("on", {"mcp_server": True}),
     "STUDIO_DB_URL": (
         "postgresql://u:p@127.0.0.1:5432/votes",
         {"db_url": "postgresql+psycopg://u:p@127.0.0.1:5432/votes"},
@@ -94,6 +103,8 @@ def test_defaults_are_the_documented_ones():
         7860,
     )
     assert not settings.on_space
+    assert (settings.log_format, settings.allow_downloads, settings.min_free_mb) == ("plain", False, 1024)
+    assert settings.cors_origins == () and not settings.mcp_server
 
 
 def test_port_wins_over_gradio_server_port():
@@ -155,6 +166,12 @@ def test_the_readme_environment_table_lists_only_variables_tested_here():
         ("HF_HUB_OFFLINE", "offline"),
         ("GRADIO_SERVER_PORT", "http"),
         ("PORT", "-5"),
+        ("STUDIO_LOG_FORMAT", "yaml"),
+        ("STUDIO_ALLOW_DOWNLOADS", "sometimes"),
+        ("STUDIO_MIN_FREE_MB", "-1"),
+        ("STUDIO_CORS_ORIGINS", "studio.example.org"),
+        ("STUDIO_CORS_ORIGINS", "https://studio.example.org/app"),
+        ("STUDIO_MCP_SERVER", "maybe"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_variable(variable, value):

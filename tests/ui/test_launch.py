@@ -1,6 +1,7 @@
-"""Launch settings the README states under "Hugging Face Spaces": bind address, queue, upload cap,
-shared model worker, cache cleaning. app.py runs in-process with Gradio's launch replaced, so
-nothing listens; the real app server shows where it listens without SPACE_ID."""
+"""Launch settings the README states under "Hugging Face Spaces" and "Deploying safely": bind address,
+queue, upload cap, shared model worker, cache cleaning, and Gradio mounted on the service app with
+monitoring, MCP and error details off and the private folders blocked. app.py runs in-process with
+the server start replaced, so nothing listens; the real app server shows where it listens without SPACE_ID."""
 
 from __future__ import annotations
 
@@ -11,26 +12,33 @@ import pytest
 
 @pytest.fixture
 def launched(monkeypatch) -> dict:
-    """What app.main() passes to Blocks.launch (plus the demo), with SPACE_ID set as on a Space."""
+    """What app.main() mounts and serves (mount_gradio_app's keywords, the demo, the app, the settings),
+    with SPACE_ID set as on a Space."""
     import gradio as gr
 
     import app
+    from studio.service import logs, server
 
     calls: dict = {}
+    real_mount = gr.mount_gradio_app
 
-    def fake_launch(self, **kwargs):
-        calls.update(kwargs, demo=self)
+    def recording_mount(fastapi_app, blocks, **kwargs):
+        calls.update(kwargs, demo=blocks)
+        return real_mount(fastapi_app, blocks, **kwargs)
 
-    monkeypatch.setattr(gr.Blocks, "launch", fake_launch)
+    monkeypatch.setattr(gr, "mount_gradio_app", recording_mount)
+    monkeypatch.setattr(server, "serve", lambda fastapi_app, settings: calls.update(app=fastapi_app, settings=settings))
+    monkeypatch.setattr(logs, "configure_logging", lambda log_format: calls.update(log_format=log_format))
     monkeypatch.setenv("SPACE_ID", "someone/enhance-studio")
-    for name in ("PORT", "GRADIO_SERVER_PORT"):
+    for name in ("PORT", "GRADIO_SERVER_PORT", "STUDIO_ALLOW_DOWNLOADS"):
         monkeypatch.delenv(name, raising=False)
     app.main()
     return calls
 
 
 def test_on_a_space_the_app_binds_every_interface_with_the_stated_limits(launched):
-    assert launched["server_name"] == "0.0.0.0" and launched["server_port"] == 7860
+    settings = launched["settings"]
+    assert settings.server_name == "0.0.0.0" and settings.server_port == 7860
     assert launched["max_file_size"] == "50mb"
     demo = launched["demo"]
     assert demo._queue.max_size == 32
@@ -41,6 +49,23 @@ def test_on_a_space_the_app_binds_every_interface_with_the_stated_limits(launche
         if fn.api_name in ("run", "compare")
     }
     assert model_events == {"run": ("models", 1), "compare": ("models", 1)}  # one worker runs models
+
+
+def test_gradio_is_mounted_with_the_hardened_settings(launched):
+    settings, demo = launched["settings"], launched["demo"]
+    assert launched["path"] == "/" and launched["log_format"] == "plain"
+    assert launched["show_error"] is False  # only gr.Error (our one-line messages, fault ids) reaches users
+    assert launched["enable_monitoring"] is False and demo.enable_monitoring is False
+    assert launched["mcp_server"] is False and not getattr(demo, "mcp_server", False)
+    assert launched["ssr_mode"] is False and launched["run_history"] is False
+    assert launched["allowed_paths"] == []
+    blocked = {Path(path) for path in launched["blocked_paths"]}
+    assert {settings.data_dir, settings.weights_dir, settings.hf_cache} <= blocked
+    assert demo.blocked_paths == launched["blocked_paths"]
+    assert demo.has_launched  # Gradio checks input file paths only once this is set (launch() sets it)
+    routes = {getattr(route, "path", None) for route in launched["app"].routes}
+    assert {"/healthz", "/readyz", "/metrics"} <= routes
+    assert "download_model" not in {fn.api_name for fn in demo.fns.values()}  # STUDIO_ALLOW_DOWNLOADS unset
 
 
 def listening_addresses(port: int) -> set[str]:

@@ -27,3 +27,16 @@ def test_states_are_the_weights_states(env):
     assert frame.loc["lanczos-x4", "state"] == "ready"
     assert frame.loc["nafnet-gopro-width64", "state"] == "not downloaded"  # the picker greys it when offline
     assert set(frame.columns) >= {"name", "task", "scale", "backend", "runs here as", "source", "license", "loaded"}
+
+
+@pytest.mark.parametrize(("flag", "served"), [("", False), ("1", True)])
+def test_download_weights_is_an_endpoint_only_when_the_server_allows_it(env, flag, served):
+    import gradio as gr
+
+    from studio.ui.models_tab import DOWNLOADS_OFF, build_models_tab
+
+    with gr.Blocks() as demo:
+        build_models_tab(Services(Settings.from_env({**env, "STUDIO_ALLOW_DOWNLOADS": flag})))
+    assert ("download_model" in {fn.api_name for fn in demo.fns.values()}) is served
+    texts = [getattr(block, "value", None) for block in demo.blocks.values()]
+    assert (DOWNLOADS_OFF in texts) is not served  # the tab says why the button is missing

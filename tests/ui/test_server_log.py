@@ -1,30 +1,13 @@
-"""The server log: a user's mistake is one line there (not a traceback); a bug keeps its traceback."""
+"""The server log: a user's mistake is one line there (not a traceback). A bug keeps its traceback under an
+error id: tests/ui/test_faults.py (unit) and tests/service/test_server.py (the real server)."""
 
 from __future__ import annotations
 
-import gradio as gr
 import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
-from studio.ui.app import UserErrorsInOneLine
 from tests.appserver import AppServer, app_env
-
-
-def test_user_errors_print_one_line_and_other_errors_their_traceback(capsys):
-    shim = UserErrorsInOneLine()
-    try:
-        raise gr.Error("unknown model 'nope'\n(see `studio models`)")
-    except gr.Error:
-        shim.print_exc()
-    assert capsys.readouterr().err == "user error: unknown model 'nope' (see `studio models`)\n"
-    try:
-        raise ValueError("a bug")
-    except ValueError:
-        shim.print_exc()
-    err = capsys.readouterr().err
-    assert err.startswith("Traceback (most recent call last):") and err.endswith("ValueError: a bug\n")
-    assert shim.format_exc is not None  # everything else is the real traceback module
 
 
 @pytest.fixture(scope="module")

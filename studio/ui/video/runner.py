@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
 import tempfile
 import threading
 import time
@@ -23,6 +22,7 @@ from PIL import Image
 from studio.core.errors import UsageError
 from studio.engine.request import MAX_MODELS, CompareRequest
 from studio.services import Services
+from studio.ui.downloads import remove_old_folders
 from studio.video.io import VideoLimits
 from studio.video.layout import LAYOUTS
 from studio.video.pipeline import run_video
@@ -90,13 +90,14 @@ def clip_stem(source: str | Path) -> str:
     return stem[:60] or "clip"
 
 
+def clean_old_runs(now: float) -> None:
+    """Remove run folders older than KEEP_SECONDS (on each new run, and every 30 minutes from the server)."""
+    remove_old_folders(RUNS_DIR, KEEP_SECONDS, now)
+
+
 def run_folder() -> Path:
     """A fresh folder for one run's files; folders of runs older than KEEP_SECONDS are removed first."""
-    now = time.time()
-    if RUNS_DIR.exists():
-        for folder in RUNS_DIR.iterdir():
-            if folder.is_dir() and now - folder.stat().st_mtime > KEEP_SECONDS:
-                shutil.rmtree(folder, ignore_errors=True)
+    clean_old_runs(time.time())
     folder = RUNS_DIR / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
     folder.mkdir(parents=True)
     return folder
