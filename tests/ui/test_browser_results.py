@@ -295,7 +295,13 @@ def test_the_downloaded_report_opens_offline_and_its_slider_drags(finished_page,
         assert rows == ["lanczos-x2", "broken-x2", "bicubic-x2", "unsharp-mask"]
         assert "cannot load ONNX model broken.onnx" in report.locator("tr[data-model='broken-x2']").inner_text()
         choices = report.locator("#image-1 select.left option").all_inner_texts()
-        assert choices == ["input", "reference", "lanczos-x2", "bicubic-x2", "unsharp-mask"]
+        assert choices == [
+            "input (degraded: x2,seed=0)",  # what the models got
+            "original (reference)",
+            "lanczos-x2",
+            "bicubic-x2",
+            "unsharp-mask",
+        ]
 
         report.locator("#image-1 select.right").select_option(label="lanczos-x2")
         slider, split = report.locator("#image-1 .slider"), report.locator("#image-1 input[type=range]")
