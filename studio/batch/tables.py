@@ -6,7 +6,7 @@ Each file is written under a hidden name and renamed, so a crash leaves the prev
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +93,14 @@ def summary_table(summary: Sequence[dict[str, Any]], metric_ids: Sequence[str]) 
         for row in summary
     ]
     return headers, rows
+
+
+def failures_by_image(failed: Iterable[tuple[str, str, str]]) -> dict[tuple[str, str], list[str]]:
+    """(image, error) -> the models that failed with it, in order: one line per image and error."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for image, model, error in failed:
+        groups.setdefault((image, error), []).append(model)
+    return groups
 
 
 def unavailable_notes(records: Sequence[dict[str, Any]]) -> list[str]:

@@ -164,11 +164,9 @@ def cmd_batch(args: argparse.Namespace, services: Services) -> int:
 
 def _report(run: BatchRun, model_count: int) -> None:
     """Failures (one line per image and error), metric notes, the summary table and where the files are."""
-    from studio.batch.tables import summary_table, unavailable_notes
+    from studio.batch.tables import failures_by_image, summary_table, unavailable_notes
 
-    groups: dict[tuple[str, str], list[str]] = {}
-    for record in run.failed:
-        groups.setdefault((record["image"], record["error"]), []).append(record["model"])
+    groups = failures_by_image((record["image"], record["model"], record["error"]) for record in run.failed)
     lines = [
         f"{image} ({'every model' if len(models) == model_count else ', '.join(models)}): {error}"
         for (image, error), models in groups.items()

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from studio.batch.tables import failures_by_image
 from studio.report.images import Picture
 
 FLAG_MARK = "⚑"  # a row (and a point) whose numbers are not comparable with the others', as the app marks them
@@ -62,9 +63,7 @@ class Table:
 def failures_table(failed: Sequence[tuple[str, str, str]], models: Sequence[str]) -> Table | None:
     """The failed (image, model, error) cells, one row per image and error: its models ("every model (N)" when
     the error covers every one of `models`) and the error; None when nothing failed."""
-    groups: dict[tuple[str, str], list[str]] = {}
-    for image, model, error in failed:
-        groups.setdefault((image, error), []).append(model)
+    groups = failures_by_image(failed)
     every = set(models)
     rows = [
         (
