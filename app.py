@@ -6,23 +6,50 @@ The Gradio app (studio/ui) is mounted on the service's FastAPI app (studio/servi
 
 from __future__ import annotations
 
-from studio.core.config import Settings, prepare_gradio_environment
+import logging
+from typing import TYPE_CHECKING
+
+from studio.core.config import Settings, prepare_gradio_environment, use_temp_folder
+
+if TYPE_CHECKING:
+    from studio.service.scratch import Scratch
 
 
 def main() -> None:
+    """Serve the app from a temporary folder of this server's own (removed at exit, or by the next server to
+    start if this one is killed: studio/service/scratch.py)."""
+    from studio.service.scratch import claim_scratch
+
+    scratch = claim_scratch()
+    undo = use_temp_folder(scratch.folder)  # before Gradio is imported: its uploads and cache go there too
+    try:
+        serve_app(scratch)
+    finally:
+        undo()
+        scratch.close()
+
+
+def serve_app(scratch: Scratch) -> None:
     prepare_gradio_environment()  # before Gradio is imported
     from studio.service import http, server
     from studio.service.logs import configure_logging
     from studio.service.metrics import Metrics
     from studio.services import Services
-    from studio.ui import build_demo, clean_temp_folders, mount, queue_length
+    from studio.ui import LIMITED_EVENTS, build_demo, clean_temp_folders, mount, queue_length
 
     settings = Settings.from_env()
     configure_logging(settings.log_format)
+    if scratch.removed:
+        logging.getLogger("studio.server").info(
+            "removed the temporary folders of %d server(s) stopped without cleaning up", len(scratch.removed)
+        )
     services = Services(settings)
     demo = build_demo(services)
     metrics = Metrics(services, queue_length=lambda: queue_length(demo))
-    app = http.build_app(services, metrics, housekeeping=[clean_temp_folders])
+    housekeeping = [clean_temp_folders, scratch.sweep_partial_uploads]
+    app = http.build_app(
+        services, metrics, housekeeping=housekeeping, limited_events=LIMITED_EVENTS, at_exit=[scratch.close]
+    )
     mount(demo, settings, app, app_kwargs=http.gradio_app_kwargs())
     server.serve(app, settings)
 

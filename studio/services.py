@@ -1,4 +1,5 @@
-"""The long-lived objects one process shares: settings, registry, loader (and its cache), ratings, speed book.
+"""The long-lived objects one process shares: settings, registry, loader (and its cache), ratings, speed book,
+rate limits.
 
 app.py and the CLI build one of these; the UI receives it rather than reaching
 for globals.
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from studio.core.config import Settings
+from studio.core.ratelimit import FAILED_LOGINS, LOGINS, RUNS, VOTES, Rate, RateLimiter
 from studio.models.loader import Loader
 from studio.models.registry import Registry, load_registry
 
@@ -24,6 +26,7 @@ class Services:
     settings: Settings
     registry: Registry = field(init=False)
     loader: Loader = field(init=False)
+    limits: RateLimiter = field(init=False, repr=False)  # the web app's runs, votes and failed logins per minute
 
     _ratings: Database | None = field(init=False, default=None, repr=False)
     _ratings_lock: threading.Lock = field(init=False, default_factory=threading.Lock, repr=False)
@@ -33,6 +36,8 @@ class Services:
     def __post_init__(self) -> None:
         self.registry = load_registry(self.settings)
         self.loader = Loader(self.settings)
+        rates = {RUNS: self.settings.rate_runs, VOTES: self.settings.rate_votes, LOGINS: Rate(0, FAILED_LOGINS)}
+        self.limits = RateLimiter(rates)
 
     @property
     def ratings(self) -> Database:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -64,6 +66,18 @@ class AppServer:
             except OSError:
                 time.sleep(0.5)
         raise TimeoutError(f"app did not start in {timeout}s:\n{self._log_path.read_text()[-3000:]}")
+
+    def scratch_folder(self) -> Path:
+        """The server's own temp folder (studio/service/scratch.py), under the TMPDIR it was started with."""
+        parent = Path(self.env.get("TMPDIR") or tempfile.gettempdir()) / f"enhance-studio-{os.getuid()}"
+        [folder] = parent.glob(f"server-{self._process.pid}-*")
+        return folder
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no cleaning, as the OOM killer or a lost machine ends it."""
+        self._process.kill()
+        self._process.wait()
+        self._log.close()
 
     def stop(self) -> None:
         self._process.terminate()

@@ -3,6 +3,7 @@
 It answers what huggingface_hub asks for: HEAD/GET on
 /{repo}/resolve/{revision}/{filename} with X-Repo-Commit and ETag headers,
 X-Error-Code on 404s, and /api/models/{repo}/revision/{rev} for `studio lock`.
+SilentHost is the opposite: a Hub (or weights URL) that accepts connections and never answers.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import socket
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,6 +21,13 @@ from urllib.parse import unquote
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 RESOLVE = re.compile(r"^/(?P<repo>[^/]+/[^/]+)/resolve/(?P<rev>[^/]+)/(?P<file>.+)$")
 API = re.compile(r"^/api/models/(?P<repo>[^/]+/[^/]+)/revision/(?P<rev>[^/]+)$")
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        """A client that stopped reading (a download cut at its deadline) is no error of the server's."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class FakeHub:
@@ -96,7 +106,7 @@ class FakeHub:
             def do_GET(self):
                 self._serve(with_body=True)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
@@ -105,3 +115,53 @@ class FakeHub:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+
+class SilentHost:
+    """A host that accepts connections and never answers (127.0.0.1 only): what held `/compare` for 393 s.
+
+    `connections` counts the connections accepted; each is held open, unread, until `stop()`.
+    """
+
+    def __init__(self) -> None:
+        self._listener: socket.socket | None = None
+        self._held: list[socket.socket] = []
+        self.connections = 0
+
+    @property
+    def url(self) -> str:
+        assert self._listener is not None
+        host, port = self._listener.getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> SilentHost:
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(64)
+        threading.Thread(target=self._accept, args=(self._listener,), daemon=True).start()
+        return self
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:  # closed by stop()
+                return
+            self._held.append(connection)
+            self.connections += 1
+
+    def wait_for_connection(self, count: int = 1, timeout: float = 10.0) -> None:
+        """Return once `count` connections were accepted (a hung request is in progress)."""
+        deadline = time.monotonic() + timeout
+        while self.connections < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError("no client connected to the silent host")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        for connection in self._held:
+            connection.close()
+        self._held.clear()

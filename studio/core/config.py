@@ -6,16 +6,22 @@ so tests can point the whole program elsewhere by setting variables.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from studio.core.accounts import Accounts
 from studio.core.errors import UsageError
+from studio.core.ratelimit import Rate
 from studio.core.vocabulary import LOG_FORMATS, MACHINE_CLASSES
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 PROJECT_DIR = PACKAGE_DIR.parent  # the clone (app.py, assets/); absent from an installed wheel
 BUILTIN_REGISTRY = PACKAGE_DIR / "models" / "model_registry.yaml"  # package data; the clone links it at the root
+TRAINED_REGISTRY = "trained.yaml"  # in the data dir: models `studio train --register` added (merged when present)
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"", "0", "false", "no", "off"}
@@ -86,6 +92,36 @@ def _origins(raw: str) -> tuple[str, ...]:
     return origins
 
 
+def _rate(env: dict[str, str], name: str, default: Rate) -> Rate:
+    """Events a minute: `N` (from one session and from one address) or `SESSION,ADDRESS`; 0 turns a limit off."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    parts = [part.strip() for part in raw.split(",")]
+    if len(parts) > 2 or not all(part.isascii() and part.isdigit() for part in parts):
+        raise UsageError(
+            f"{name}={raw!r} must be a count a minute, or two (per session,per address) like 5,20; 0 turns a limit off"
+        )
+    counts = [int(part) for part in parts]
+    return Rate(counts[0], counts[-1])
+
+
+def _proxies(raw: str) -> tuple[str, ...]:
+    """Addresses or networks of the proxies whose X-Forwarded-For is believed; `*` believes any sender."""
+    proxies = tuple(part.strip() for part in raw.split(",") if part.strip())
+    if proxies == ("*",):
+        return proxies
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise UsageError(
+                f"STUDIO_TRUSTED_PROXIES={raw!r}: {proxy!r} is not an IP address or network like 10.0.0.0/8 "
+                "(or * alone, for any)"
+            ) from None
+    return proxies
+
+
 def _cache_home(env: dict[str, str]) -> Path:
     return Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "enhance-studio"
 
@@ -101,6 +137,27 @@ def _hf_cache(env: dict[str, str]) -> Path:
 def prepare_gradio_environment() -> None:
     """Turn Gradio's telemetry off unless the user set it: Gradio reads this when it is imported."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+def use_temp_folder(folder: Path) -> Callable[[], None]:
+    """Send this process's temporary files to `folder` (the web server's own: service/scratch.py): Python's
+    tempfile, child processes (TMPDIR) and Gradio's uploads and cache (GRADIO_TEMP_DIR, unless it is set:
+    that folder is then the operator's to clean). Call before Gradio is imported; returns the undo."""
+    saved = {name: os.environ.get(name) for name in ("TMPDIR", "GRADIO_TEMP_DIR")}
+    saved_tempdir = tempfile.tempdir
+    os.environ["TMPDIR"] = str(folder)
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(folder / "gradio"))
+    tempfile.tempdir = str(folder)
+
+    def undo() -> None:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        tempfile.tempdir = saved_tempdir
+
+    return undo
 
 
 @dataclass(frozen=True)
@@ -138,16 +195,31 @@ class Settings:
     min_free_mb: int = 1024  # STUDIO_MIN_FREE_MB: /readyz fails below this much free disk in the data dir
     cors_origins: tuple[str, ...] = ()  # STUDIO_CORS_ORIGINS: other origins whose pages may call the app
     mcp_server: bool = False  # STUDIO_MCP_SERVER: also serve the app's events as MCP tools (gradio[mcp])
+    fetch_timeout_s: float = 60.0  # STUDIO_FETCH_TIMEOUT_S: a weights host that has not answered by then has failed
+    fetch_max_s: float = 1800.0  # STUDIO_FETCH_MAX_S: the most one model's weights download may take
+    accounts: Accounts | None = None  # STUDIO_AUTH: the logins the whole web app asks for (hashed; None: open)
+    rate_runs: Rate = field(default_factory=Rate)  # STUDIO_RATE_RUNS: model runs a minute per session, per address
+    rate_votes: Rate = field(default_factory=lambda: Rate(30, 120))  # STUDIO_RATE_VOTES: votes and MOS scores
+    trusted_proxies: tuple[str, ...] = ()  # STUDIO_TRUSTED_PROXIES: whose X-Forwarded-For names the client
+
+    @property
+    def login_users(self) -> tuple[str, ...]:
+        """The user names STUDIO_AUTH lets in (none: no login asked)."""
+        return self.accounts.users if self.accounts else ()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, registry: str | Path | None = None) -> Settings:
         """Build settings from `env` (default: os.environ); `registry` adds a user registry."""
         env = dict(os.environ if env is None else env)
+        cache = _cache_home(env)
+        data_dir = Path(env.get("STUDIO_DATA_DIR") or cache / "data").expanduser()
         files = [BUILTIN_REGISTRY]
+        trained = data_dir / TRAINED_REGISTRY
+        if trained.is_file():  # what `studio train --register` added, when no user registry was named
+            files.append(trained)
         for extra in (env.get("STUDIO_REGISTRY"), registry):
             if extra:
                 files.append(Path(extra).expanduser().resolve())
-        cache = _cache_home(env)
         return cls(
             registry_files=tuple(files),
             weights_dir=Path(env.get("STUDIO_WEIGHTS_DIR") or cache / "weights").expanduser(),
@@ -162,7 +234,7 @@ class Settings:
             tile=_int(env, "STUDIO_TILE", 0, minimum=0),
             tile_budget_mb=_int(env, "STUDIO_TILE_MB", 1024, minimum=64),
             max_memory_mb=_int(env, "STUDIO_MAX_MEMORY_MB", 0, minimum=0) or None,
-            data_dir=Path(env.get("STUDIO_DATA_DIR") or cache / "data").expanduser(),
+            data_dir=data_dir,
             db_url=_db_url(env.get("STUDIO_DB_URL", "").strip()),
             hf_endpoint=(env.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/"),
             machine_class=_choice(env, "STUDIO_MACHINE_CLASS", ("auto", *MACHINE_CLASSES), "auto"),
@@ -180,4 +252,10 @@ class Settings:
             min_free_mb=_int(env, "STUDIO_MIN_FREE_MB", 1024, minimum=0),
             cors_origins=_origins(env.get("STUDIO_CORS_ORIGINS", "")),
             mcp_server=_flag(env, "STUDIO_MCP_SERVER"),
+            fetch_timeout_s=_seconds(env, "STUDIO_FETCH_TIMEOUT_S", "60") or 60.0,
+            fetch_max_s=_seconds(env, "STUDIO_FETCH_MAX_S", "1800") or 1800.0,
+            accounts=Accounts.parse(env["STUDIO_AUTH"]) if env.get("STUDIO_AUTH", "").strip() else None,
+            rate_runs=_rate(env, "STUDIO_RATE_RUNS", Rate(5, 20) if env.get("SPACE_ID") else Rate()),
+            rate_votes=_rate(env, "STUDIO_RATE_VOTES", Rate(30, 120)),
+            trusted_proxies=_proxies(env.get("STUDIO_TRUSTED_PROXIES", "")),
         )

@@ -73,3 +73,11 @@ class EnhanceError(StudioError, RuntimeError):
 class MemoryLimitError(UsageError):
     """A run estimated to need more memory than is free (or than STUDIO_MAX_MEMORY_MB allows): refused before it
     starts, the message naming a size that fits."""
+
+
+class RateLimitedError(StudioError):
+    """Too many runs or votes from one session or address in the last minute: refused, naming the wait."""
+
+    def __init__(self, message: str, retry_after_s: int):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

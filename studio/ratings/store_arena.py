@@ -24,7 +24,7 @@ WINNERS = ("a", "b", "tie", "both_bad")
 class ArenaPolicy:
     min_view_s: float = 2.0  # faster votes are flagged too_fast
     expire_s: float = 1800.0  # a battle left open longer cannot be voted on
-    votes_per_minute_session: int = 30
+    votes_per_minute_session: int = 30  # 0: no limit (the web app sets both from STUDIO_RATE_VOTES)
     votes_per_minute_ip: int = 120
 
 
@@ -141,10 +141,11 @@ def _check_rate(connection: Any, db: Database, rater_id: str, ip: str | None, po
 
     votes = db.tables["votes"]
     recent = votes.c.voted_at > now - 60
-    by_session = connection.execute(select(func.count()).where(recent, votes.c.rater == rater_id)).scalar_one()
-    if by_session >= policy.votes_per_minute_session:
-        raise RatingsError("slow down: too many votes from this session in the last minute (try again in 60 s)")
-    if ip:
+    if policy.votes_per_minute_session:
+        by_session = connection.execute(select(func.count()).where(recent, votes.c.rater == rater_id)).scalar_one()
+        if by_session >= policy.votes_per_minute_session:
+            raise RatingsError("slow down: too many votes from this session in the last minute (try again in 60 s)")
+    if ip and policy.votes_per_minute_ip:
         by_ip = connection.execute(select(func.count()).where(recent, votes.c.ip == ip)).scalar_one()
         if by_ip >= policy.votes_per_minute_ip:
             raise RatingsError("slow down: too many votes from this address in the last minute (try again in 60 s)")

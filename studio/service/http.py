@@ -1,9 +1,10 @@
-"""The FastAPI app the Gradio app is mounted on: service endpoints, request ids, CORS and body checks.
+"""The FastAPI app the Gradio app is mounted on: service endpoints, request ids, CORS, body checks, rate limits.
 
 Layers, outermost first: RequestContext (X-Request-ID, counts per route, the access log), CORS (only
 the origins in STUDIO_CORS_ORIGINS, never with credentials; its presence also turns Gradio's own
-permissive CORS off), JsonBodiesOnly (a body sent to a JSON endpoint must be JSON), then the routes:
-/healthz, /readyz, /metrics, and the Gradio app at "/".
+permissive CORS off), JsonBodiesOnly (a body sent to a JSON endpoint must be JSON), RateLimitedPosts (429
+with Retry-After for an address over its limit), then the routes: /healthz, /readyz, /metrics (never
+behind STUDIO_AUTH's login: probes and scrapers have none), and the Gradio app at "/".
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI
@@ -25,6 +26,8 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from studio.core.errors import RateLimitedError
+from studio.core.ratelimit import LOGINS, RateLimiter
 from studio.service.health import Readiness, readiness
 from studio.service.logs import ACCESS_LOGGER, REQUEST_ID
 from studio.service.metrics import Metrics
@@ -35,6 +38,9 @@ _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 # Gradio's routes that take a form or multipart body; every other POST under /gradio_api/ reads JSON.
 FORM_ROUTES = ("/gradio_api/upload", "/gradio_api/process_recording")
 WRITE_METHODS = ("POST", "PUT", "PATCH")
+# Gradio's routes that name the event in the path (the page and gradio_client name it in queue/join's body).
+NAMED_EVENT = re.compile(r"/gradio_api/(?:call/v2|call|run|api)/([^/]+)/?")
+LOGIN_PATHS = ("/login", "/login/")  # Gradio's login form posts here; a wrong password is answered 400
 HOUSEKEEPING_EVERY_S = 1800  # like Gradio's delete_cache in ui/app.py: every 30 minutes
 access_log = logging.getLogger(ACCESS_LOGGER)
 logger = logging.getLogger("studio.service")
@@ -130,6 +136,55 @@ class JsonBodiesOnly:
         return has_body and media_type != "application/json"
 
 
+class RateLimitedPosts:
+    """429 with Retry-After, before Gradio queues or hashes anything, for a client address at its limit: a POST
+    naming a limited event in its path (/gradio_api/call/compare), and a login after too many failed ones.
+
+    This layer only looks at the counts for events: the event itself counts its run or vote (ui/limits.py), so
+    nothing is counted twice. The page and gradio_client join Gradio's queue, whose answer comes before the
+    event runs; for them the refusal is the event's one-line error, which names the wait in seconds.
+    """
+
+    def __init__(self, app: ASGIApp, limiter: RateLimiter, events: Mapping[str, str]):
+        self.app = app
+        self.limiter = limiter
+        self.events = dict(events)  # api_name -> kind of limit (runs, votes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        address = client[0] if client else None
+        kind = self.kind_of(scope["path"])
+        if kind is None:
+            await self.app(scope, receive, send)
+            return
+        try:
+            self.limiter.check_address(kind, address)
+        except RateLimitedError as exc:
+            headers = {"Retry-After": str(exc.retry_after_s)}
+            await JSONResponse({"detail": str(exc)}, status_code=429, headers=headers)(scope, receive, send)
+            return
+        if kind != LOGINS:
+            await self.app(scope, receive, send)
+            return
+
+        async def count_failures(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 400:  # wrong user or password
+                self.limiter.count_address(LOGINS, address)
+            await send(message)
+
+        await self.app(scope, receive, count_failures)
+
+    def kind_of(self, path: str) -> str | None:
+        """The limit a POST to `path` is under (logins, or the event's kind), or None."""
+        if path in LOGIN_PATHS:
+            return LOGINS
+        named = NAMED_EVENT.fullmatch(path)
+        return self.events.get(named.group(1)) if named else None
+
+
 async def short_validation_error(_request: Request, exc: Exception) -> Response:
     """FastAPI's 422 without the `input` it echoes (a whole request body, possibly megabytes)."""
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
@@ -162,10 +217,15 @@ def build_app(
     check: Callable[[Services], Readiness] = readiness,
     housekeeping: Sequence[Callable[[], None]] = (),
     every_s: float = HOUSEKEEPING_EVERY_S,
+    limited_events: Mapping[str, str] | None = None,
+    at_exit: Sequence[Callable[[], None]] = (),
 ) -> FastAPI:
     """The server's FastAPI app with /healthz, /readyz, /metrics and its middleware; Gradio is mounted on it later.
 
-    `housekeeping` jobs (cleaning our temp folders) run every `every_s` seconds while the server runs.
+    `housekeeping` jobs (cleaning our temp folders) run every `every_s` seconds while the server runs, and
+    `at_exit` jobs when it stops cleanly, after Gradio's own cleaning (uvicorn ends the process right after a
+    SIGTERM shutdown, so code after `serve` never runs).
+    `limited_events` (api_name -> runs or votes, from the UI) are answered 429 over their address's limit.
     """
 
     @contextlib.asynccontextmanager
@@ -178,6 +238,8 @@ def build_app(
                 task.cancel()
             if metrics is not None:
                 metrics.close()
+            for job in at_exit:
+                job()
 
     app = FastAPI(title="Enhance Studio", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
 
@@ -204,6 +266,7 @@ def build_app(
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)
 
+    app.add_middleware(RateLimitedPosts, limiter=services.limits, events=limited_events or {})
     app.add_middleware(JsonBodiesOnly)
     app.add_middleware(
         CORSMiddleware,

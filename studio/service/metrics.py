@@ -1,8 +1,8 @@
 """/metrics in Prometheus text format: the only home of prometheus_client.
 
 Counters fed while the server works (HTTP requests, app endpoint calls and their errors, model run
-latency, votes: see studio/core/telemetry.py for the events) and gauges read when Prometheus scrapes
-(the queue, the loaded-model cache). Every series is named `studio_...`; README, "Deploying safely",
+latency, votes, rate-limit refusals: see studio/core/telemetry.py for the events) and gauges read when
+Prometheus scrapes (the queue, the loaded-model cache). Every series is named `studio_...`; README, "Deploying safely",
 lists them with their labels. Each Metrics object has its own registry, so tests can build several.
 """
 
@@ -62,6 +62,9 @@ class Metrics:
             buckets=LATENCY_BUCKETS, registry=self.registry,
         )  # fmt: skip
         self.votes = Counter("studio_votes", "Votes and MOS scores", ["kind", "outcome"], registry=self.registry)
+        self.rate_limited = Counter(
+            "studio_rate_limited", "Requests refused by a rate limit", ["kind", "scope"], registry=self.registry
+        )
         self.registry.register(_Scraped(services, queue_length))
         self._unsubscribe = telemetry.subscribe(self.on_event)
 
@@ -76,6 +79,8 @@ class Metrics:
                 self.errors.labels(endpoint, "user" if outcome == "user_error" else "fault").inc()
         elif event == "vote":
             self.votes.labels(labels.get("kind", ""), labels.get("outcome", "")).inc()
+        elif event == "rate_limited":
+            self.rate_limited.labels(labels.get("kind", ""), labels.get("scope", "")).inc()
 
     def http_request(self, route: str, method: str, code: int) -> None:
         self.http_requests.labels(route, method, str(code)).inc()

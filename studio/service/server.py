@@ -16,7 +16,10 @@ def serve(app: Any, settings: Settings) -> None:
 
     host = settings.server_name
     shown = "127.0.0.1" if host == "0.0.0.0" else host
-    logging.getLogger("studio.server").info("* Running on local URL:  http://%s:%s", shown, settings.server_port)
+    logger = logging.getLogger("studio.server")
+    logger.info("* Running on local URL:  http://%s:%s", shown, settings.server_port)
+    if settings.login_users:  # who may log in, never how
+        logger.info("* Login required (STUDIO_AUTH): %d user(s)", len(settings.login_users))
     uvicorn.run(
         app,
         host=host,
@@ -26,4 +29,14 @@ def serve(app: Any, settings: Settings) -> None:
         access_log=False,  # RequestContext writes the access lines (JSON form only)
         server_header=False,
         timeout_graceful_shutdown=GRACE_S,  # an open page's event stream would otherwise hold shutdown forever
+        **proxy_settings(settings),
     )
+
+
+def proxy_settings(settings: Settings) -> dict[str, Any]:
+    """uvicorn's X-Forwarded-For handling: the client address comes from that header only when the connection
+    comes from one of STUDIO_TRUSTED_PROXIES (uvicorn's own default believes any sender on 127.0.0.1, so a local
+    caller could pick the address its rate limits are counted under)."""
+    if not settings.trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": ",".join(settings.trusted_proxies)}

@@ -14,12 +14,14 @@ import gradio as gr
 
 from studio.core.errors import StudioError
 from studio.core.media import decode
+from studio.core.ratelimit import RUNS
 from studio.engine.compare import run as compare_run
 from studio.engine.export import results_frame, results_json
 from studio.engine.request import MAX_MODELS, CompareRequest
 from studio.services import Services
 from studio.ui.choices import AUTO, BACKEND_CHOICES, METRIC_IDS, PRECISION_CHOICES
 from studio.ui.inputs import refuse_missing_inputs
+from studio.ui.limits import check_request
 
 
 def compare_api(
@@ -86,11 +88,18 @@ def build_api(services: Services) -> None:
         table = gr.Dataframe(label="table")
         details = gr.JSON(label="results")
         trigger = gr.Button("compare")
+
+    def limited_compare(
+        image, models, metrics, degrade, reference, preview, params, backend, precision, request: gr.Request
+    ):
+        check_request(services, RUNS, request)
+        return compare_api(services, image, models, metrics, degrade, reference, preview, params, backend, precision)
+
     trigger.click(
-        lambda *args: compare_api(services, *args),
+        limited_compare,
         [image, models, metrics, degrade, reference, preview, params, backend, precision],
         [gallery, table, details],
         api_name="compare",
-        concurrency_limit=1,
+        concurrency_limit="default",  # the queue's; engine/slot.py runs one model at a time
         concurrency_id="models",
     )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
+from studio.core.accounts import Accounts
 from studio.core.config import Settings
 from studio.services import Services
 from studio.ui.api import build_api
@@ -40,6 +43,7 @@ PAGE_CSS = """
 
 
 MAX_FILE_SIZE = "50mb"  # uploads over this are refused by Gradio before they reach a handler
+LOGIN_MESSAGE = "Log in with the user name and password the operator of this server gave you."
 
 
 def blocked_paths(settings: Settings) -> list[str]:
@@ -57,6 +61,16 @@ def blocked_paths(settings: Settings) -> list[str]:
     return found
 
 
+def login(accounts: Accounts) -> Callable[[str, str], Awaitable[bool]]:
+    """Gradio's `auth` callable for STUDIO_AUTH: checks a login against the hashes, in a worker thread (a check
+    is a deliberately slow scrypt hash, which would stall every page on the event loop)."""
+
+    async def check(username: str, password: str) -> bool:
+        return await asyncio.to_thread(accounts.verify, username, password)
+
+    return check
+
+
 def mount_settings(settings: Settings) -> dict[str, Any]:
     """Everything gr.mount_gradio_app is told (README, "Deploying safely", gives the reason for each)."""
     return {
@@ -70,12 +84,16 @@ def mount_settings(settings: Settings) -> dict[str, Any]:
         "ssr_mode": False,  # no Node server beside ours
         "run_history": False,  # no /gradio_api/run-history routes, which call the Hub with a user's token
         "css": PAGE_CSS,
+        "auth": login(settings.accounts) if settings.accounts else None,  # STUDIO_AUTH: the whole app behind a login
+        "auth_message": LOGIN_MESSAGE if settings.accounts else None,
     }
 
 
 def mount(demo: gr.Blocks, settings: Settings, app: Any, app_kwargs: dict[str, Any] | None = None) -> Any:
     """Mount the app on `app` (the service's FastAPI app) with the queue and the settings the README states."""
     log_user_errors_in_one_line()
+    # the model events (/run, /compare, /video, /video_run) share one group of 4: a run waiting for a weights
+    # download holds up no other run, and the engine's compute slot (engine/slot.py) runs one model at a time
     demo.queue(max_size=32, default_concurrency_limit=4)
     gr.mount_gradio_app(app, demo, app_kwargs=dict(app_kwargs or {}), **mount_settings(settings))
     # launch() sets this; mount_gradio_app does not, and without it Gradio skips its check that a file a

@@ -7,14 +7,16 @@ and the arrays stay on the server in the session's state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import gradio as gr
 import numpy as np
 
 from studio.core.media import decode
+from studio.core.ratelimit import VOTES
 from studio.ratings.store_arena import WINNERS, ArenaPolicy, cast_vote, draw_battle
 from studio.services import Services
+from studio.ui.limits import check
 from studio.ui.raters import RATING_EVENT, Rater, counts_votes, rater_of, refusing, task_choices
 from studio.ui.ratings_views import ALL, WINNER_LABELS, display_pair, reveal_text, same_crop
 
@@ -98,10 +100,17 @@ def build_layout() -> ArenaTab:
 # ---- handlers: plain functions from values to values ----------------------------------------
 
 
+def policy(services: Services) -> ArenaPolicy:
+    """POLICY with the store's own per-minute vote limits set to STUDIO_RATE_VOTES (0: off), so the database's
+    check, which servers sharing one database also share, agrees with the in-memory one (ui/limits.py)."""
+    rate = services.settings.rate_votes
+    return replace(POLICY, votes_per_minute_session=rate.per_session, votes_per_minute_ip=rate.per_address)
+
+
 def draw(services: Services, rater: Rater, round_name: str | None, task: str | None) -> list:
     """A new battle for this rater: the pair at one size, the vote buttons enabled."""
     db = services.ratings
-    battle = refusing(lambda: draw_battle(db, rater.id, rater.ip, POLICY, round_name or None, task or None))
+    battle = refusing(lambda: draw_battle(db, rater.id, rater.ip, policy(services), round_name or None, task or None))
     left, right = (
         refusing(lambda path=path: decode(db.file_path(path), services.settings.max_pixels)).rgb
         for path in (battle.left_path, battle.right_path)
@@ -122,7 +131,9 @@ def vote(services: Services, rater: Rater, pair: ArenaPair | None, winner: str) 
     """Store the vote (the store checks it), reveal the names and disable voting until the next pair."""
     if pair is None:
         raise gr.Error("No pair to vote on: press New pair first.")
-    result = refusing(lambda: cast_vote(services.ratings, pair.battle_id, rater.id, winner, POLICY, rater.ip))
+    check(services, VOTES, rater.id, rater.ip)
+    rules = policy(services)
+    result = refusing(lambda: cast_vote(services.ratings, pair.battle_id, rater.id, winner, rules, rater.ip))
     names = {spec.id: spec.name for spec in services.registry}
     text = reveal_text(result.model_a, result.model_b, result.winner, result.flags, names, POLICY.min_view_s)
     return [text, *(gr.update(interactive=False) for _ in WINNERS)]

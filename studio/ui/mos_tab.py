@@ -14,10 +14,12 @@ import gradio as gr
 import pandas as pd
 
 from studio.core.media import decode
+from studio.core.ratelimit import VOTES
 from studio.ratings.leaderboard import mos_summary
 from studio.ratings.store_mos import MosTask, draw_mos, score_mos
 from studio.ratings.store_transfer import scores_frame
 from studio.services import Services
+from studio.ui.limits import check
 from studio.ui.raters import RATING_EVENT, Rater, counts_votes, rater_of, refusing
 from studio.ui.ratings_views import ACR_QUESTION, acr_choices, mos_view, score_text
 
@@ -87,6 +89,7 @@ def submit(services: Services, rater: Rater, task: MosTask | None, score: int | 
         raise gr.Error("No image to score: press Next image first.")
     if score is None:
         raise gr.Error("Pick a score first: 5 Excellent, 4 Good, 3 Fair, 2 Poor or 1 Bad.")
+    check(services, VOTES, rater.id, rater.ip)
     now = time.time()
     rated = refusing(lambda: score_mos(services.ratings, task.id, rater.id, score, MIN_VIEW_S, now))
     flags = "too_fast" if now - task.shown_at < MIN_VIEW_S else ""

@@ -23,14 +23,33 @@ class LoadedModel:
     overlap: int
 
 
-def load_models(request: CompareRequest, registry: Registry, loader: Loader) -> list[LoadedModel | VideoRow]:
-    """Each requested model loaded once (through the shared cache), or its row with the error."""
+def fetch_models(request: CompareRequest, registry: Registry, loader: Loader) -> dict[str, str]:
+    """Download the weights the run needs that are not here (before the compute slot is taken: engine/slot.py);
+    model id -> why its weights could not be had, for load_models to report in its row."""
+    failed: dict[str, str] = {}
+    for model_id in request.model_ids:
+        try:
+            loader.fetch_weights(registry.get(model_id))
+        except StudioError as exc:
+            failed[model_id] = str(exc)
+    return failed
+
+
+def load_models(
+    request: CompareRequest, registry: Registry, loader: Loader, failed: dict[str, str] | None = None
+) -> list[LoadedModel | VideoRow]:
+    """Each requested model loaded once (through the shared cache), or its row with the error (`failed`: the
+    errors fetch_models met, kept rather than met again)."""
     loaded: list[LoadedModel | VideoRow] = []
     for model_id in request.model_ids:
         row = VideoRow(model_id=model_id)
         try:
             spec = registry.get(model_id)
             row.name, row.scale = spec.name, spec.scale
+            if failed and model_id in failed:
+                row.error = failed[model_id]
+                loaded.append(row)
+                continue
             params = dict(request.params.get(model_id) or spec.resolve_params())
             backend = request.backend if request.backend in spec.forms else None
             enhancer = loader.load(spec, params, backend, request.precision, request.device)

@@ -26,19 +26,21 @@ import numpy as np
 
 from studio.core.errors import EnhanceError, StudioError
 from studio.core.media import DecodedImage
+from studio.engine.compare import WAITING
 from studio.engine.enhance import release_memory, run_enhancer, unexpected_failure
 from studio.engine.footprint import check_memory
 from studio.engine.request import CompareRequest
+from studio.engine.slot import compute_slot
 from studio.metrics import MetricContext
 from studio.models.loader import Loader
 from studio.models.registry import Registry
 from studio.video.frames import expected_frames, prepare_frame
 from studio.video.io import ClipInfo, ClipWriter, ReadReport, VideoLimits, probe, read_frames
 from studio.video.layout import Layout, compose, plan_layout
-from studio.video.loading import LoadedModel, load_models
+from studio.video.loading import LoadedModel, fetch_models, load_models
 from studio.video.notes import run_notes
 from studio.video.outputs import OutputPlan, plan_outputs
-from studio.video.progress import Progress, ProgressMeter
+from studio.video.progress import Progress, ProgressMeter, VideoProgress
 from studio.video.quality import Flicker, KeyframePicker, MetricMeans, scored_stride
 from studio.video.results import VideoResults, VideoRow
 
@@ -268,9 +270,58 @@ def run_video(
     info = probe(source, limits)
     if layout is not None:
         plan_layout(layout, [(info.width, info.height)], ["input"])  # an unknown layout fails before any work
+    failed = fetch_models(request, registry, loader)  # the network, before the compute slot (engine/slot.py)
+
+    def check() -> None:
+        if should_stop is not None and should_stop():
+            raise _Cancelled
+
+    def waiting() -> None:
+        if on_progress is not None:
+            on_progress(VideoProgress(0, 0, None, None, WAITING))
+
+    try:
+        with compute_slot(check, waiting):  # the whole clip: one run's models compute at a time, as in compare
+            return _run(
+                request,
+                source,
+                output,
+                registry,
+                loader,
+                limits,
+                layout,
+                on_progress,
+                should_stop,
+                info,
+                started,
+                failed,
+            )
+    except _Cancelled:  # while waiting for the slot: nothing was loaded or written
+        results = VideoResults(request=request, source=source.name, fps=info.fps, layout=layout)
+        results.rows = [VideoRow(model_id=model_id) for model_id in request.model_ids]
+        results.cancelled = "cancelled before it started (another run was going)"
+        results.wall_s = time.perf_counter() - started
+        return results
+
+
+def _run(
+    request: CompareRequest,
+    source: Path,
+    output: str | Path,
+    registry: Registry,
+    loader: Loader,
+    limits: VideoLimits,
+    layout: str | None,
+    on_progress: Progress | None,
+    should_stop: StopCheck | None,
+    info: ClipInfo,
+    started: float,
+    failed: dict[str, str],
+) -> VideoResults:
+    """run_video's work once it holds the compute slot."""
     # every model's output of up to QUEUE_FRAMES frames in each queue, plus the frame in each thread's hands
     check_memory(request, registry, loader.settings, (info.width, info.height), QUEUE_FRAMES + 3, "this video run")
-    loaded = load_models(request, registry, loader)
+    loaded = load_models(request, registry, loader, failed)
     models = [entry for entry in loaded if isinstance(entry, LoadedModel)]
     if not models:  # nothing would run: say why before a single frame is decoded
         reasons = "; ".join(f"{entry.model_id}: {entry.error}" for entry in loaded if isinstance(entry, VideoRow))

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from studio.core.config import BUILTIN_REGISTRY, Settings, prepare_gradio_environment
+from studio.core.config import BUILTIN_REGISTRY, Settings, prepare_gradio_environment, use_temp_folder
 from studio.core.errors import UsageError
+from studio.core.ratelimit import Rate
 from tests.paths import REPO_ROOT
 
 HOME = Path.home()
@@ -47,6 +48,12 @@ READ = {
         {"cors_origins": ("https://studio.example.org", "http://localhost:9000")},
     ),
     "STUDIO_MCP_SERVER": ("on", {"mcp_server": True}),
+    "STUDIO_FETCH_TIMEOUT_S": ("2.5", {"fetch_timeout_s": 2.5}),
+    "STUDIO_FETCH_MAX_S": ("600", {"fetch_max_s": 600.0}),
+    "STUDIO_AUTH": ("alice:pw,bob:pw2", {"login_users": ("alice", "bob")}),
+    "STUDIO_RATE_RUNS": ("3", {"rate_runs": Rate(3, 3)}),
+    "STUDIO_RATE_VOTES": (" 10, 50 ", {"rate_votes": Rate(10, 50)}),
+    "STUDIO_TRUSTED_PROXIES": ("127.0.0.1, 10.0.0.0/8", {"trusted_proxies": ("127.0.0.1", "10.0.0.0/8")}),
     "STUDIO_DB_URL": (
         "postgresql://u:p@127.0.0.1:5432/votes",
         {"db_url": "postgresql+psycopg://u:p@127.0.0.1:5432/votes"},
@@ -105,6 +112,7 @@ def test_defaults_are_the_documented_ones():
     assert not settings.on_space
     assert (settings.log_format, settings.allow_downloads, settings.min_free_mb) == ("plain", False, 1024)
     assert settings.cors_origins == () and not settings.mcp_server
+    assert (settings.fetch_timeout_s, settings.fetch_max_s) == (60.0, 1800.0)
 
 
 def test_port_wins_over_gradio_server_port():
@@ -123,6 +131,25 @@ def test_gradio_analytics_default_is_off_unless_the_user_set_it(monkeypatch):
     monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "True")
     prepare_gradio_environment()
     assert os.environ["GRADIO_ANALYTICS_ENABLED"] == "True"
+
+
+def test_the_web_servers_temp_files_go_to_its_own_folder_until_undone(monkeypatch, tmp_path):
+    import tempfile
+
+    monkeypatch.setenv("TMPDIR", "/tmp")
+    monkeypatch.delenv("GRADIO_TEMP_DIR", raising=False)
+    before = tempfile.tempdir
+    undo = use_temp_folder(tmp_path)
+    try:
+        assert tempfile.gettempdir() == str(tmp_path) and os.environ["TMPDIR"] == str(tmp_path)
+        assert os.environ["GRADIO_TEMP_DIR"] == str(tmp_path / "gradio")
+    finally:
+        undo()
+    assert tempfile.tempdir == before and os.environ["TMPDIR"] == "/tmp" and "GRADIO_TEMP_DIR" not in os.environ
+    monkeypatch.setenv("GRADIO_TEMP_DIR", "/srv/gradio")  # an operator's own folder is kept
+    undo = use_temp_folder(tmp_path)
+    undo()
+    assert os.environ["GRADIO_TEMP_DIR"] == "/srv/gradio"
 
 
 def test_the_readme_environment_table_lists_only_variables_tested_here():
@@ -172,6 +199,18 @@ def test_the_readme_environment_table_lists_only_variables_tested_here():
         ("STUDIO_CORS_ORIGINS", "studio.example.org"),
         ("STUDIO_CORS_ORIGINS", "https://studio.example.org/app"),
         ("STUDIO_MCP_SERVER", "maybe"),
+        ("STUDIO_FETCH_TIMEOUT_S", "a minute"),
+        ("STUDIO_FETCH_TIMEOUT_S", "0"),
+        ("STUDIO_FETCH_MAX_S", "-1"),
+        ("STUDIO_FETCH_MAX_S", "inf"),
+        ("STUDIO_RATE_RUNS", "fast"),
+        ("STUDIO_RATE_RUNS", "-1"),
+        ("STUDIO_RATE_RUNS", "5.5"),
+        ("STUDIO_RATE_RUNS", "1,2,3"),
+        ("STUDIO_RATE_VOTES", "30/120"),
+        ("STUDIO_TRUSTED_PROXIES", "proxy.internal"),
+        ("STUDIO_TRUSTED_PROXIES", "10.0.0.0/33"),
+        ("STUDIO_TRUSTED_PROXIES", "*,10.0.0.1"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_variable(variable, value):
@@ -190,3 +229,26 @@ def test_flags_accept_the_usual_words(word):
 @pytest.mark.parametrize("word", ["", "0", "false", "No", "off"])
 def test_flags_are_off_for_the_usual_words(word):
     assert Settings.from_env({"STUDIO_OFFLINE": word}).offline is False
+
+
+def test_access_defaults_are_the_documented_ones():
+    """No login; votes limited as the ratings store always did; runs limited on a Space only; no proxy believed."""
+    local, space = Settings.from_env({}), Settings.from_env({"SPACE_ID": "user/space"})
+    assert local.accounts is None and local.login_users == () and local.trusted_proxies == ()
+    assert local.rate_runs == Rate(0, 0) and not local.rate_runs
+    assert local.rate_votes == space.rate_votes == Rate(30, 120)
+    assert space.rate_runs == Rate(5, 20)
+    assert Settings.from_env({"SPACE_ID": "user/space", "STUDIO_RATE_RUNS": "0"}).rate_runs == Rate(0, 0)
+    assert Settings.from_env({"STUDIO_TRUSTED_PROXIES": " * "}).trusted_proxies == ("*",)
+
+
+def test_auth_passwords_never_show_in_settings_or_errors():
+    secret = "s3cr3t:with,comma"
+    settings = Settings.from_env({"STUDIO_AUTH": "alice:s3cr3t:with\\,comma"})
+    assert settings.accounts.verify("alice", secret)
+    assert "s3cr3t" not in repr(settings) and "s3cr3t" not in str(settings)
+    assert "accounts=Accounts(1 user(s))" in repr(settings)
+    with pytest.raises(UsageError) as caught:
+        Settings.from_env({"STUDIO_AUTH": "alice:s3cr3t,alice-again-s3cr3t"})
+    assert str(caught.value).startswith("STUDIO_AUTH: ") and "s3cr3t" not in str(caught.value)
+    assert Settings.from_env({"STUDIO_AUTH": "  "}).accounts is None

@@ -230,7 +230,7 @@ def planted(app: AppServer) -> dict[str, Path]:
     assert httpx.get(app.url + "readyz").status_code == 200  # opens (creates) the ratings database
     marker, name = f"secret-{uuid.uuid4().hex}", uuid.uuid4().hex  # a 403 names the path: the marker is not in it
     data, weights, hub = Path(env["STUDIO_DATA_DIR"]), Path(env["STUDIO_WEIGHTS_DIR"]), Path(env["HF_HOME"]) / "hub"
-    temp = Path(tempfile.gettempdir())
+    temp = app.scratch_folder()  # the server's own temp folder: its run folders, beside Gradio's uploads
     files = {
         "database": data / "ratings" / "ratings.sqlite3",
         "rated image": data / "ratings" / "files" / name[:2] / f"{name}.png",

@@ -20,6 +20,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -95,10 +96,46 @@ def mirror_locations(mirror: str | None, filename: str) -> Iterator[str]:
                 yield from (str(p) for p in sorted(folder.rglob(filename)) if p.is_file())
 
 
-def _copy_stream(source, handle, digest) -> None:
-    for block in iter(lambda: source.read(CHUNK), b""):
+@dataclass(frozen=True)
+class Budget:
+    """How long one model's weights fetch may wait: `answer_s` for any answer from a host (a connect or read
+    that long has failed: a host that accepts connections and never answers must not hold a run for minutes),
+    and `total_s` for the whole fetch, which ends at `deadline` (time.monotonic())."""
+
+    answer_s: float
+    total_s: float
+    deadline: float
+
+    @classmethod
+    def start(cls, answer_s: float = 60.0, total_s: float = 1800.0) -> Budget:
+        """A budget whose total starts now (STUDIO_FETCH_TIMEOUT_S and STUDIO_FETCH_MAX_S; see `of`)."""
+        return cls(answer_s, total_s, time.monotonic() + total_s)
+
+    @classmethod
+    def of(cls, settings: Settings) -> Budget:
+        return cls.start(settings.fetch_timeout_s, settings.fetch_max_s)
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def no_answer(self) -> str:
+        return f"did not answer within {self.answer_s:g} s"
+
+    def overdue(self) -> str:
+        return f"did not send the weights within {self.total_s:g} s"
+
+
+class _Overdue(Exception):
+    """The fetch ran past its budget's total: never leaves this module."""
+
+
+def _copy_stream(source, handle, digest, budget: Budget | None = None) -> None:
+    read = getattr(source, "read1", source.read)  # what has arrived: a host sending slowly meets the deadline
+    for block in iter(lambda: read(CHUNK), b""):
         digest.update(block)
         handle.write(block)
+        if budget is not None and budget.left() <= 0:
+            raise _Overdue
 
 
 UNREACHABLE_FOR_S = 60.0  # a host that could not be reached is not tried again for this long
@@ -106,9 +143,10 @@ _unreachable: dict[str, tuple[float, str]] = {}  # host:port -> (when it failed,
 _unreachable_lock = threading.Lock()
 
 
-def _remembered_failure(location: str) -> str | None:
+def remembered_failure(location: str) -> str | None:
     """Why `location`'s host failed within UNREACHABLE_FOR_S, or None: a batch of 100 images with an
-    unreachable metric weight would otherwise wait for DNS once per image."""
+    unreachable metric weight would otherwise wait for DNS once per image, and every run of a model whose
+    host does not answer would wait STUDIO_FETCH_TIMEOUT_S again."""
     with _unreachable_lock:
         failed = _unreachable.get(urlparse(location).netloc)
     if failed and time.monotonic() - failed[0] < UNREACHABLE_FOR_S:
@@ -116,17 +154,19 @@ def _remembered_failure(location: str) -> str | None:
     return None
 
 
-def _remember_failure(location: str, reason: str) -> None:
+def remember_failure(location: str, reason: str) -> None:
+    """Keep `location`'s host as failed (for `reason`) for UNREACHABLE_FOR_S."""
     with _unreachable_lock:
         _unreachable[urlparse(location).netloc] = (time.monotonic(), reason)
 
 
-def fetch_to(location: str, dest: Path, sha256: str | None, timeout: float = 30.0) -> Path:
-    """Copy `location` (a local path or URL) to `dest`, checking sha256 when given.
+def fetch_to(location: str, dest: Path, sha256: str | None, budget: Budget | None = None) -> Path:
+    """Copy `location` (a local path or URL) to `dest`, checking sha256 when given, within `budget`.
 
-    Raises WeightsNotAvailableError when the location cannot be read and
-    ChecksumMismatchError when the content is not the pinned file.
+    Raises WeightsNotAvailableError when the location cannot be read (Unreachable when it did not answer
+    in time) and ChecksumMismatchError when the content is not the pinned file.
     """
+    budget = budget or Budget.start()
     dest.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     fd, tmp_name = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
@@ -134,12 +174,16 @@ def fetch_to(location: str, dest: Path, sha256: str | None, timeout: float = 30.
     try:
         with os.fdopen(fd, "wb") as handle:
             if "://" in location and not location.startswith("file://"):
-                remembered = _remembered_failure(location)
+                remembered = remembered_failure(location)
                 if remembered:
                     raise Unreachable(f"{place(location)}: {remembered} (less than {UNREACHABLE_FOR_S:.0f} s ago)")
+                if budget.left() <= 0:  # an earlier location used the whole budget: this one is not tried
+                    raise Unreachable(f"{place(location)}: not tried (the fetch's {budget.total_s:g} s were used up)")
                 request = urllib.request.Request(location, headers={"User-Agent": "enhance-studio"})
+                # the socket timeout bounds each connect and read, so a silent host fails after answer_s
+                timeout = min(budget.answer_s, budget.left())
                 with urllib.request.urlopen(request, timeout=timeout) as response:
-                    _copy_stream(response, handle, digest)
+                    _copy_stream(response, handle, digest, budget)
             else:
                 local = location.removeprefix("file://")
                 with open(local, "rb") as source:
@@ -151,31 +195,38 @@ def fetch_to(location: str, dest: Path, sha256: str | None, timeout: float = 30.
             )
         os.replace(tmp, dest)
         return dest
+    except _Overdue:
+        remember_failure(location, budget.overdue())
+        raise Unreachable(f"{place(location)}: {budget.overdue()}") from None
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
         if isinstance(exc, WeightsError):
             raise
         if isinstance(exc, urllib.error.HTTPError):
             raise Refused(f"{place(location)}: {short_reason(exc)}") from None
+        why = short_reason(exc)
+        if why == "timed out":
+            why = budget.no_answer()
         if "://" in location and not location.startswith("file://"):
-            _remember_failure(location, short_reason(exc))
-        raise Unreachable(f"{place(location)}: {short_reason(exc)}") from None
+            remember_failure(location, why)
+        raise Unreachable(f"{place(location)}: {why}") from None
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def fetch_verified(dest: Path, sha256: str | None, locations: list[str]) -> Path:
-    """Fill `dest` from the first location that yields the right bytes.
+def fetch_verified(dest: Path, sha256: str | None, locations: list[str], budget: Budget | None = None) -> Path:
+    """Fill `dest` from the first location that yields the right bytes, all within one `budget`.
 
     A checksum mismatch is final (a tampered mirror must not be papered over by a
     later source); an unreachable location falls through to the next one.
     """
+    budget = budget or Budget.start()
     with lock_for(dest):
         if dest.exists():
             return dest
         errors: list[WeightsNotAvailableError] = []
         for location in locations:
             try:
-                return fetch_to(location, dest, sha256)
+                return fetch_to(location, dest, sha256, budget)
             except WeightsNotAvailableError as exc:
                 errors.append(exc)
         if not errors:
@@ -255,6 +306,6 @@ def resolve_url(model_id: str, src: UrlSource, settings: Settings) -> Path:
     if not locations:
         raise not_here(src.filename, model_id, "STUDIO_OFFLINE=1 is set", settings.weights_mirror)
     try:
-        return fetch_verified(dest, src.sha256, locations)
+        return fetch_verified(dest, src.sha256, locations, Budget.of(settings))
     except (Unreachable, Refused) as exc:
         raise cannot_fetch(src.filename, model_id, exc, settings.weights_mirror) from None

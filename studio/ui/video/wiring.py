@@ -8,8 +8,10 @@ from typing import Any
 
 import gradio as gr
 
+from studio.core.ratelimit import RUNS
 from studio.services import Services
 from studio.ui.compare.runs import StopFlags
+from studio.ui.limits import check_request
 from studio.ui.video import handlers
 from studio.ui.video.api import build_video_api
 from studio.ui.video.layout import VideoArea, VideoForm, build_form, build_results
@@ -69,6 +71,7 @@ def _wire_run(services: Services, form: VideoForm, area: VideoArea) -> None:
     ) -> Iterator[list[Any]]:
         values = (path, models, metrics, recipe, preview, max_frames, layout, backend, precision)
         try:
+            check_request(services, RUNS, http)
             for update in handlers.run(services, flags, http.session_hash, *values):
                 # progress text: the progress box alone changes (the last run's results stay until the new ones)
                 yield [update, *[gr.skip()] * (len(outputs) - 1)] if isinstance(update, str) else update
@@ -92,7 +95,7 @@ def _wire_run(services: Services, form: VideoForm, area: VideoArea) -> None:
         form.inputs(),
         outputs,
         api_name="video_run",
-        concurrency_limit=1,
+        concurrency_limit="default",  # the queue's; engine/slot.py runs one model at a time
         concurrency_id="models",
         show_progress="hidden",
     )
