@@ -30,7 +30,7 @@ import pytest  # noqa: E402
 
 from studio.core.config import Settings  # noqa: E402
 from tests.environment import FORCED_MACHINE_CLASS  # noqa: E402
-from tests.fakehub import FakeHub  # noqa: E402
+from tests.fakehub import FakeHub, SilentHost  # noqa: E402
 
 
 @pytest.fixture
@@ -64,6 +64,14 @@ def fake_hub():
     hub = FakeHub().start()
     yield hub
     hub.stop()
+
+
+@pytest.fixture
+def silent():
+    """A host that accepts connections and never answers (a hung Hub, URL or mirror)."""
+    host = SilentHost().start()
+    yield host
+    host.stop()
 
 
 @pytest.fixture

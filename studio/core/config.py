@@ -64,6 +64,18 @@ def _seconds(env: dict[str, str], name: str, unset: str = "no budget") -> float 
     return value
 
 
+def _limit_s(env: dict[str, str], name: str, default: float) -> float | None:
+    """A time limit in seconds: `default` when unset, None (no limit) for 0."""
+    raw = env.get(name, "").strip()
+    if raw:
+        try:
+            if float(raw) == 0:
+                return None
+        except ValueError:
+            pass  # _seconds says why
+    return _seconds(env, name, f"{default:g}; 0: no limit") or default
+
+
 def _choice(env: dict[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
     raw = env.get(name, "").strip().lower() or default
     if raw not in choices:
@@ -182,6 +194,7 @@ class Settings:
     hf_endpoint: str = "https://huggingface.co"
     machine_class: str = "auto"  # auto (detect) or one of vocabulary.MACHINE_CLASSES, forced
     run_budget_s: float | None = None  # a web run predicted to take longer is refused before it starts
+    run_timeout_s: float | None = 300.0  # STUDIO_RUN_TIMEOUT_S: compute seconds one web run may use (None: no limit)
     on_space: bool = False  # SPACE_ID is set: a Hugging Face Space
     server_name: str = "127.0.0.1"
     server_port: int = 7860
@@ -239,6 +252,7 @@ class Settings:
             hf_endpoint=(env.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/"),
             machine_class=_choice(env, "STUDIO_MACHINE_CLASS", ("auto", *MACHINE_CLASSES), "auto"),
             run_budget_s=_seconds(env, "STUDIO_RUN_BUDGET_S"),
+            run_timeout_s=_limit_s(env, "STUDIO_RUN_TIMEOUT_S", 300.0),
             on_space=bool(env.get("SPACE_ID")),
             server_name="0.0.0.0" if env.get("SPACE_ID") else "127.0.0.1",
             server_port=_int(env, "PORT", 0, minimum=0) or _int(env, "GRADIO_SERVER_PORT", 7860),

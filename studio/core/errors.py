@@ -81,3 +81,8 @@ class RateLimitedError(StudioError):
     def __init__(self, message: str, retry_after_s: int):
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class TimeLimitError(UsageError):
+    """A run with a model predicted to take longer than the server's time limit (STUDIO_RUN_TIMEOUT_S) without a
+    point where it could stop: refused before it starts, the message naming a size that fits."""

@@ -15,7 +15,8 @@ numbers. Size rules (documented in the README):
 
 Cancel: `should_stop` is asked before each model and after each tile; when it says
 yes the model in progress is dropped and the results so far are yielded once more
-with `cancelled` set.
+with `cancelled` set. A `time_limit` (timelimit.py: STUDIO_RUN_TIMEOUT_S for web runs)
+is asked at the same points and ends the run the same way, its reason in `cancelled`.
 
 Each model's weights are fetched first (the network), then it is loaded, run and scored
 in the process's compute slot (slot.py): one model computes at a time, and a download
@@ -27,7 +28,8 @@ from __future__ import annotations
 import statistics
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, nullcontext
 
 import numpy as np
 
@@ -44,7 +46,8 @@ from studio.engine.provenance import machine_info
 from studio.engine.replay import pixels_sha256
 from studio.engine.request import CompareRequest
 from studio.engine.results import ModelResult, Results
-from studio.engine.slot import compute_slot
+from studio.engine.slot import compute_slot, time_until_free
+from studio.engine.timelimit import TimeLimit
 from studio.metrics import FULL_REFERENCE, MetricContext
 from studio.models.loader import Loader
 from studio.models.registry import Registry
@@ -57,7 +60,23 @@ WAITING = "waiting for another run to finish"  # progress text while another run
 
 
 class _Stopped(Exception):
-    """Raised from the tile callback when the user cancelled; never leaves this module."""
+    """Raised at a stop point when the run was cancelled (reason None) or ran out of time; never leaves this module."""
+
+    def __init__(self, reason: str | None = None):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def waiting_text() -> str:
+    """WAITING, with how long the run in the compute slot expects to keep it when it has said (slot.Hold)."""
+    left = time_until_free()
+    if left is None:
+        return WAITING
+    return f"{WAITING} (about {left:.0f} s)" if left >= 1 else f"{WAITING} (under 1 s)"
+
+
+def _counting(time_limit: TimeLimit | None) -> AbstractContextManager[None]:
+    return time_limit.counting() if time_limit is not None else nullcontext()
 
 
 def check_aspect(image: DecodedImage, reference: DecodedImage) -> None:
@@ -152,9 +171,12 @@ def _run_one(
     on_tile: Callable[[int, int], None],
     check_stop: Callable[[], None],
     on_wait: Callable[[], None] | None = None,
+    time_limit: TimeLimit | None = None,
+    expected_s: float | None = None,
 ) -> ModelResult:
     """One model's weights fetched, then (in the compute slot) loaded, run (and repeated), timed and scored;
-    its failure becomes the row's error."""
+    its failure becomes the row's error. The slot's time counts against `time_limit`; `expected_s` (the speed
+    book's prediction) tells runs waiting for the slot how long this one will keep it."""
     row = ModelResult(model_id=model_id)
     try:
         spec = registry.get(model_id)
@@ -165,8 +187,15 @@ def _run_one(
         precision = request.precision if neural else None
         device = request.device if neural else None
         loader.fetch_weights(spec)  # outside the slot: a slow or silent host holds up this run only
-        with compute_slot(check_stop, on_wait):
-            _compute(row, spec, results, loader, request, (backend, precision, device), on_tile, check_stop)
+        with compute_slot(check_stop, on_wait) as hold, _counting(time_limit):
+            hold.expect(expected_s)
+
+            def tile_done(done: int, tiles: int) -> None:
+                if expected_s is not None:
+                    hold.expect(expected_s * (1 - done / tiles))
+                on_tile(done, tiles)
+
+            _compute(row, spec, results, loader, request, (backend, precision, device), tile_done, check_stop)
     except _Stopped:
         raise
     except StudioError as exc:
@@ -228,17 +257,20 @@ def iterate(
     should_stop: StopCheck | None = None,
     source: str | None = None,
     reference_source: str | None = None,
+    time_limit: TimeLimit | None = None,
+    predicted_s: Mapping[str, float | None] | None = None,
 ) -> Iterator[Results]:
     """Like `run`, but yields the Results first with no rows (the prepared input) and again after each model.
 
-    A cancelled run (see the module notes) yields its last Results with `cancelled` set and returns normally.
+    A cancelled or timed-out run (see the module notes) yields its last Results with `cancelled` set and returns
+    normally. `predicted_s`: each model's predicted seconds (the speed book's), shown to runs waiting behind it.
     """
     if request.with_reference and reference is None:
         raise UsageError("this request expects a ground-truth image")
     if reference is not None and request.recipe is None:
         check_aspect(image, reference)
     # refused here, not killed halfway; free memory is measured while no model runs (one model's wait at most)
-    with compute_slot(on_wait=(lambda: on_progress(0.0, WAITING)) if on_progress else None):
+    with compute_slot(on_wait=(lambda: on_progress(0.0, waiting_text())) if on_progress else None):
         check_memory(request, registry, loader.settings, image.size)
     model_input, ref, note = prepare(image, reference, request.recipe, request.preview)
     results = Results(
@@ -264,6 +296,9 @@ def iterate(
     def check_stop() -> None:
         if should_stop is not None and should_stop():
             raise _Stopped
+        reason = time_limit.exceeded() if time_limit is not None else None
+        if reason:
+            raise _Stopped(reason)
 
     for index, model_id in enumerate(request.model_ids):
 
@@ -274,15 +309,18 @@ def iterate(
 
         def on_wait(index: int = index, model_id: str = model_id) -> None:
             if on_progress:
-                on_progress(index / total, f"{model_id}: {WAITING}")
+                on_progress(index / total, f"{model_id}: {waiting_text()}")
 
         try:
             check_stop()
             if on_progress:
                 on_progress(index / total, f"running {model_id} ({index + 1}/{total})")
-            row = _run_one(model_id, results, registry, loader, request, on_tile, check_stop, on_wait)
-        except _Stopped:
-            results.cancelled = f"cancelled after {index} of {total} models"
+            expected = (predicted_s or {}).get(model_id)
+            row = _run_one(
+                model_id, results, registry, loader, request, on_tile, check_stop, on_wait, time_limit, expected
+            )
+        except _Stopped as stopped:
+            results.cancelled = stopped.reason or f"cancelled after {index} of {total} models"
             break
         results.rows.append(row)
         results.machine = machine_info(loader.settings)  # a neural model may have loaded torch: ask again
@@ -306,7 +344,21 @@ def run(
     should_stop: StopCheck | None = None,
     source: str | None = None,
     reference_source: str | None = None,
+    time_limit: TimeLimit | None = None,
+    predicted_s: Mapping[str, float | None] | None = None,
 ) -> Results:
     """Run every model on the (prepared) image and score it; failures become rows with `error`."""
-    steps = iterate(request, image, registry, loader, reference, on_progress, should_stop, source, reference_source)
+    steps = iterate(
+        request,
+        image,
+        registry,
+        loader,
+        reference,
+        on_progress,
+        should_stop,
+        source,
+        reference_source,
+        time_limit=time_limit,
+        predicted_s=predicted_s,
+    )
     return deque(steps, maxlen=1)[0]

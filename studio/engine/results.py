@@ -70,7 +70,7 @@ class Results:
     source: str | None = None  # the input's file name, so an export can be repeated from its folder
     source_sha256: str | None = None  # of the input's decoded pixels (replay.pixels_sha256), to recognise it again
     reference_source: str | None = None  # the ground truth's file name, when one was given
-    cancelled: str | None = None  # e.g. "cancelled after 2 of 5 models": the rows are what finished
+    cancelled: str | None = None  # "cancelled after 2 of 5 models" or the time limit's reason; rows: what finished
     machine: dict[str, Any] = field(default_factory=dict)  # where it ran (engine.provenance.machine_info)
 
     def groups(self, metric_id: str) -> list[tuple[str, list[ModelResult]]]:

@@ -23,7 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from studio.core.errors import RateLimitedError
@@ -42,6 +42,7 @@ WRITE_METHODS = ("POST", "PUT", "PATCH")
 NAMED_EVENT = re.compile(r"/gradio_api/(?:call/v2|call|run|api)/([^/]+)/?")
 LOGIN_PATHS = ("/login", "/login/")  # Gradio's login form posts here; a wrong password is answered 400
 HOUSEKEEPING_EVERY_S = 1800  # like Gradio's delete_cache in ui/app.py: every 30 minutes
+CLIENT_CLOSED = 499  # the status counted and logged for a request its client dropped (nginx's word for it)
 access_log = logging.getLogger(ACCESS_LOGGER)
 logger = logging.getLogger("studio.service")
 
@@ -60,7 +61,12 @@ def route_label(scope: Scope) -> str:
 
 class RequestContext:
     """Gives each HTTP request an id (in the X-Request-ID response header and in every log record made
-    while it is served), counts it by route, method and status, and writes its access line."""
+    while it is served), counts it by route, method and status, and writes its access line.
+
+    A client that goes away while its body is read (an upload dropped half-way) is the client's doing, not a
+    fault: one log line and status 499, where uvicorn logged "Exception in ASGI application" and a traceback
+    of some 100 lines through every layer of the stack.
+    """
 
     def __init__(self, app: ASGIApp, metrics: Metrics | None = None):
         self.app = app
@@ -84,6 +90,14 @@ class RequestContext:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            status = CLIENT_CLOSED
+            logger.warning(
+                "client went away: %s %s was cut off before its request body arrived",
+                scope["method"],
+                scope["path"],
+                extra={"event": "client_disconnect"},
+            )
         finally:
             route = route_label(scope)
             if self.metrics is not None:

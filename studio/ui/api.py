@@ -3,6 +3,10 @@
 client.predict(handle_file("photo.jpg"), ["lanczos-x4", "realesr-animevideov3-x4"],
                ["psnr_y", "sharpness"], "x4", None, 512, "{}", api_name="/compare")
 -> (gallery of outputs, table, results JSON)
+
+Like the page's run, it is refused up front when it would exceed STUDIO_RUN_BUDGET_S or its time limit's reach,
+and stops at the engine's next stop point when STUDIO_RUN_TIMEOUT_S is used up (returning the models that
+finished, with a warning; an error when none did) or when its caller goes away (run_guard.py).
 """
 
 from __future__ import annotations
@@ -20,8 +24,11 @@ from studio.engine.export import results_frame, results_json
 from studio.engine.request import MAX_MODELS, CompareRequest
 from studio.services import Services
 from studio.ui.choices import AUTO, BACKEND_CHOICES, METRIC_IDS, PRECISION_CHOICES
+from studio.ui.compare.progress import predicted_seconds
+from studio.ui.compare.request_form import check_time
 from studio.ui.inputs import refuse_missing_inputs
 from studio.ui.limits import check_request
+from studio.ui.run_guard import RunGuard
 
 
 def compare_api(
@@ -53,17 +60,28 @@ def compare_api(
         )
         image = decode(image_path, services.settings.max_pixels)
         reference = decode(reference_path, services.settings.max_pixels) if reference_path else None
+        check_time(services, request, image.size)
+        guard = RunGuard.start(services)
+        predicted = predicted_seconds(services, request, *image.size)
         results = compare_run(
             request,
             image,
             services.registry,
             services.loader,
             reference,
+            should_stop=guard.should_stop,
             source=Path(image_path).name,
             reference_source=Path(reference_path).name if reference_path else None,
+            time_limit=guard.limit,
+            predicted_s=dict(zip(request.model_ids, predicted, strict=True)),
         )
     except StudioError as exc:
         raise gr.Error(str(exc)) from None
+    guard.log_end("compare", results.cancelled)
+    if results.cancelled and not guard.gone():  # the time limit: say so (a caller that went away hears nothing)
+        if not any(row.ok for row in results.rows):
+            raise gr.Error(results.cancelled)
+        gr.Warning(results.cancelled)
     gallery = [(row.output.rgb, row.model_id) for row in results.rows if row.ok]
     return gallery, results_frame(results), json.loads(results_json(results))
 

@@ -10,7 +10,8 @@ In reference mode each frame is degraded with the request's seeded recipe (the s
 frame, so noise does not count as flicker) and the sharp frame is the reference.
 
 Outputs are written to hidden partial files and renamed when the run ends; a cancelled or failed run
-removes them (and a Ctrl-C in the CLI does too).
+removes them (and a Ctrl-C in the CLI does too), and so does one past its time limit (a web run's
+STUDIO_RUN_TIMEOUT_S, engine/timelimit.py), which is asked before each frame like a cancel.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,11 +28,12 @@ import numpy as np
 
 from studio.core.errors import EnhanceError, StudioError
 from studio.core.media import DecodedImage
-from studio.engine.compare import WAITING
+from studio.engine.compare import waiting_text
 from studio.engine.enhance import release_memory, run_enhancer, unexpected_failure
 from studio.engine.footprint import check_memory
 from studio.engine.request import CompareRequest
-from studio.engine.slot import compute_slot
+from studio.engine.slot import Hold, compute_slot
+from studio.engine.timelimit import TimeLimit
 from studio.metrics import MetricContext
 from studio.models.loader import Loader
 from studio.models.registry import Registry
@@ -61,7 +64,11 @@ class _Item:
 
 
 class _Cancelled(Exception):
-    pass
+    """A cancel (reason None) or the time limit (its reason); never leaves this module."""
+
+    def __init__(self, reason: str | None = None):
+        super().__init__(reason)
+        self.reason = reason
 
 
 class _Pipeline:
@@ -78,8 +85,10 @@ class _Pipeline:
         loader: Loader,
         on_progress: Progress | None,
         should_stop: StopCheck | None,
+        time_limit: TimeLimit | None = None,
     ):
         self.request, self.info, self.limits, self.plan = request, info, limits, plan
+        self.time_limit = time_limit
         self.layout_kind = layout_kind
         self.models: list[LoadedModel] = models
         self.stop = threading.Event()
@@ -130,6 +139,9 @@ class _Pipeline:
                 break
             if self.should_stop is not None and self.should_stop():
                 raise _Cancelled
+            reason = self.time_limit.exceeded() if self.time_limit is not None else None
+            if reason:
+                raise _Cancelled(reason)
             item.outputs = {}
             for model in self.models:
                 if model.row.error:
@@ -259,11 +271,13 @@ def run_video(
     layout: str | None = None,
     on_progress: Progress | None = None,
     should_stop: StopCheck | None = None,
+    time_limit: TimeLimit | None = None,
 ) -> VideoResults:
     """Run every model of `request` over the clip; write each model's MP4 (and the comparison) next to `output`.
 
     See outputs.plan_outputs for the file names. A model that fails is reported in its row and the others go
-    on; a cancel (should_stop) removes the partial files and returns results with `cancelled` set.
+    on; a cancel (should_stop) or the `time_limit` removes the partial files and returns results with `cancelled`
+    set. The time in the compute slot counts against the limit.
     """
     source = Path(source)
     started = time.perf_counter()
@@ -278,10 +292,11 @@ def run_video(
 
     def waiting() -> None:
         if on_progress is not None:
-            on_progress(VideoProgress(0, 0, None, None, WAITING))
+            on_progress(VideoProgress(0, 0, None, None, waiting_text()))
 
     try:
-        with compute_slot(check, waiting):  # the whole clip: one run's models compute at a time, as in compare
+        # the whole clip: one run's models compute at a time, as in compare
+        with compute_slot(check, waiting) as hold, time_limit.counting() if time_limit else nullcontext():
             return _run(
                 request,
                 source,
@@ -295,6 +310,8 @@ def run_video(
                 info,
                 started,
                 failed,
+                hold,
+                time_limit,
             )
     except _Cancelled:  # while waiting for the slot: nothing was loaded or written
         results = VideoResults(request=request, source=source.name, fps=info.fps, layout=layout)
@@ -317,8 +334,11 @@ def _run(
     info: ClipInfo,
     started: float,
     failed: dict[str, str],
+    hold: Hold,
+    time_limit: TimeLimit | None,
 ) -> VideoResults:
-    """run_video's work once it holds the compute slot."""
+    """run_video's work once it holds the compute slot (`hold`: where it says, from the measured frame rate, how
+    long it will keep it)."""
     # every model's output of up to QUEUE_FRAMES frames in each queue, plus the frame in each thread's hands
     check_memory(request, registry, loader.settings, (info.width, info.height), QUEUE_FRAMES + 3, "this video run")
     loaded = load_models(request, registry, loader, failed)
@@ -327,7 +347,13 @@ def _run(
         reasons = "; ".join(f"{entry.model_id}: {entry.error}" for entry in loaded if isinstance(entry, VideoRow))
         raise EnhanceError(f"none of the chosen models can run: {reasons}")
     plan = plan_outputs(Path(output), list(request.model_ids), layout, source)  # names follow the command
-    pipe = _Pipeline(request, info, limits, plan, layout, models, loader, on_progress, should_stop)
+
+    def report(progress: VideoProgress) -> None:
+        hold.expect(progress.seconds_left)
+        if on_progress is not None:
+            on_progress(progress)
+
+    pipe = _Pipeline(request, info, limits, plan, layout, models, loader, report, should_stop, time_limit)
     results = VideoResults(request=request, source=source.name, fps=info.fps, layout=layout)
     reader = threading.Thread(target=pipe.read, name="video-reader", daemon=True)
     writer = threading.Thread(target=pipe.write, name="video-writer", daemon=True)
@@ -341,8 +367,8 @@ def _run(
             raise pipe.failure
         results.duration_s = pipe.finish()
         finished = True
-    except _Cancelled:
-        results.cancelled = f"cancelled after {pipe.meter.done} frames; partial files removed"
+    except _Cancelled as stopped:
+        results.cancelled = f"{stopped.reason or f'cancelled after {pipe.meter.done} frames'}; partial files removed"
     finally:
         pipe.stop.set()  # the threads see it within QUEUE_WAIT_S and end; only then are the files closed
         reader.join()

@@ -34,6 +34,7 @@ READ = {
     "STUDIO_DATA_DIR": ("/tmp/d", {"data_dir": Path("/tmp/d")}),
     "STUDIO_MACHINE_CLASS": ("cpu-bf16", {"machine_class": "cpu-bf16"}),
     "STUDIO_RUN_BUDGET_S": ("45.5", {"run_budget_s": 45.5}),
+    "STUDIO_RUN_TIMEOUT_S": ("90", {"run_timeout_s": 90.0}),
     "STUDIO_MAX_FRAMES": ("60", {"max_frames": 60}),
     "STUDIO_MAX_VIDEO_SIDE": ("1280", {"max_video_side": 1280}),
     "STUDIO_MAX_VIDEO_SECONDS": ("10.5", {"max_video_seconds": 10.5}),
@@ -95,7 +96,7 @@ def test_defaults_are_the_documented_ones():
     assert settings.hf_cache == HOME / ".cache" / "huggingface" / "hub"
     assert settings.weights_mirror is None and not settings.offline and not settings.hub_offline
     assert not settings.require_pinned and settings.machine_class == "auto"
-    assert settings.run_budget_s is None
+    assert settings.run_budget_s is None and settings.run_timeout_s == 300.0
     assert (settings.max_frames, settings.max_video_side, settings.max_video_seconds) == (300, 1920, 120.0)
     assert (settings.cache_mb, settings.max_pixels, settings.tile, settings.tile_budget_mb) == (
         4096,
@@ -183,6 +184,10 @@ def test_the_readme_environment_table_lists_only_variables_tested_here():
         ("STUDIO_RUN_BUDGET_S", "-5"),
         ("STUDIO_RUN_BUDGET_S", "nan"),
         ("STUDIO_RUN_BUDGET_S", "inf"),
+        ("STUDIO_RUN_TIMEOUT_S", "five minutes"),
+        ("STUDIO_RUN_TIMEOUT_S", "-1"),
+        ("STUDIO_RUN_TIMEOUT_S", "inf"),
+        ("STUDIO_RUN_TIMEOUT_S", "nan"),
         ("STUDIO_MAX_FRAMES", "0"),
         ("STUDIO_MAX_FRAMES", "many"),
         ("STUDIO_MAX_VIDEO_SIDE", "8"),
@@ -252,3 +257,8 @@ def test_auth_passwords_never_show_in_settings_or_errors():
         Settings.from_env({"STUDIO_AUTH": "alice:s3cr3t,alice-again-s3cr3t"})
     assert str(caught.value).startswith("STUDIO_AUTH: ") and "s3cr3t" not in str(caught.value)
     assert Settings.from_env({"STUDIO_AUTH": "  "}).accounts is None
+
+
+@pytest.mark.parametrize("value", ["0", "0.0", " 0 "])
+def test_a_run_timeout_of_0_turns_the_limit_off(value):
+    assert Settings.from_env({"STUDIO_RUN_TIMEOUT_S": value}).run_timeout_s is None

@@ -120,8 +120,15 @@ def test_presets_pick_one_model_per_family_from_the_registry(services):
         "richardson-lucy-gaussian",
         "richardson-lucy-motion",
         "nafnet-gopro-width64",
+        "studio-dmcnn-deblur",  # ours
     ]
-    assert pick(services, "denoise", states) == ["bilateral", "nl-means", "waifu2x-cunet-denoise3", "scunet-color-real"]
+    assert pick(services, "denoise", states) == [
+        "bilateral",
+        "nl-means",
+        "waifu2x-cunet-denoise3",
+        "scunet-color-real",
+        "studio-dncnn-denoise",
+    ]
 
 
 def test_presets_take_what_is_here_first_and_never_what_cannot_run(services):
@@ -146,18 +153,19 @@ def test_offline_presets_pick_only_what_runs_now(env):
     assert states["espcn-x4"] == states["fsrcnn-x4"] == states["fsrcnn-small-x4"] == "not downloaded"
     specs = list(hub_only.registry)
     chosen, note = presets.preset_models(BY_LABEL["photo x4"], specs, states, lambda _: None)
-    assert chosen == ["bicubic-x4", "lanczos-x4"]  # the classical baselines: ready, and two make a comparison
+    assert chosen == ["bicubic-x4", "lanczos-x4", "studio-espcn-x4"]  # the baselines and our ESPCN: ready
     assert note == (
-        "**photo x4**: 2 models, x4 upscalers for photos, with the classical baselines; 6 more models not downloaded "
+        "**photo x4**: 3 models, x4 upscalers for photos, with the classical baselines; 6 more models not downloaded "
         "yet (Real-ESRGAN x4plus, ESPCN x4 (OpenCV DNN), FSRCNN x4 (OpenCV DNN), ...): pick them to fetch on first use."
     )
     denoise, _ = presets.preset_models(BY_LABEL["denoise"], specs, states, lambda _: None)
-    assert denoise == ["bilateral", "nl-means"]  # not waifu2x-cunet-denoise3: it downloads
+    assert denoise == ["bilateral", "nl-means", "studio-dncnn-denoise"]  # not waifu2x-cunet-denoise3: it downloads
     states["waifu2x-cunet-denoise3"] = "cached"
     assert presets.preset_models(BY_LABEL["denoise"], specs, states, lambda _: None)[0] == [
         "bilateral",
         "nl-means",
         "waifu2x-cunet-denoise3",
+        "studio-dncnn-denoise",
     ]
 
 
@@ -344,8 +352,23 @@ def test_a_run_over_the_budget_is_refused_before_it_starts_with_a_preview_that_f
     )  # bicubic-x4 was never measured: only measured time counts
 
 
-def test_without_a_budget_nothing_is_refused(services):
+def test_without_a_budget_or_a_time_limit_nothing_is_refused(env):
+    services = Services(Settings.from_env({**env, "STUDIO_MACHINE_CLASS": "cpu", "STUDIO_RUN_TIMEOUT_S": "0"}))
     seed(services, {("realesr-animevideov3-x4", "ncnn", "fp32"): 0.001})
     form = request_form()
     assert request_from_form(services, form, values(form, ["realesr-animevideov3-x4"], 512)).model_ids
     assert upload_size(str(ASTRONAUT), services.settings.max_pixels) == (192, 192)
+
+
+def test_a_model_the_time_limit_could_not_stop_is_refused_with_a_preview_that_fits(services):
+    """192 px fits in one tile: the network runs in one call, which STUDIO_RUN_TIMEOUT_S (300 s) cannot cut."""
+    seed(services, {("realesr-animevideov3-x4", "ncnn", "fp32"): 0.001})
+    form = request_form()
+    with pytest.raises(gr.Error) as refused:
+        request_from_form(services, form, values(form, ["realesr-animevideov3-x4"], 512))
+    assert str(refused.value.message) == (
+        "realesr-animevideov3-x4 is predicted to take 590 s on a 192x192 input here and cannot stop part-way (it "
+        "runs in one piece), over the 300 s this server allows per run (STUDIO_RUN_TIMEOUT_S): set the preview "
+        "long side to 128 px or less"
+    )
+    assert request_from_form(services, form, values(form, ["realesr-animevideov3-x4"], 128)).preview == 128

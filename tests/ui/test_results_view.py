@@ -201,6 +201,19 @@ def test_progress_messages_name_models_by_their_display_name(engine):
     assert seen[1][1].startswith("Lanczos x4: tile 1/2")
 
 
+def test_while_waiting_for_another_run_the_progress_says_that_runs_time_not_its_own(engine):
+    from studio.engine.compare import WAITING
+    from studio.ui.compare.progress import Eta, named_progress
+
+    registry, _ = engine
+    seen = []
+    report = named_progress(registry, ["lanczos-x2"], lambda f, desc: seen.append(desc), Eta([30.0]))
+    report(0.0, f"lanczos-x2: {WAITING} (about 12 s)")
+    report(0.0, "running lanczos-x2 (1/1)")
+    assert seen[0] == f"Lanczos x2: {WAITING} (about 12 s)"
+    assert seen[1] == "running Lanczos x2 (1/1) · about 30 s left"
+
+
 def test_tick_labels_tell_close_values_apart(reference_run):
     """SSIM-Y values a few thousandths apart still get distinct y-axis labels."""
     svg = svg_of(plot_html(reference_run, "ssim_y"))

@@ -32,6 +32,7 @@ from studio.ui.compare.request_form import build_recipe
 from studio.ui.compare.runs import StopFlags
 from studio.ui.compare.viewer import cache_folder, png_path, viewer_update
 from studio.ui.downloads import write_report_file, write_run_files
+from studio.ui.run_guard import RunGuard
 
 
 def load_upload(path: str | None, services: Services, what: str = "an image") -> DecodedImage:
@@ -119,14 +120,16 @@ def run(
 ) -> Iterator[list[Any]]:
     """Run a built request on the uploads, yielding the page after each model; the last view has the files.
 
-    A Cancel (the session's stop flag) ends the engine's run early; the last view then holds what finished.
+    A Cancel (the session's stop flag), the page going away or the server's time limit (run_guard.py) ends the
+    engine's run early; the last view then holds what finished.
     """
     if request is None:
         raise gr.Error("No comparison to run: press Run comparison (the build_request step) first.")
     image = load_upload(image_path, services)
     reference = load_upload(reference_path, services, "a ground-truth image") if request.with_reference else None
-    stop = flags.flag(session or "")
-    eta = Eta(predicted_seconds(services, request, *image.size))
+    guard = RunGuard.start(services, flags.flag(session or ""))
+    predicted = predicted_seconds(services, request, *image.size)
+    eta = Eta(predicted)
     stream = iterate(
         request,
         image,
@@ -134,13 +137,19 @@ def run(
         services.loader,
         reference,
         on_progress=named_progress(services.registry, request.model_ids, progress, eta),
-        should_stop=stop.is_set,
+        should_stop=guard.should_stop,
         source=Path(image_path).name,
         reference_source=Path(reference_path).name if reference_path else None,
+        time_limit=guard.limit,
+        predicted_s=dict(zip(request.model_ids, predicted, strict=True)),
     )
     results = None
     try:
         for results in stream:
+            if results.cancelled:  # the engine's last step: said here, since Gradio asks no more of a gone caller
+                guard.log_end("run", results.cancelled)
+                if guard.gone():
+                    return  # no page to draw
             yield results_view(results, final=False)
     except StudioError as exc:
         raise gr.Error(str(exc)) from None

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from studio.core.errors import StudioError
+from studio.engine.compare import WAITING
 from studio.engine.request import CompareRequest
 from studio.engine.speed import model_input_size
 from studio.models.registry import Registry
@@ -45,7 +46,8 @@ class Eta:
 def named_progress(
     registry: Registry, model_ids: list[str], progress: Callable[..., Any], eta: Eta
 ) -> Callable[[float, str], None]:
-    """The engine's progress messages ('running realesrgan-x4plus (2/3)') with display names and an ETA."""
+    """The engine's progress messages ('running realesrgan-x4plus (2/3)') with display names and an ETA (while
+    waiting for another run, the message carries that run's time instead: this run's own would mislead)."""
     names = sorted(((model_id, registry.get(model_id).name) for model_id in set(model_ids)), key=lambda n: -len(n[0]))
 
     def report(fraction: float, message: str) -> None:
@@ -53,7 +55,7 @@ def named_progress(
             if model_id in message:
                 message = message.replace(model_id, name, 1)
                 break
-        progress(fraction, desc=message + eta.text(fraction))
+        progress(fraction, desc=message if WAITING in message else message + eta.text(fraction))
 
     return report
 

@@ -15,6 +15,7 @@ from studio.core.errors import StudioError
 from studio.core.media import decode
 from studio.engine.request import MAX_MODELS, CompareRequest
 from studio.engine.speed import model_input_size, preview_that_fits
+from studio.engine.timelimit import check_stoppable
 from studio.models.registry import Registry
 from studio.services import Services
 from studio.ui.choices import GROUND_TRUTH, SYNTHETIC
@@ -101,17 +102,35 @@ def upload_size(path: str, max_pixels: int) -> tuple[int, int] | None:
 
 
 def check_budget(services: Services, request: CompareRequest, path: str) -> None:
-    """Refuse a run predicted (from measured speeds) to exceed STUDIO_RUN_BUDGET_S, offering a preview that fits."""
+    """`check_time` for the uploaded file at `path`."""
+    settings = services.settings
+    if settings.run_budget_s is not None or settings.run_timeout_s is not None:
+        check_time(services, request, upload_size(path, settings.max_pixels))
+
+
+def check_time(services: Services, request: CompareRequest, size: tuple[int, int] | None) -> None:
+    """Refuse (gr.Error, one line) a run on a `size` image predicted, from this machine's measured speeds, to take
+    longer than STUDIO_RUN_BUDGET_S, or with a model that cannot stop part-way and alone would take longer than
+    STUDIO_RUN_TIMEOUT_S (timelimit.check_stoppable); each offers a preview that fits. Models never measured here
+    are not counted (nothing is known of them), and neither is anything when `size` is None (an image the run
+    itself will refuse with its own message)."""
     budget = services.settings.run_budget_s
-    size = upload_size(path, services.settings.max_pixels) if budget else None
-    if size is None:
-        return  # no budget, or an image the run itself will refuse with its own message
+    if size is None or (budget is None and services.settings.run_timeout_s is None):
+        return
     scale = request.recipe.scale if request.recipe else 1
     model_size = model_input_size(*size, request.preview, scale)
-    predicted = services.speed.predict_run(request.model_ids, *model_size, request.backend, request.precision).total
-    if predicted <= budget:
-        return
     long_side = min(max(size), request.preview) if request.preview else max(size)
+    try:
+        prediction = services.speed.predict_run(request.model_ids, *model_size, request.backend, request.precision)
+    except StudioError:
+        return  # a model that cannot be planned here: its own row will say why
+    try:
+        check_stoppable(request, services.registry, services.settings, prediction.seconds, model_size, long_side)
+    except StudioError as exc:
+        raise gr.Error(str(exc)) from None
+    predicted = prediction.total
+    if budget is None or predicted <= budget:
+        return
     side = preview_that_fits(long_side, predicted, budget)
     offer = f"set the preview long side to {side} px or less" if side else "pick fewer or faster models"
     raise gr.Error(
@@ -124,7 +143,7 @@ def request_from_form(services: Services, form: RequestForm, values: Mapping[Any
     """The Run button's first step: the form's values (keyed by component) as a checked CompareRequest.
 
     Any problem is one gr.Error, and so is a run predicted to exceed the server's time budget
-    (STUDIO_RUN_BUDGET_S), before anything runs.
+    (STUDIO_RUN_BUDGET_S) or its time limit's reach (check_time), before anything runs.
     """
     request = parse_form(services.registry, form, values)
     check_budget(services, request, values[form.upload])

@@ -31,9 +31,11 @@ import pandas as pd
 
 from studio.core.errors import StudioError
 from studio.core.ratelimit import RUNS
+from studio.engine.timelimit import VIDEO_ADVICE
 from studio.services import Services
 from studio.ui.choices import AUTO, BACKEND_CHOICES, METRIC_IDS, PRECISION_CHOICES
 from studio.ui.limits import check_request
+from studio.ui.run_guard import RunGuard
 from studio.ui.video import runner
 from studio.ui.video.handlers import details as results_details
 from studio.video.pipeline import run_video
@@ -70,9 +72,23 @@ def video_api(
         limits = runner.video_limits(services, max_frames)
         kind = runner.layout_choice(layout)
         output = runner.output_path(runner.run_folder(), video_path, kind)
-        results = run_video(request, video_path, output, services.registry, services.loader, limits, layout=kind)
+        guard = RunGuard.start(services, advice=VIDEO_ADVICE)
+        results = run_video(
+            request,
+            video_path,
+            output,
+            services.registry,
+            services.loader,
+            limits,
+            layout=kind,
+            should_stop=guard.should_stop,
+            time_limit=guard.limit,
+        )
     except StudioError as exc:
         raise gr.Error(str(exc)) from None
+    guard.log_end("video", results.cancelled)
+    if results.cancelled and not guard.gone():  # the time limit: nothing was kept (the partial files are removed)
+        raise gr.Error(results.cancelled)
     clips = [str(row.path) for row in results.rows if row.path]
     main = str(results.comparison_path) if results.comparison_path else (clips[0] if clips else None)
     files = ([main] if results.comparison_path else []) + clips

@@ -1,8 +1,9 @@
 """The Video tab's event handlers: plain functions from values to values (wiring.py binds them).
 
 `run` is a generator: the engine runs in a worker thread (runner.BackgroundRun) and the page's thread reports
-its progress (frames done, fps, time left) until it ends, then yields the results. Cancel sets the session's
-stop flag (compare/runs.py), which the engine polls before each frame.
+its progress (frames done, fps, time left, or the wait for another run) until it ends, then yields the results.
+Cancel sets the session's stop flag (compare/runs.py), which the engine polls before each frame, as it does the
+page's presence and the server's time limit (run_guard.py).
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import gradio as gr
 import pandas as pd
 
 from studio.core.errors import StudioError
+from studio.engine.timelimit import VIDEO_ADVICE
 from studio.services import Services
 from studio.ui.compare.runs import StopFlags
+from studio.ui.run_guard import RunGuard
 from studio.ui.video import runner
 from studio.video.io import VideoLimits, probe
 from studio.video.progress import VideoProgress
@@ -71,7 +74,10 @@ def finish_run(flags: StopFlags, session: str | None, failed: bool = False) -> t
 
 
 def progress_text(progress: VideoProgress) -> str:
-    """'`██████░░░░` 60 % · frame 18/30 · 85.0 fps · about 0 s left · models' for the progress box."""
+    """'`██████░░░░` 60 % · frame 18/30 · 85.0 fps · about 0 s left · models' for the progress box, or the
+    engine's note alone before any frame (waiting for another run)."""
+    if not progress.done and not progress.expected and progress.note:
+        return progress.note[0].upper() + progress.note[1:]
     filled = round(progress.fraction * BAR_CELLS)
     return f"`{'█' * filled}{'░' * (BAR_CELLS - filled)}` {progress.fraction:.0%} · {progress.text()}"
 
@@ -102,16 +108,16 @@ def run(
     except StudioError as exc:
         raise gr.Error(str(exc)) from None
     folder = runner.run_folder()
-    stop = flags.flag(session or "")
-    job = runner.BackgroundRun(services, request, path, runner.output_path(folder, path, kind), limits, kind, stop)
-    shown = 0
+    guard = RunGuard.start(services, flags.flag(session or ""), VIDEO_ADVICE)
+    job = runner.BackgroundRun(services, request, path, runner.output_path(folder, path, kind), limits, kind, guard)
+    shown = STARTING
     yield STARTING
     try:
         while not job.wait(POLL_SECONDS):
-            latest = job.latest
-            if latest is not None and latest.done != shown:
-                shown = latest.done
-                yield progress_text(latest)
+            text = progress_text(job.latest) if job.latest is not None else shown
+            if text != shown:  # a new frame, or a new estimate of the wait for another run
+                shown = text
+                yield text
     finally:
         if job.results is None and job.error is None:  # the page closed the generator mid-run
             job.cancel_and_wait()
@@ -120,6 +126,7 @@ def run(
     if job.error is not None:
         raise job.error
     assert job.results is not None
+    guard.log_end("video_run", job.results.cancelled)
     yield results_view(job.results, folder)
 
 

@@ -23,6 +23,7 @@ from studio.core.errors import UsageError
 from studio.engine.request import MAX_MODELS, CompareRequest
 from studio.services import Services
 from studio.ui.downloads import remove_old_folders
+from studio.ui.run_guard import RunGuard
 from studio.video.io import VideoLimits
 from studio.video.layout import LAYOUTS
 from studio.video.pipeline import run_video
@@ -124,7 +125,8 @@ def keyframe_files(results: VideoResults, folder: Path) -> list[tuple[str, str]]
 class BackgroundRun:
     """run_video in a worker thread, so the page's generator can report progress (and notice a closed page).
 
-    `latest` is the newest VideoProgress; `results` or `error` is set when the thread ends.
+    `latest` is the newest VideoProgress; `results` or `error` is set when the thread ends. The run stops early
+    as `guard` says (the session's Cancel, the page gone, the server's time limit).
     """
 
     def __init__(
@@ -135,19 +137,22 @@ class BackgroundRun:
         output: Path,
         limits: VideoLimits,
         layout: str | None,
-        stop: threading.Event,
+        guard: RunGuard,
     ):
         self.latest: VideoProgress | None = None
         self.results: VideoResults | None = None
         self.error: BaseException | None = None
-        self.stop = stop
+        self.guard = guard
         args = (request, source, output, services.registry, services.loader, limits)
         self._thread = threading.Thread(target=self._work, args=(args, layout), name="video-run", daemon=True)
         self._thread.start()
 
     def _work(self, args: tuple, layout: str | None) -> None:
+        guard = self.guard
         try:
-            self.results = run_video(*args, layout=layout, on_progress=self._report, should_stop=self.stop.is_set)
+            self.results = run_video(
+                *args, layout=layout, on_progress=self._report, should_stop=guard.should_stop, time_limit=guard.limit
+            )
         except BaseException as exc:  # handed to the page's thread, which raises it there
             self.error = exc
 
@@ -161,5 +166,5 @@ class BackgroundRun:
 
     def cancel_and_wait(self) -> None:
         """The page went away mid-run: stop after the current frame (the engine removes the partial files)."""
-        self.stop.set()
+        self.guard.cancel.set()
         self._thread.join()
