@@ -31,7 +31,7 @@ LAYERS = {
     "ratings": 3,
     "batch": 4,  # runs every cell through the engine's request and compare step, like video
     "report": 5,  # reads a batch RUN_DIR with the batch's own journal and statistics
-    "training": 3,
+    "training": 4,  # trains our networks, then judges them through the engine's compare step
     "services": 5,
     "cli": 6,
     "ui": 6,
@@ -49,10 +49,11 @@ HOMES = {
         "models/archs/",
         "models/convert/",
         "metrics/lpips.py",
+        "training/",
     ),
-    "torchvision": ("metrics/lpips.py",),
+    "torchvision": ("metrics/lpips.py", "training/losses.py"),
     "spandrel": ("models/backends/torch.py", "models/archs/", "models/convert/"),
-    "safetensors": ("models/backends/torch.py", "models/convert/"),
+    "safetensors": ("models/backends/torch.py", "models/convert/", "training/export.py"),
     "ncnn": ("models/backends/ncnn.py",),
     "onnxruntime": ("models/backends/onnx.py",),
     "onnx": ("models/convert/",),

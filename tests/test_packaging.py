@@ -51,6 +51,9 @@ def installed(tmp_path_factory) -> Path:
         names = set(archive.namelist())
     assert "studio/models/model_registry.yaml" in names
     assert "studio/ui/compare/viewer.js" in names and "studio/ui/compare/viewer.css" in names  # the zoom viewer
+    trained = "studio/models/trained/dmcnn-deblur/studio-dmcnn-deblur"  # our weights ship with their card
+    assert f"{trained}.safetensors" in names and f"{trained}.md" in names
+    assert not any(name.endswith("checkpoint.pt") for name in names)
     assert not any(name.startswith("tests/") for name in names)
     target = root / "site"
     install = subprocess.run(
@@ -105,3 +108,13 @@ def test_the_installed_studio_fetches_and_runs_models(installed, tmp_path):
     assert enhanced.returncode == 0, enhanced.stderr
     for model_id in ("fsrcnn-x2", "lanczos-x2"):
         assert Image.open(tmp_path / "out" / f"photo_{model_id}.png").size == (96, 80)
+
+
+def test_the_installed_studio_runs_our_trained_weights_offline(installed, tmp_path):
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 48, 3), dtype=np.uint8)).save(photo)
+    args = ("enhance", str(photo), "-m", "studio-espcn-x2", "-m", "studio-dmcnn-deblur", "--precision", "fp32")
+    enhanced = run_installed(installed, tmp_path, *args, "-o", "out")
+    assert enhanced.returncode == 0, enhanced.stderr
+    assert Image.open(tmp_path / "out" / "photo_studio-espcn-x2.png").size == (96, 80)
+    assert Image.open(tmp_path / "out" / "photo_studio-dmcnn-deblur.png").size == (48, 40)

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from studio.core.errors import UsageError
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+from studio.core.vocabulary import IMAGE_SUFFIXES
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from studio.cli import batch, catalogue, ratings, report, run, score, tools, video
+from studio.cli import batch, catalogue, ratings, report, run, score, tools, train, video
 from studio.cli.common import report_error
 from studio.core.errors import StudioError
 
@@ -24,6 +24,7 @@ COMMAND_GROUPS = (
     report,
     score,
     ratings,
+    train,
     tools,
 )  # the order here is the order `studio --help` lists commands
 

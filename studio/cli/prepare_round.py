@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from studio.cli.common import parse_sets, progress_printer, report_error
 from studio.core.errors import MediaError, UsageError
+from studio.core.vocabulary import IMAGE_SUFFIXES
 
 if TYPE_CHECKING:
     from studio.core.media import DecodedImage
     from studio.services import Services
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 MIN_MODELS = 2  # a battle needs two outputs of the same item
 MAX_ROUND_NAME = 200  # the rounds.name column
 

@@ -66,12 +66,14 @@ def _resize_rows(image: np.ndarray, out_rows: int, scale: float) -> np.ndarray:
     weights, sources = _contributions(image.shape[0], out_rows, scale)
     resized = np.zeros((out_rows, *image.shape[1:]))
     for tap in range(weights.shape[1]):
-        resized += weights[:, tap, None] * image[sources[:, tap]]
+        resized += weights[:, tap].reshape(-1, *([1] * (image.ndim - 1))) * image[sources[:, tap]]
     return resized
 
 
 def imresize(image: np.ndarray, scale: float) -> np.ndarray:
-    """MATLAB `imresize(image, scale)` of a 2-D float image: bicubic, antialiased, rows then columns."""
-    rows, cols = image.shape
+    """MATLAB `imresize(image, scale)` of a 2-D or HxWxC image, as float64: bicubic, antialiased, rows then
+    columns (the "bicubic downscale" of super-resolution papers)."""
+    rows, cols = image.shape[:2]
     resized = _resize_rows(image.astype(np.float64), math.ceil(rows * scale), scale)
-    return _resize_rows(resized.T, math.ceil(cols * scale), scale).T
+    resized = _resize_rows(resized.swapaxes(0, 1), math.ceil(cols * scale), scale)
+    return resized.swapaxes(0, 1)

@@ -31,6 +31,7 @@ Backend = Literal[BACKENDS]
 
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
 SHA256_RE = r"^[0-9a-f]{64}$"
+MODEL_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 
 
 class _Strict(BaseModel):
@@ -121,6 +122,7 @@ class SourceSpec(_Strict):
     package: PackageSource | None = None
     file: Path | None = None
     builtin: str | None = None
+    sha256: str | None = Field(default=None, pattern=SHA256_RE)  # a `file:` source's checksum, checked on load
 
     @field_validator("file")
     @classmethod
@@ -135,6 +137,8 @@ class SourceSpec(_Strict):
         given = [name for name in ("hf", "url", "package", "file", "builtin") if getattr(self, name) is not None]
         if len(given) != 1:
             raise ValueError(f"give exactly one of hf, url, package, file, builtin (got {given or 'none'})")
+        if self.sha256 is not None and self.file is None:
+            raise ValueError("sha256 beside the source applies to file: sources (hf: and url: carry their own)")
         return self
 
     @property
@@ -213,7 +217,7 @@ def _to_bool(value: Any) -> bool:
 class ModelSpec(_Strict):
     """One model of the catalogue."""
 
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    id: str = Field(pattern=MODEL_ID_PATTERN)
     name: str
     task: Task
     scale: int = Field(ge=1, le=16)

@@ -130,7 +130,8 @@ def test_models_that_cannot_run_here_are_greyed_with_the_reason(page):
     boxes = page.locator(".models-unavailable input[type=checkbox]")
     assert boxes.count() >= 1 and all(boxes.nth(i).is_disabled() for i in range(boxes.count()))
     offered = search(page, "deblur", "")
-    assert len(offered) == 4 and not any("nafnet" in label for label in offered)  # not offered to pick
+    assert len(offered) == 5 and not any("nafnet" in label for label in offered)  # not offered to pick
+    assert any("studio-dmcnn-deblur" in label for label in offered)  # our trained network, shipped: it runs
     page.keyboard.press("Escape")
     listed.screenshot(path=str(ARTIFACTS / "picker-2-unavailable.png"))
 
@@ -155,23 +156,23 @@ def test_the_predicted_time_and_the_budget_before_running(page):
 
 
 def test_presets_pick_models_across_the_lists(page):
-    # This app has no weights of its own: the networks download on first use (from the test mirror), so every
+    # The networks download on first use (from the test mirror), except the ones we trained and ship: every
     # preset picks the models that run now and names the ones that would download.
     page.click("#preset-anime-x2")
     wait_for_ids(page, "super-resolution", ["bicubic-x2", "lanczos-x2"])
     note = page.locator("#preset-note")
     wait_for_text(page, "#preset-note", ["anime x2: 2 models"])
     assert "4 more models not downloaded yet (Real-ESRGAN animevideo v3 x2, " in note.inner_text()
-    page.click("#preset-deblur")  # NAFNet cannot run here (offline): the four deconvolutions
+    page.click("#preset-deblur")  # NAFNet cannot run here (offline): the four deconvolutions and our DMCNN
     deconvolutions = ["wiener-gaussian", "wiener-motion", "richardson-lucy-gaussian", "richardson-lucy-motion"]
-    wait_for_ids(page, "deblur", deconvolutions)
+    wait_for_ids(page, "deblur", [*deconvolutions, "studio-dmcnn-deblur"])
     wait_for_ids(page, "super-resolution", [])
     page.click("#preset-denoise")
-    wait_for_ids(page, "denoise", ["bilateral", "nl-means"])
+    wait_for_ids(page, "denoise", ["bilateral", "nl-means", "studio-dncnn-denoise"])
     assert chosen_ids(page, "deblur") == []
     page.click("#preset-photo-x4")
-    wait_for_ids(page, "super-resolution", ["bicubic-x4", "lanczos-x4"])
-    wait_for_text(page, "#preset-note", ["photo x4: 2 models", "pick them to fetch on first use"])
+    wait_for_ids(page, "super-resolution", ["bicubic-x4", "lanczos-x4", "studio-espcn-x4"])
+    wait_for_text(page, "#preset-note", ["photo x4: 3 models", "pick them to fetch on first use"])
     assert all("downloads on first use" not in label for label in tokens(page, "super-resolution"))
     page.screenshot(path=str(ARTIFACTS / "picker-5-preset.png"))
     # fast on CPU, on a 512 px square before an upload: lanczos-x4 is measured at 10 MP/s (0.4 s for the
@@ -188,13 +189,12 @@ def test_presets_pick_models_across_the_lists(page):
 
 def test_more_than_eight_models_are_flagged_as_they_are_chosen(page):
     assert "Contrast (1 model)" in page.locator("#models-contrast").inner_text()  # counted in words
-    page.click("#preset-deblur")  # the four deconvolutions (and nothing else)
+    page.click("#preset-deblur")  # the four deconvolutions and our DMCNN (and nothing else)
     wait_for_ids(page, "super-resolution", [])
     for task, model_id in [("denoise", "bilateral"), ("denoise", "nl-means")]:
         pick_model(page, task, model_id)
-    for model_id in ["unsharp-mask", "detail-enhance"]:
-        pick_model(page, "sharpen", model_id)
-    wait_for_ids(page, "sharpen", ["unsharp-mask", "detail-enhance"])
+    pick_model(page, "sharpen", "unsharp-mask")
+    wait_for_ids(page, "sharpen", ["unsharp-mask"])
     wait_for_ids(page, "denoise", ["bilateral", "nl-means"])
     assert "models chosen" not in page.locator("#prediction").inner_text()  # 8 chosen: a run takes them
     pick_model(page, "super-resolution", "lanczos-x4")  # the ninth
@@ -209,7 +209,8 @@ def test_an_example_loads_its_image_and_models(page):
     clear_models(page, "super-resolution")
     page.get_by_text("coffee-noisy.png · denoise").click()
     page.wait_for_selector("#input-preview img", timeout=30_000)
-    wait_for_ids(page, "denoise", ["bilateral", "nl-means"])  # waifu2x-cunet-denoise3 downloads: not picked
+    # waifu2x-cunet-denoise3 downloads: not picked; our DnCNN ships with the studio
+    wait_for_ids(page, "denoise", ["bilateral", "nl-means", "studio-dncnn-denoise"])
     assert chosen_ids(page, "super-resolution") == []
     wait_for_text(page, "#prediction", ["No prediction yet for a 300x200 input"], 30_000)
 

@@ -179,7 +179,7 @@ def test_presets_add_downloads_only_below_two_runnable_models(services):
     none_here = {spec.id: "not downloaded" for spec in services.registry}
     chosen, note = presets.preset_models(BY_LABEL["photo x4"], list(services.registry), none_here, lambda _: None)
     assert chosen == ["bicubic-x4", "lanczos-x4"]  # two downloads at most, in registry order
-    assert "; 2 downloads on first use; 9 more models not downloaded yet (Real-ESRGAN x4plus, " in note
+    assert "; 2 downloads on first use; 10 more models not downloaded yet (Real-ESRGAN x4plus, " in note
     two = one | {"wiener-gaussian": "cached"}
     assert presets.preset_models(deblur, list(services.registry), two, lambda _: None)[0] == [
         "wiener-gaussian",
@@ -210,7 +210,8 @@ def test_example_rows_give_each_list_its_models(services):
     rows, labels = picker.example_rows(services, fake)
     assert labels == [f"{name} · {preset}" for name, preset in EXAMPLES.items()]
     by_name = {Path(row[0]).name: row[1:] for row in rows}
-    assert by_name["coffee-noisy.png"] == [[], ["bilateral", "nl-means"], []]  # offline: waifu2x not fetchable
+    # offline: waifu2x not fetchable; our DnCNN ships with the studio
+    assert by_name["coffee-noisy.png"] == [[], ["bilateral", "nl-means", "studio-dncnn-denoise"], []]
     assert by_name["text-blurred.png"][2][:2] == ["wiener-gaussian", "wiener-motion"]
     assert by_name["astronaut-lowres.jpg"][0][:2] == ["bicubic-x4", "lanczos-x4"]
 

@@ -13,7 +13,8 @@ def load_spandrel(state_dict: dict[str, Any]) -> Any:
     """
     import spandrel
 
-    from studio.models.archs.waifu2x import register
+    from studio.models.archs import baselines, waifu2x
 
-    register()
+    waifu2x.register()
+    baselines.register()
     return spandrel.ModelLoader("cpu").load_from_state_dict(state_dict)

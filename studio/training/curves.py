@@ -1,0 +1,68 @@
+"""The validation curve of a training run: a CSV and a PNG line plot (drawn with Pillow, no plotting library)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from studio.training.loop import Curve
+
+FIELDS = ("step", "loss", "psnr", "ssim", "seconds")
+WIDTH, HEIGHT, MARGIN = 720, 420, 56
+COLOURS = {"psnr": (31, 119, 180), "ssim": (214, 39, 40)}
+
+
+def write_csv(curve: Curve, path: Path) -> None:
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=FIELDS)
+        writer.writeheader()
+        for row in curve.rows:
+            writer.writerow({key: f"{row[key]:.6g}" for key in FIELDS})
+
+
+def _axis_range(values: list[float]) -> tuple[float, float]:
+    low, high = min(values), max(values)
+    pad = (high - low) * 0.08 or 0.5
+    return low - pad, high + pad
+
+
+def write_png(curve: Curve, path: Path, title: str, psnr_label: str) -> None:
+    """PSNR (left axis, blue) and SSIM (right axis, red) against the step."""
+    image = Image.new("RGB", (WIDTH, HEIGHT), "white")
+    draw = ImageDraw.Draw(image)
+    left, right, top, bottom = MARGIN, WIDTH - MARGIN, 48, HEIGHT - 44
+    draw.rectangle((left, top, right, bottom), outline=(120, 120, 120))
+    draw.text((left, 10), title, fill="black")
+    rows = curve.rows
+    if not rows:
+        draw.text((left + 10, top + 10), "no validation yet", fill="black")
+        image.save(path)
+        return
+    last_step = max(row["step"] for row in rows) or 1
+    for key, side in (("psnr", left), ("ssim", right)):
+        values = [row[key] for row in rows]
+        low, high = _axis_range(values)
+        points = [
+            (left + (right - left) * row["step"] / last_step, bottom - (bottom - top) * (row[key] - low) / (high - low))
+            for row in rows
+        ]
+        colour = COLOURS[key]
+        if len(points) > 1:
+            draw.line(points, fill=colour, width=2)
+        for x, y in points:
+            draw.ellipse((x - 2, y - 2, x + 2, y + 2), fill=colour)
+        label = psnr_label if key == "psnr" else "SSIM"
+        fmt = "{:.2f}" if key == "psnr" else "{:.4f}"
+        anchor_x = side - 50 if key == "psnr" else side + 4
+        draw.text((anchor_x, top - 24), label, fill=colour)
+        for fraction in (0.0, 0.5, 1.0):
+            value = low + (high - low) * fraction
+            y = bottom - (bottom - top) * fraction
+            draw.text((anchor_x, y - 6), fmt.format(value), fill=colour)
+    for fraction in (0.0, 0.5, 1.0):
+        x = left + (right - left) * fraction
+        draw.text((x - 10, bottom + 6), f"{round(last_step * fraction)}", fill="black")
+    draw.text(((left + right) // 2 - 14, bottom + 22), "step", fill="black")
+    image.save(path)

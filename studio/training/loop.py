@@ -1,0 +1,275 @@
+"""`studio train`'s loop: AdamW with cosine decay over seeded, on-the-fly degraded patches.
+
+Deterministic on a CPU: the network's initial weights come from the seed, and
+each step's batch from (seed, step), so a run resumed from a checkpoint takes
+the same steps as one that never stopped. A checkpoint is written every
+`checkpoint_every` steps and on Ctrl-C, atomically, so what was saved is never
+lost; the weights exported at each checkpoint are usable at once.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from studio.core.errors import UsageError
+from studio.metrics.fullref import crop_border, psnr, ssim, to_y
+from studio.training.data import ImageSet
+from studio.training.degradations import held_out_input, training_pair
+
+CHECKPOINT = "checkpoint.pt"
+WARMUP_SHARE = 0.02
+BLUR_MARGIN = 16  # px read around a deblurring patch, then cut away: the longest kernel's radius
+VALIDATION_SIDE = 192  # px of sharp image per held-out crop while training (the final evaluation uses it all)
+# Fields that must match for --resume to continue a run (steps, checkpoint and validation intervals may change).
+RESUME_KEYS = ("arch", "task", "scale", "data", "patch", "batch", "lr", "seed", "hyper", "perceptual")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    arch: str
+    task: str  # deblur | denoise | sr
+    scale: int = 1
+    steps: int = 2000
+    patch: int = 48  # px of network input per side
+    batch: int = 16
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    seed: int = 0
+    checkpoint_every: int = 200
+    validate_every: int = 100
+    perceptual: bool = True
+    hyper: dict[str, int] = field(default_factory=dict)
+    data: str = "builtin"  # a folder, or "builtin": part of the run (its held-out split), so --resume checks it
+
+    @property
+    def name(self) -> str:
+        return f"{self.arch}-{self.task}" + (f"-x{self.scale}" if self.task == "sr" else "")
+
+    @property
+    def sharp_side(self) -> int:
+        """The sharp crop a sample is cut from (before the blur margin is added)."""
+        return self.patch * self.scale
+
+
+@dataclass
+class Curve:
+    """Validation PSNR/SSIM on the held-out crops, and the training loss, by step."""
+
+    rows: list[dict[str, float]] = field(default_factory=list)
+
+    def add(self, step: int, loss: float, psnr_db: float, ssim_value: float, seconds: float) -> None:
+        self.rows.append({"step": step, "loss": loss, "psnr": psnr_db, "ssim": ssim_value, "seconds": seconds})
+
+
+@dataclass
+class TrainState:
+    step: int
+    seconds: float  # training wall time, summed over resumed sessions
+    curve: Curve
+    interrupted: bool = False
+
+
+Progress = Callable[[int, int, float, float], None]  # step, steps, loss, seconds so far
+
+
+def _lr_factor(step: int, steps: int) -> float:
+    """Linear warm-up for the first 2 % of steps, then cosine decay to zero."""
+    warmup = max(1, int(steps * WARMUP_SHARE))
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, steps - warmup))
+    return 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def _augment(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One of the eight flips and rotations."""
+    image = np.rot90(image, int(rng.integers(4)))
+    return np.ascontiguousarray(image[:, ::-1] if rng.random() < 0.5 else image)
+
+
+def sample_batch(config: TrainConfig, images: ImageSet, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """(inputs, targets) as float32 NCHW in [0, 1], the same for the same (seed, step)."""
+    rng = np.random.default_rng([config.seed, step])
+    names = sorted(images.train)
+    margin = BLUR_MARGIN if config.task == "deblur" else 0
+    side = config.sharp_side + 2 * margin
+    inputs, targets = [], []
+    for _ in range(config.batch):
+        image = images.train[names[int(rng.integers(len(names)))]]
+        height, width = image.shape[:2]
+        crop_side = min(side, height, width)
+        top = int(rng.integers(height - crop_side + 1))
+        left = int(rng.integers(width - crop_side + 1))
+        crop = _augment(image[top : top + crop_side, left : left + crop_side], rng)
+        if crop_side < side:  # an image only a little larger than the patch: pad the margin by reflection
+            pad = (side - crop_side + 1) // 2
+            crop = np.pad(crop, ((pad, pad), (pad, pad), (0, 0)), mode="reflect")[:side, :side]
+        degraded, target = training_pair(config.task, crop, config.scale, rng, margin)
+        inputs.append(degraded)
+        targets.append(target)
+    to_tensor = np.float32(1 / 255)
+    return (
+        np.stack(inputs).transpose(0, 3, 1, 2).astype(np.float32) * to_tensor,
+        np.stack(targets).transpose(0, 3, 1, 2).astype(np.float32) * to_tensor,
+    )
+
+
+def validation_set(config: TrainConfig, images: ImageSet) -> list[tuple[np.ndarray, np.ndarray]]:
+    """A central crop of each held-out image, degraded with that image's fixed seed."""
+    pairs = []
+    for index, name in enumerate(sorted(images.held_out)):
+        image = images.held_out[name]
+        height, width = image.shape[:2]
+        side = min(VALIDATION_SIDE, height, width)
+        side -= side % max(4, config.scale)
+        top, left = (height - side) // 2, (width - side) // 2
+        degraded, reference, _ = held_out_input(
+            config.task, image[top : top + side, left : left + side], config.scale, index
+        )
+        pairs.append((degraded, reference))
+    return pairs
+
+
+def run_network(model: Any, image: np.ndarray) -> np.ndarray:
+    """uint8 HxWx3 through the network in fp32, back to uint8."""
+    import torch
+
+    tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float() / 255.0
+    with torch.inference_mode():
+        output = model(tensor)
+    return output.clamp(0, 1).mul(255).round().byte()[0].permute(1, 2, 0).numpy()
+
+
+def validate(model: Any, config: TrainConfig, pairs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[float, float]:
+    """Mean PSNR (luma for super-resolution, RGB otherwise; border = scale) and mean SSIM over the crops."""
+    model.eval()
+    border = config.scale if config.scale > 1 else 0
+    psnrs, ssims = [], []
+    for degraded, reference in pairs:
+        output = crop_border(run_network(model, degraded), border)
+        target = crop_border(reference, border)
+        psnrs.append(psnr(to_y(output), to_y(target)) if config.task == "sr" else psnr(output, target))
+        ssims.append(ssim(output, target))
+    model.train()
+    return float(np.mean(psnrs)), float(np.mean(ssims))
+
+
+def _checkpoint_path(out: Path) -> Path:
+    return out / CHECKPOINT
+
+
+def _config_dict(config: TrainConfig) -> dict[str, Any]:
+    return asdict(config)
+
+
+def check_resume(out: Path, config: TrainConfig, resume: bool) -> dict[str, Any] | None:
+    """The checkpoint to continue from, or None for a fresh run; one-line errors where the two disagree."""
+    import torch
+
+    path = _checkpoint_path(out)
+    if not path.exists():
+        if resume:
+            raise UsageError(f"--resume: {out} holds no {CHECKPOINT} to continue from")
+        return None
+    if not resume:
+        raise UsageError(
+            f"{out} already holds a training run ({CHECKPOINT}): add --resume to continue it, or give another --out"
+        )
+    try:
+        saved = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise UsageError(f"--resume: cannot read {path}: {str(exc).splitlines()[0][:160]}") from None
+    before = saved.get("config", {})
+    for key in RESUME_KEYS:
+        if before.get(key) != _config_dict(config).get(key):
+            raise UsageError(
+                f"--resume: {key} was {before.get(key)!r} in {path}, now {_config_dict(config).get(key)!r} "
+                "(resume with the same settings, or start another --out)"
+            )
+    if saved["step"] > config.steps:
+        raise UsageError(
+            f"--resume: the run in {out} already took {saved['step']} steps, more than --steps {config.steps}"
+        )
+    return saved  # at exactly --steps, nothing is trained: the run is finished (weights, evaluation, card)
+
+
+def _save(path: Path, payload: dict[str, Any]) -> None:
+    """Write atomically: a crash mid-write leaves the previous checkpoint whole."""
+    import torch
+
+    partial = path.with_suffix(".partial")
+    torch.save(payload, str(partial))
+    os.replace(partial, path)
+
+
+def train(
+    model: Any,
+    config: TrainConfig,
+    images: ImageSet,
+    loss_fn: Callable[[Any, Any], Any],
+    out: Path,
+    saved: dict[str, Any] | None,
+    threads: int,
+    on_progress: Progress | None = None,
+    on_checkpoint: Callable[[TrainState], object] | None = None,
+) -> TrainState:
+    """Run (or continue) the loop to `config.steps`; returns at the end or on Ctrl-C, with a checkpoint written."""
+    import torch
+
+    torch.set_num_threads(threads)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    state = TrainState(step=0, seconds=0.0, curve=Curve())
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        state = TrainState(step=int(saved["step"]), seconds=float(saved["seconds"]), curve=Curve(list(saved["curve"])))
+    pairs = validation_set(config, images)
+
+    def checkpoint() -> None:
+        payload = {
+            "config": _config_dict(config),
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "step": state.step,
+            "seconds": state.seconds,
+            "curve": state.curve.rows,
+        }
+        _save(_checkpoint_path(out), payload)
+        if on_checkpoint:
+            on_checkpoint(state)
+
+    model.train()
+    started = time.perf_counter() - state.seconds
+    loss_value = float("nan")
+    try:
+        while state.step < config.steps:
+            for group in optimizer.param_groups:
+                group["lr"] = config.lr * _lr_factor(state.step, config.steps)
+            inputs, targets = sample_batch(config, images, state.step)
+            output = model(torch.from_numpy(inputs))
+            loss = loss_fn(output, torch.from_numpy(targets))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_value = float(loss.detach())
+            state.step += 1
+            state.seconds = time.perf_counter() - started
+            if state.step % config.validate_every == 0 or state.step == config.steps:
+                state.curve.add(state.step, loss_value, *validate(model, config, pairs), state.seconds)
+            if on_progress:
+                on_progress(state.step, config.steps, loss_value, state.seconds)
+            if state.step % config.checkpoint_every == 0 or state.step == config.steps:
+                checkpoint()
+    except KeyboardInterrupt:
+        state.interrupted = True
+        state.seconds = time.perf_counter() - started
+        checkpoint()
+    return state

@@ -1,0 +1,77 @@
+"""A trained model is usable at once: its entry validates, --register keeps the rest of the file, and the data
+directory's trained.yaml joins the catalogue by itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from studio.core.config import Settings
+from studio.core.errors import RegistryError, UsageError
+from studio.models.registry import load_registry, parse_registry_file
+from studio.models.schema import SourceSpec
+from studio.training.export import register, registry_entry
+from studio.training.loop import TrainConfig
+from studio.training.run import register_target
+
+
+def _entry(model_id="dmcnn-deblur", path=Path("/tmp/w.safetensors")):
+    return registry_entry(TrainConfig("dmcnn", "deblur", steps=5), model_id, path, "a" * 64, 5, "builtin")
+
+
+def test_register_adds_and_replaces_by_id_keeping_other_entries(tmp_path):
+    target = tmp_path / "mine.yaml"
+    other = {
+        "id": "my-net",
+        "name": "n",
+        "task": "denoise",
+        "scale": 1,
+        "backend": "classical",
+        "source": {"builtin": "bilateral"},
+        "license": "MIT",
+        "description": "d",
+        "link": "https://e.org",
+    }
+    target.write_text(yaml.safe_dump({"version": 1, "models": [other]}))
+    register(_entry(), target)
+    register(_entry(path=Path("/tmp/v2.safetensors")), target)
+    models = yaml.safe_load(target.read_text())["models"]
+    assert [m["id"] for m in models] == ["my-net", "dmcnn-deblur"]
+    assert models[1]["source"]["file"] == "/tmp/v2.safetensors"
+    specs = {spec.id: spec for spec in parse_registry_file(target)}
+    assert specs["dmcnn-deblur"].source.sha256 == "a" * 64 and specs["dmcnn-deblur"].options.tileable is False
+
+
+def test_register_refuses_a_file_that_is_not_a_registry(tmp_path):
+    target = tmp_path / "broken.yaml"
+    target.write_text("models: [unclosed")
+    with pytest.raises(UsageError, match="not valid YAML"):
+        register(_entry(), target)
+    assert target.read_text() == "models: [unclosed"  # left as it was
+
+
+def test_the_data_directory_trained_registry_joins_the_catalogue(env, tmp_path):
+    settings = Settings.from_env(env)
+    assert register_target(settings) == Path(env["STUDIO_DATA_DIR"]) / "trained.yaml"
+    register(_entry("mine-deblur", tmp_path / "w.safetensors"), register_target(settings))
+    again = Settings.from_env(env)
+    assert again.registry_files[-1] == register_target(settings)
+    assert "mine-deblur" in load_registry(again)
+    named = Settings.from_env({**env, "STUDIO_REGISTRY": str(tmp_path / "named.yaml")})
+    assert register_target(named) == tmp_path / "named.yaml"
+
+
+def test_sha256_beside_a_source_is_for_file_sources_only():
+    assert SourceSpec.model_validate({"file": "/x.safetensors", "sha256": "b" * 64}).sha256 == "b" * 64
+    with pytest.raises(ValueError, match="applies to file"):
+        SourceSpec.model_validate({"builtin": "resize", "sha256": "b" * 64})
+
+
+def test_a_bad_entry_in_trained_yaml_names_the_file(env):
+    folder = Path(env["STUDIO_DATA_DIR"])
+    folder.mkdir(parents=True)
+    (folder / "trained.yaml").write_text(yaml.safe_dump({"models": [{"id": "x"}]}))
+    with pytest.raises(RegistryError, match="trained.yaml"):
+        load_registry(Settings.from_env(env))
