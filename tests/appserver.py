@@ -86,3 +86,16 @@ class AppServer:
         except subprocess.TimeoutExpired:
             self._process.kill()
         self._log.close()
+
+
+def half_an_upload(app: AppServer) -> socket.socket:
+    """A multipart upload to /gradio_api/upload that stops half-way, its connection left open."""
+    head = (
+        b'--XyZ\r\nContent-Disposition: form-data; name="files"; filename="big.png"\r\nContent-Type: image/png\r\n\r\n'
+    )
+    connection = socket.create_connection(("127.0.0.1", app.port))
+    connection.sendall(
+        b"POST /gradio_api/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=XyZ\r\n"
+        b"Content-Length: 4000000\r\n\r\n" + head + os.urandom(1_000_000)
+    )
+    return connection

@@ -33,3 +33,11 @@ def clean_env(extra: dict[str, str | None] | None = None) -> dict[str, str]:
         else:
             env[key] = value
     return env
+
+
+def default_sigint() -> None:
+    """`preexec_fn` for a child a test sends Ctrl-C: a shell's background job starts with SIGINT ignored, and a
+    Python started that way never raises KeyboardInterrupt (the test would wait on a run that cannot stop)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

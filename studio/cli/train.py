@@ -12,19 +12,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from studio.cli.common import add_command
+from studio.core.vocabulary import TRAIN_ARCHITECTURES, TRAIN_TASKS
 
 if TYPE_CHECKING:
     from studio.services import Services
-
-ARCHS = ("espcn", "dae", "deblurnet", "dmcnn", "dncnn")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     command = add_command(commands, "train", cmd_train, "train a small deblur / denoise / SR network on your images")
     command.formatter_class = argparse.ArgumentDefaultsHelpFormatter
-    command.add_argument("arch", choices=ARCHS, help="espcn (SR), dae, deblurnet, dmcnn, dncnn")
+    command.add_argument("arch", choices=TRAIN_ARCHITECTURES, help="espcn (SR), dae, deblurnet, dmcnn, dncnn")
     command.add_argument("--data", default="builtin", help="a folder of sharp images, or 'builtin' (default)")
-    command.add_argument("--task", required=True, choices=("deblur", "denoise", "sr"))
+    command.add_argument("--task", required=True, choices=TRAIN_TASKS)
     command.add_argument("--scale", type=int, default=None, help="super-resolution factor: 2, 3 or 4")
     command.add_argument("--steps", type=int, default=2000)
     command.add_argument("--patch", type=int, default=48, metavar="PX", help="input patch side (multiple of 4)")

@@ -11,6 +11,8 @@ DEVICES = ("auto", "cpu", "cuda", "vulkan")
 # What a model's fastest form depends on: a plain CPU, a CPU with fast bf16 (AVX-512 BF16 / AMX), a CUDA GPU.
 MACHINE_CLASSES = ("cpu", "cpu-bf16", "cuda")
 OUTPUT_FORMATS = ("png", "jpeg", "webp")
+TRAIN_ARCHITECTURES = ("espcn", "dae", "deblurnet", "dmcnn", "dncnn")  # `studio train`: our own networks
+TRAIN_TASKS = ("deblur", "denoise", "sr")  # what `studio train` trains for (sr: super-resolution)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")  # what a folder of images holds
 LOG_FORMATS = ("plain", "json")  # the web server's log: plain lines, or one JSON object per line
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from studio.core.errors import UsageError
 from studio.core.files import writable_folder
+from studio.core.vocabulary import TRAIN_TASKS
 from studio.engine.provenance import machine_info
 from studio.models.archs.baselines import ARCH_CODES, TASKS_BY_ARCH
 from studio.models.schema import MODEL_ID_PATTERN, ModelSpec
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
     from studio.models.loader import Loader
     from studio.models.registry import Registry
 
-TASKS = ("deblur", "denoise", "sr")
 LIMITS = {
     "steps": (1, 1_000_000),
     "patch": (16, 512),
@@ -78,8 +78,8 @@ def check(request: TrainRequest, registry: Registry) -> None:
     config = request.config
     if config.arch not in ARCH_CODES:
         raise UsageError(f"unknown architecture '{config.arch}' (use one of {', '.join(ARCH_CODES)})")
-    if config.task not in TASKS:
-        raise UsageError(f"--task must be one of {', '.join(TASKS)}, got '{config.task}'")
+    if config.task not in TRAIN_TASKS:
+        raise UsageError(f"--task must be one of {', '.join(TRAIN_TASKS)}, got '{config.task}'")
     if config.task not in TASKS_BY_ARCH[config.arch]:
         raise UsageError(f"{config.arch} trains for {' or '.join(TASKS_BY_ARCH[config.arch])}, not {config.task}")
     if config.task == "sr" and config.scale not in (2, 3, 4):

@@ -15,7 +15,7 @@ import pytest
 
 from tests.batch.data import METRICS, MODELS, make_dataset, make_pairs, not_an_image
 from tests.cli.helpers import stderr_lines, studio
-from tests.environment import clean_env
+from tests.environment import clean_env, default_sigint
 from tests.paths import REPO_ROOT
 
 MODEL_FLAGS = tuple(flag for model in MODELS for flag in ("-m", model))
@@ -122,7 +122,13 @@ def test_a_crash_or_ctrl_c_keeps_finished_cells_and_resume_repeats_none(tmp_path
     run_dir = tmp_path / "run"
     command = [sys.executable, "-m", "studio", "batch", str(listing), *RUN_FLAGS, "--degrade", "x2", "-o", str(run_dir)]
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(), cwd=REPO_ROOT
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+        cwd=REPO_ROOT,
+        preexec_fn=default_sigint,
     )
     writer: list[int] = []
     opener = threading.Thread(target=lambda: writer.append(os.open(fifo, os.O_WRONLY)), daemon=True)

@@ -15,10 +15,15 @@ import yaml
 
 from studio.core.errors import ChecksumMismatchError
 from tests.cli.helpers import save_image, studio
-from tests.environment import clean_env
+from tests.environment import clean_env, default_sigint
 from tests.paths import REPO_ROOT
 
 TINY = ("--steps", "3", "--patch", "16", "--batch", "2", "--validate-every", "1", "--checkpoint-every", "1")
+
+
+def train(arch: str, task: str, data, *extra: str, env: dict) -> subprocess.CompletedProcess:
+    """`studio train ARCH --data DATA --task TASK` for a few steps on tiny patches."""
+    return studio("train", arch, "--data", str(data), "--task", task, *TINY, *extra, env=env)
 
 
 @pytest.fixture
@@ -39,19 +44,7 @@ def user_env(tmp_path):
 
 def test_train_evaluate_register_and_compare(photos, tmp_path, user_env):
     out = tmp_path / "run"
-    result = studio(
-        "train",
-        "dncnn",
-        "--data",
-        str(photos),
-        "--task",
-        "denoise",
-        *TINY,
-        "--out",
-        str(out),
-        "--register",
-        env=user_env,
-    )
+    result = train("dncnn", "denoise", photos, "--out", str(out), "--register", env=user_env)
     assert result.returncode == 0, result.stderr
     card = (out / "dncnn-denoise.md").read_text()
     for expected in (
@@ -98,21 +91,7 @@ def test_train_evaluate_register_and_compare(photos, tmp_path, user_env):
 def test_a_changed_weights_file_is_refused_by_its_sha256(photos, tmp_path, user_env, settings):
     out = tmp_path / "run"
     assert (
-        studio(
-            "train",
-            "dae",
-            "--data",
-            str(photos),
-            "--task",
-            "denoise",
-            *TINY,
-            "--out",
-            str(out),
-            "--no-evaluate",
-            "--register",
-            env=user_env,
-        ).returncode
-        == 0
+        train("dae", "denoise", photos, "--out", str(out), "--no-evaluate", "--register", env=user_env).returncode == 0
     )
     from studio.core.config import Settings
     from studio.models.registry import load_registry
@@ -142,16 +121,16 @@ def test_bad_data_folders_exit_2_with_one_line(tmp_path, user_env, make, message
     folder = tmp_path / "bad"
     folder.mkdir()
     make(folder)
-    result = studio("train", "dncnn", "--data", str(folder), "--task", "denoise", *TINY, env=user_env)
+    result = train("dncnn", "denoise", folder, env=user_env)
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and message in lines[0], result.stderr
 
 
 def test_wrong_task_scale_and_rerun_without_resume(photos, tmp_path, user_env):
-    result = studio("train", "espcn", "--data", str(photos), "--task", "deblur", *TINY, env=user_env)
+    result = train("espcn", "deblur", photos, env=user_env)
     assert result.returncode == 2 and "espcn trains for sr" in result.stderr
-    result = studio("train", "dmcnn", "--data", str(photos), "--task", "deblur", "--scale", "2", *TINY, env=user_env)
+    result = train("dmcnn", "deblur", photos, "--scale", "2", env=user_env)
     assert result.returncode == 2 and "super-resolution only" in result.stderr
     out = tmp_path / "run"
     args = ("train", "espcn", "--data", str(photos), "--task", "sr", "--scale", "2", *TINY, "--no-evaluate")
@@ -188,6 +167,7 @@ def test_ctrl_c_keeps_a_checkpoint_and_resume_finishes(photos, tmp_path, user_en
     ]
     process = subprocess.Popen(
         [*args, "--steps", "100000"],
+        preexec_fn=default_sigint,
         cwd=REPO_ROOT,
         env=clean_env(user_env),
         stdout=subprocess.PIPE,
@@ -198,7 +178,10 @@ def test_ctrl_c_keeps_a_checkpoint_and_resume_finishes(photos, tmp_path, user_en
     while not (out / "checkpoint.pt").exists() and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.2)
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=120)
+    try:
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        process.kill()  # never left training after a failure
     assert process.returncode == 130, stderr
     assert "interrupted at step" in stderr and "--resume" in stderr
     assert (out / "dncnn-denoise.safetensors").stat().st_size > 0
@@ -238,5 +221,5 @@ def test_resume_finishes_a_run_registers_it_and_refuses_other_data(photos, tmp_p
     [(("--lr", "-1"), "--lr must be between"), (("--checkpoint-every", "0"), "--checkpoint-every must be")],
 )
 def test_bad_numbers_exit_2(photos, user_env, flag, message):
-    result = studio("train", "dncnn", "--data", str(photos), "--task", "denoise", *TINY, *flag, env=user_env)
+    result = train("dncnn", "denoise", photos, *flag, env=user_env)
     assert result.returncode == 2 and message in result.stderr, result.stderr

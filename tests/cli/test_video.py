@@ -11,7 +11,7 @@ import time
 import pytest
 
 from tests.cli.helpers import stderr_lines, studio
-from tests.environment import clean_env
+from tests.environment import clean_env, default_sigint
 from tests.paths import REPO_ROOT
 from tests.video.clips import audio_packets, make_clip, video_facts
 
@@ -137,6 +137,7 @@ def test_ctrl_c_or_sigterm_stops_with_130_and_leaves_no_partial_file(tmp_path, s
             str(out / "o.mp4"),
             "--side-by-side",
         ],
+        preexec_fn=default_sigint,
         stderr=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

@@ -56,6 +56,20 @@ def test_a_waiting_run_says_so_once_and_a_cancel_ends_the_wait():
     assert said == ["waiting"] and asked == 3 and not slot_busy()
 
 
+def another_run_holds_the_slot(held: threading.Event, release: threading.Event) -> threading.Thread:
+    """A thread that takes the compute slot, sets `held`, and keeps it until `release` (10 s at most)."""
+
+    def other_run() -> None:
+        with compute_slot():
+            held.set()
+            release.wait(10)
+
+    other = threading.Thread(target=other_run)
+    other.start()
+    held.wait(5)
+    return other
+
+
 def test_a_comparison_waiting_for_the_slot_says_so_and_a_cancel_ends_it_without_running(settings, small_photo):
     registry = load_registry(settings)
     loader = Loader(settings, cache=EnhancerCache(512))
@@ -66,15 +80,7 @@ def test_a_comparison_waiting_for_the_slot_says_so_and_a_cancel_ends_it_without_
         request, DecodedImage(rgb=small_photo), registry, loader, None, lambda _, note: notes.append(note), stop.is_set
     )
     next(steps)  # the prepared input: the slot was free for the memory check
-
-    def other_run() -> None:
-        with compute_slot():
-            held.set()
-            release.wait(10)
-
-    other = threading.Thread(target=other_run)
-    other.start()
-    held.wait(5)
+    other = another_run_holds_the_slot(held, release)
     outcome: dict = {}
     waiting = threading.Thread(target=lambda: outcome.update(last=list(steps)[-1]))
     waiting.start()

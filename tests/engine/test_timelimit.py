@@ -23,6 +23,7 @@ from studio.models.loader import Loader
 from studio.models.registry import load_registry
 from studio.video.io import VideoLimits
 from studio.video.pipeline import run_video
+from tests.engine.test_slot import another_run_holds_the_slot
 from tests.video.clips import make_clip
 
 MESSAGE = (
@@ -88,15 +89,7 @@ def test_time_spent_waiting_for_the_slot_does_not_count(engine, small_photo):
     registry, loader = engine
     request = CompareRequest.build(registry, ["lanczos-x2"], metrics=[])
     held, release = threading.Event(), threading.Event()
-
-    def other_run() -> None:
-        with compute_slot():
-            held.set()
-            release.wait(10)
-
-    other = threading.Thread(target=other_run)
-    other.start()
-    held.wait(5)
+    other = another_run_holds_the_slot(held, release)
     threading.Timer(0.6, release.set).start()
     limit = TimeLimit(0.5)  # less than the wait; far more than lanczos on 128x128 takes
     results = run(request, DecodedImage(rgb=small_photo), registry, loader, time_limit=limit)

@@ -5,8 +5,6 @@ next server has started. Each server runs with its own TMPDIR here, so the test 
 
 from __future__ import annotations
 
-import os
-import socket
 import sqlite3
 import threading
 import time
@@ -19,7 +17,7 @@ from gradio_client import Client, handle_file
 from PIL import Image
 
 from studio.ratings.store_transfer import votes_frame
-from tests.appserver import AppServer
+from tests.appserver import AppServer, half_an_upload
 from tests.ui.ratings import data_env, open_store, seed_round
 
 pytestmark = [pytest.mark.slow, pytest.mark.network]  # real servers (conftest marks by fixture; none here)
@@ -55,19 +53,6 @@ def stored_votes(home: Path) -> int:
         return len(votes_frame(store, include_flagged=True))
     finally:
         store.dispose()
-
-
-def half_an_upload(app: AppServer) -> socket.socket:
-    """A multipart upload to /gradio_api/upload that stops half-way, its connection left open."""
-    head = (
-        b'--XyZ\r\nContent-Disposition: form-data; name="files"; filename="big.png"\r\nContent-Type: image/png\r\n\r\n'
-    )
-    connection = socket.create_connection(("127.0.0.1", app.port))
-    connection.sendall(
-        b"POST /gradio_api/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=XyZ\r\n"
-        b"Content-Length: 4000000\r\n\r\n" + head + os.urandom(1_000_000)
-    )
-    return connection
 
 
 def wait_for(condition, timeout: float = 30.0) -> None:

@@ -13,10 +13,8 @@ second here); the slow run is realesr-animevideov3-x4 at full size on a 1536x153
 from __future__ import annotations
 
 import functools
-import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -31,7 +29,7 @@ import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
-from tests.appserver import AppServer, app_env
+from tests.appserver import AppServer, app_env, half_an_upload
 from tests.environment import clean_env
 from tests.paths import REPO_ROOT
 from tests.service.test_server import metric_samples
@@ -270,14 +268,7 @@ def test_a_full_queue_is_a_clean_503_and_the_server_goes_on(app, images):
 
 def test_an_upload_dropped_half_way_is_one_log_line(app):
     before = len(log_text(app).splitlines())
-    head = (
-        b'--XyZ\r\nContent-Disposition: form-data; name="files"; filename="big.png"\r\nContent-Type: image/png\r\n\r\n'
-    )
-    connection = socket.create_connection(("127.0.0.1", app.port))
-    connection.sendall(
-        b"POST /gradio_api/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=XyZ\r\n"
-        b"Content-Length: 4000000\r\n\r\n" + head + os.urandom(1_000_000)
-    )
+    connection = half_an_upload(app)
     time.sleep(0.5)
     connection.close()
     line = "client went away: POST /gradio_api/upload was cut off before its request body arrived"

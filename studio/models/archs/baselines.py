@@ -29,8 +29,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from studio.core.vocabulary import TRAIN_ARCHITECTURES
+
 # The code in each state dict's `studio_arch` buffer, by architecture name (the `studio train ARCH` names).
-ARCH_CODES = {"espcn": 1, "dae": 2, "deblurnet": 3, "dmcnn": 4, "dncnn": 5}
+ARCH_CODES = {name: code for code, name in enumerate(TRAIN_ARCHITECTURES, start=1)}  # never reorder: files keep codes
 ARCH_NAMES = {code: name for name, code in ARCH_CODES.items()}
 TASKS_BY_ARCH = {
     "espcn": ("sr",),
