@@ -17,6 +17,7 @@ import numpy as np
 
 from studio.core.errors import MediaError, UsageError
 from studio.core.media import decode
+from studio.core.resize import limit_long_side
 from studio.core.vocabulary import IMAGE_SUFFIXES
 
 BUILTIN = "builtin"
@@ -56,15 +57,6 @@ def is_held_out(name: str) -> bool:
     return int(hashlib.sha256(name.encode()).hexdigest(), 16) % HELD_OUT_EVERY == 0
 
 
-def _shrunk(image: np.ndarray) -> np.ndarray:
-    height, width = image.shape[:2]
-    longest = max(height, width)
-    if longest <= MAX_TRAINING_SIDE:
-        return image
-    factor = MAX_TRAINING_SIDE / longest
-    return cv2.resize(image, (round(width * factor), round(height * factor)), interpolation=cv2.INTER_AREA)
-
-
 def drawn_images(seed: int = 0) -> dict[str, np.ndarray]:
     """Two images we draw: dark text on paper, and flat shapes with hard edges (what deblurring must restore)."""
     rng = np.random.default_rng(seed)
@@ -97,7 +89,8 @@ def builtin_images() -> ImageSet:
         if picture.ndim == 2:
             picture = np.repeat(picture[..., None], 3, axis=2)
         picture = np.ascontiguousarray(picture[..., :3]).astype(np.uint8)
-        (images.held_out if name in BUILTIN_HELD_OUT else images.train)[name] = _shrunk(picture)
+        side = images.held_out if name in BUILTIN_HELD_OUT else images.train
+        side[name] = limit_long_side(picture, MAX_TRAINING_SIDE)
     images.train.update(drawn_images())
     return images
 
@@ -118,7 +111,8 @@ def folder_images(folder: Path, max_pixels: int) -> ImageSet:
         except MediaError as exc:
             images.skipped[path.name] = str(exc)
             continue
-        (images.held_out if is_held_out(path.name) else images.train)[path.name] = _shrunk(rgb)
+        side = images.held_out if is_held_out(path.name) else images.train
+        side[path.name] = limit_long_side(rgb, MAX_TRAINING_SIDE)
     if not images.train and not images.held_out:
         raise UsageError(
             f"--data {folder}: no readable images (looked for {', '.join(IMAGE_SUFFIXES)}; "

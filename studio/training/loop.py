@@ -21,6 +21,7 @@ import numpy as np
 
 from studio.core.errors import UsageError
 from studio.metrics.fullref import crop_border, psnr, ssim, to_y
+from studio.models.backends.torch import run_eager
 from studio.training.data import ImageSet
 from studio.training.degradations import held_out_input, training_pair
 
@@ -138,23 +139,13 @@ def validation_set(config: TrainConfig, images: ImageSet) -> list[tuple[np.ndarr
     return pairs
 
 
-def run_network(model: Any, image: np.ndarray) -> np.ndarray:
-    """uint8 HxWx3 through the network in fp32, back to uint8."""
-    import torch
-
-    tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float() / 255.0
-    with torch.inference_mode():
-        output = model(tensor)
-    return output.clamp(0, 1).mul(255).round().byte()[0].permute(1, 2, 0).numpy()
-
-
 def validate(model: Any, config: TrainConfig, pairs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[float, float]:
     """Mean PSNR (luma for super-resolution, RGB otherwise; border = scale) and mean SSIM over the crops."""
     model.eval()
     border = config.scale if config.scale > 1 else 0
     psnrs, ssims = [], []
     for degraded, reference in pairs:
-        output = crop_border(run_network(model, degraded), border)
+        output = crop_border(run_eager(model, degraded), border)
         target = crop_border(reference, border)
         psnrs.append(psnr(to_y(output), to_y(target)) if config.task == "sr" else psnr(output, target))
         ssims.append(ssim(output, target))

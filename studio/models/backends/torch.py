@@ -134,11 +134,15 @@ def eager_baseline(weights_path: Path, threads: int) -> Callable[[np.ndarray], n
 
     torch.set_num_threads(threads)
     model = load_spandrel(load_state_dict(weights_path)).model.eval()
+    return lambda image: run_eager(model, image)
 
-    def enhance(image: np.ndarray) -> np.ndarray:
-        tensor = torch.from_numpy(image).permute(2, 0, 1).unsqueeze(0).float() / 255.0
-        with torch.inference_mode():
-            result = model(tensor)
-        return result.clamp(0, 1).mul(255).round().byte()[0].permute(1, 2, 0).numpy()
 
-    return enhance
+def run_eager(model: Any, image: np.ndarray) -> np.ndarray:
+    """uint8 HxWx3 through a torch network as it stands (fp32, NCHW, eager, inference mode), back to uint8:
+    the bench's baseline, and how `studio train` validates the network it is training."""
+    import torch
+
+    tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).unsqueeze(0).float() / 255.0
+    with torch.inference_mode():
+        result = model(tensor)
+    return result.clamp(0, 1).mul(255).round().byte()[0].permute(1, 2, 0).numpy()
