@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from studio.core.vocabulary import TRAIN_ARCHITECTURES
+from studio.models.archs.blocks import ChannelAttention, DynamicConv, ResBlock, conv_block, pad_to_multiple
 
 # The code in each state dict's `studio_arch` buffer, by architecture name (the `studio train ARCH` names).
 ARCH_CODES = {name: code for code, name in enumerate(TRAIN_ARCHITECTURES, start=1)}  # never reorder: files keep codes
@@ -41,14 +42,6 @@ TASKS_BY_ARCH = {
     "dmcnn": ("deblur", "denoise"),
     "dncnn": ("denoise", "deblur"),
 }
-
-
-def _pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, int]:
-    height, width = x.shape[-2:]
-    bottom, right = -height % multiple, -width % multiple
-    if bottom or right:
-        x = F.pad(x, (0, right, 0, bottom), mode="replicate")
-    return x, height, width
 
 
 class _Tagged(nn.Module):
@@ -109,18 +102,8 @@ class DenoisingAutoencoder(_Tagged):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        padded, height, width = _pad_to_multiple(x, 4)
+        padded, height, width = pad_to_multiple(x, 4)
         return torch.sigmoid(self.decoder(self.encoder(padded)))[..., :height, :width]
-
-
-class ResBlock(nn.Module):
-    def __init__(self, channels: int):
-        super().__init__()
-        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
-        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.conv2(F.relu(self.conv1(x)))
 
 
 class DeblurNet(_Tagged):
@@ -143,58 +126,13 @@ class DeblurNet(_Tagged):
         self.tail = nn.Conv2d(f1, 3, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        padded, height, width = _pad_to_multiple(x, 4)
+        padded, height, width = pad_to_multiple(x, 4)
         s1 = self.enc1(self.head(padded))
         s2 = self.enc2(self.down1(s1))
         deep = self.middle(self.down2(s2))
         d2 = self.dec2(self.up2(deep) + s2)
         d1 = self.dec1(self.up1(d2) + s1)
         return (padded + self.tail(d1))[..., :height, :width]
-
-
-class ChannelAttention(nn.Module):
-    """Squeeze-and-excitation: reweights a skip's channels by their global average."""
-
-    def __init__(self, channels: int, reduction: int = 4):
-        super().__init__()
-        self.fc1 = nn.Conv2d(channels, max(4, channels // reduction), 1)
-        self.fc2 = nn.Conv2d(max(4, channels // reduction), channels, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        weights = torch.sigmoid(self.fc2(F.relu(self.fc1(x.mean(dim=(2, 3), keepdim=True)))))
-        return x * weights
-
-
-def _conv_block(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1),
-        nn.LeakyReLU(0.1, inplace=True),
-        nn.Conv2d(out_channels, out_channels, 3, padding=1),
-        nn.LeakyReLU(0.1, inplace=True),
-    )
-
-
-class DynamicConv(nn.Module):
-    """Applies a predicted k x k kernel per pixel (shared by the three colour channels) to an image."""
-
-    def __init__(self, features: int, kernel: int):
-        super().__init__()
-        self.kernel = kernel
-        self.predict = nn.Conv2d(features, kernel * kernel, 3, padding=1)
-        identity = torch.zeros(1, kernel * kernel, 1, 1)
-        identity[0, kernel * kernel // 2] = 1.0
-        self.register_buffer("identity", identity, persistent=False)
-
-    def forward(self, image: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
-        batch, channels, height, width = image.shape
-        k = self.kernel
-        # B x k^2 x H x W, free to be negative (a deconvolution needs lobes); centred and added to the identity
-        # kernel, so each sums to one (brightness is kept) and an untrained network passes the image through.
-        weights = self.predict(features)
-        weights = weights - weights.mean(dim=1, keepdim=True) + self.identity
-        patches = F.unfold(F.pad(image, (k // 2,) * 4, mode="replicate"), k)  # B x 3k^2 x HW
-        patches = patches.view(batch, channels, k * k, height, width)
-        return (patches * weights.unsqueeze(1)).sum(dim=2)
 
 
 class DMCNN(_Tagged):
@@ -206,20 +144,20 @@ class DMCNN(_Tagged):
         super().__init__()
         self._tag("dmcnn", features=features, kernel=kernel)
         f1, f2, f3 = features, features * 2, features * 4
-        self.enc1 = _conv_block(3, f1)
-        self.enc2 = _conv_block(f1 + 3, f2, stride=2)
-        self.enc3 = _conv_block(f2 + 3, f3, stride=2)
+        self.enc1 = conv_block(3, f1)
+        self.enc2 = conv_block(f1 + 3, f2, stride=2)
+        self.enc3 = conv_block(f2 + 3, f3, stride=2)
         self.att1 = ChannelAttention(f1)
         self.att2 = ChannelAttention(f2)
         self.up2 = nn.ConvTranspose2d(f3, f2, 4, stride=2, padding=1)
-        self.dec2 = _conv_block(f2 * 2, f2)
+        self.dec2 = conv_block(f2 * 2, f2)
         self.up1 = nn.ConvTranspose2d(f2, f1, 4, stride=2, padding=1)
-        self.dec1 = _conv_block(f1 * 2, f1)
+        self.dec1 = conv_block(f1 * 2, f1)
         self.dynamic = DynamicConv(f1, kernel)
         self.residual = nn.Conv2d(f1, 3, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        padded, height, width = _pad_to_multiple(x, 4)
+        padded, height, width = pad_to_multiple(x, 4)
         half = F.avg_pool2d(padded, 2)
         quarter = F.avg_pool2d(half, 2)
         s1 = self.enc1(padded)
