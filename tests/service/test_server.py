@@ -11,6 +11,7 @@ import http.client
 import json
 import os
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -48,6 +49,18 @@ def log_records(app: AppServer) -> list[dict]:
     return [json.loads(line) for line in app.log_path.read_text().splitlines() if line.strip()]
 
 
+def logged_record(app: AppServer, wanted, timeout: float = 10.0) -> dict:
+    """The one log record `wanted` accepts, waiting for it: the access line is written after the response
+    has gone out, so it may land a moment after the client has read the answer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [record for record in log_records(app) if wanted(record)]
+        if found or time.monotonic() > deadline:
+            assert len(found) == 1, f"expected one matching log record, found {len(found)}"
+            return found[0]
+        time.sleep(0.05)
+
+
 def metric_samples(app: AppServer) -> dict[tuple[str, frozenset], float]:
     text = httpx.get(app.url + "metrics").text
     return {
@@ -75,7 +88,7 @@ def test_healthz_answers_even_where_the_database_is_broken(unready_app):
     response = httpx.get(unready_app.url + "healthz", headers={"X-Request-ID": "probe-1"})
     assert response.status_code == 200 and response.json() == {"status": "ok"}
     assert response.headers["x-request-id"] == "probe-1"
-    [access] = [r for r in log_records(unready_app) if r.get("path") == "/healthz" and r.get("request_id") == "probe-1"]
+    access = logged_record(unready_app, lambda r: r.get("path") == "/healthz" and r.get("request_id") == "probe-1")
     assert access["status"] == 200 and access["logger"] == "studio.access"
 
 
