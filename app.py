@@ -44,6 +44,10 @@ def serve_app(scratch: Scratch) -> None:
             "removed the temporary folders of %d server(s) stopped without cleaning up", len(scratch.removed)
         )
     services = Services(settings)
+    if settings.autotune and settings.tune_at_start:
+        from studio.engine.warmup import tune_in_background
+
+        tune_in_background(services.registry, services.loader)
     demo = build_demo(services)
     metrics = Metrics(services, queue_length=lambda: queue_length(demo))
     housekeeping = [clean_temp_folders, scratch.sweep_partial_uploads]

@@ -54,6 +54,10 @@ class AppServer:
         self.log_path = log_path  # the server's stdout and stderr
         self.env = full_env  # what the app was started with (its data, weights and Hub folders)
 
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
     def wait_ready(self, timeout: float = 90) -> AppServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

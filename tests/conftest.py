@@ -20,6 +20,7 @@ os.environ.update(
         "HF_HOME": str(_SESSION_HOME / "hf"),
         "XDG_CACHE_HOME": str(_SESSION_HOME / "cache"),
         "GRADIO_ANALYTICS_ENABLED": "False",
+        "STUDIO_AUTOTUNE": "0",  # tests see the untuned defaults; tests/models/test_autotune.py turns it on
     }
 )
 os.environ.pop("STUDIO_REGISTRY", None)
@@ -43,6 +44,7 @@ def env(tmp_path: Path) -> dict[str, str]:
         "STUDIO_WEIGHTS_DIR": str(tmp_path / "weights"),
         "STUDIO_DATA_DIR": str(tmp_path / "data"),
         "STUDIO_MACHINE_CLASS": FORCED_MACHINE_CLASS,
+        "STUDIO_AUTOTUNE": "0",
     }
 
 
@@ -119,6 +121,7 @@ def model_settings(tmp_path_factory) -> Settings:
             "HF_HOME": str(home / "hf"),
             "STUDIO_THREADS": "2",
             "STUDIO_MACHINE_CLASS": FORCED_MACHINE_CLASS,
+            "STUDIO_AUTOTUNE": "0",
         }
     )
 

@@ -25,6 +25,7 @@ def clean_env(extra: dict[str, str | None] | None = None) -> dict[str, str]:
             "HF_HUB_DISABLE_TELEMETRY": "1",
             "GRADIO_ANALYTICS_ENABLED": "False",
             "STUDIO_MACHINE_CLASS": FORCED_MACHINE_CLASS,
+            "STUDIO_AUTOTUNE": "0",  # the untuned defaults, the same on every machine
         }
     )
     for key, value in (extra or {}).items():

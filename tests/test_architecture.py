@@ -33,6 +33,7 @@ LAYERS = {
     "report": 5,  # reads a batch RUN_DIR with the batch's own journal and statistics
     "training": 4,  # trains our networks, then judges them through the engine's compare step
     "services": 5,
+    "loadtest": 5,  # a client of a running server (its public API, /proc, its ratings database): never ui/ or service/
     "cli": 6,
     "ui": 6,
     "service": 6,  # the web server around the app (/healthz, /readyz, /metrics): a front end, never imports ui
@@ -55,7 +56,7 @@ HOMES = {
     "spandrel": ("models/backends/torch.py", "models/archs/", "models/convert/"),
     "safetensors": ("models/backends/torch.py", "models/convert/", "training/export.py"),
     "ncnn": ("models/backends/ncnn.py",),
-    "onnxruntime": ("models/backends/onnx.py",),
+    "onnxruntime": ("models/backends/onnx.py", "models/convert/quantize.py"),  # quantize: int8 (static quantization)
     "onnx": ("models/convert/",),
     "huggingface_hub": ("models/weights/",),
     "av": ("video/io.py",),
@@ -66,6 +67,8 @@ HOMES = {
     "fastapi": ("service/",),
     "starlette": ("service/",),
     "uvicorn": ("service/server.py",),
+    "gradio_client": ("ui/", "loadtest/workload.py", "loadtest/outcomes.py"),
+    "httpx": ("loadtest/",),
 }
 # Modules that may import their heavy dependency at the top: each is itself only imported lazily
 # (service/ only by app.py, inside main()).

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from studio.models.backends.devices import device_label
+
 if TYPE_CHECKING:
     from studio.engine.results import ModelResult, Results
 
@@ -56,7 +58,7 @@ def cell_record(image: str, row: ModelResult, results: Results, metric_ids: Sequ
         "backend": row.backend or None,
         "precision": row.precision or None,
         "error": row.error,
-        "device": row.device or None,
+        "device": device_label(row.device, row.device_name) or None,
         "load_ms": row.load_ms if ok else None,
         "input_size": _size(results.input.size),
         "flag": row.flag,

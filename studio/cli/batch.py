@@ -89,6 +89,22 @@ def default_run_dir(now: datetime | None = None) -> Path:
     return candidate
 
 
+def tune_first(services: Services, request) -> None:
+    """Auto-tune the run's models here, one at a time, before any cell runs: cells running side by side (Ray
+    actors, each tuning on its first cell) would time each other's load instead of the forms."""
+    if request.backend or request.precision not in (None, "auto") or request.device not in (None, "auto"):
+        return  # every form is asked for: nothing is tuned
+    tuner = services.loader.tuner
+    for model_id in request.model_ids:
+        spec = services.registry.get(model_id)
+        if tuner.applies(spec) and tuner.record(spec) is None:
+            print(
+                f"note: auto-tuning {model_id} on this machine first (studio tune; STUDIO_AUTOTUNE=0: off)",
+                file=sys.stderr,
+            )
+            tuner.tune(spec)
+
+
 def cmd_batch(args: argparse.Namespace, services: Services) -> int:
     """Check everything, run the cells RUN_DIR lacks, print the per-model summary."""
     from studio.batch.dataset import check_output_names, ground_truths, load_dataset
@@ -120,6 +136,7 @@ def cmd_batch(args: argparse.Namespace, services: Services) -> int:
         tile=args.tile,
         backend=args.backend,
         precision=args.precision,
+        device=args.device,
         params=parse_sets(args.settings, registry),
         max_models=None,
     )
@@ -130,6 +147,7 @@ def cmd_batch(args: argparse.Namespace, services: Services) -> int:
     run_dir = args.out or default_run_dir()
     job = BatchJob(request, dataset.images, references, services.settings.max_pixels)
     interactive = sys.stderr.isatty()
+    tune_first(services, request)
     if args.engine == "ray":  # starting a cluster takes seconds before the first cell: say what is happening
         settings = services.settings
         where = (

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
 from studio.core.errors import UsageError
-from studio.core.vocabulary import FORMS, PRECISIONS
+from studio.core.vocabulary import DEVICES, FORMS, PRECISIONS
 
 if TYPE_CHECKING:
     from studio.models.registry import Registry
@@ -58,7 +58,7 @@ def add_set_flag(command: argparse.ArgumentParser) -> None:
 
 
 def add_runtime_flags(command: argparse.ArgumentParser) -> None:
-    """--backend / --precision, with choices from the vocabulary so CLI, UI and request agree."""
+    """--backend / --precision / --device, with choices from the vocabulary so CLI, UI and request agree."""
     command.add_argument(
         "--backend",
         choices=FORMS,
@@ -67,7 +67,13 @@ def add_runtime_flags(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--precision",
         choices=PRECISIONS,
-        help="precision for neural models (auto: bf16 on CPUs with it, fp16 on GPUs)",
+        help="precision for neural models (auto: bf16 on CPUs with it, fp16 on GPUs; int8: the ONNX form quantized)",
+    )
+    command.add_argument(
+        "--device",
+        choices=DEVICES,
+        help="where neural models run (auto: a CUDA or real Vulkan GPU when there is one, else the CPU; "
+        "vulkan runs the ncnn form, cuda the torch or ONNX form)",
     )
 
 

@@ -12,7 +12,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from studio.cli import batch, catalogue, ratings, report, run, score, tools, train, video
+from studio.cli import batch, catalogue, load, ratings, report, run, score, tools, train, tune, video
 from studio.cli.common import report_error
 from studio.core.errors import StudioError
 
@@ -25,7 +25,9 @@ COMMAND_GROUPS = (
     score,
     ratings,
     train,
+    tune,
     tools,
+    load,
 )  # the order here is the order `studio --help` lists commands
 
 

@@ -102,6 +102,7 @@ def cmd_prepare(args: argparse.Namespace, services: Services) -> int:
         preview=args.preview,
         backend=args.backend,
         precision=args.precision,
+        device=args.device,
         params=parse_sets(args.settings, registry),
         max_models=None,
     )

@@ -10,11 +10,13 @@ if TYPE_CHECKING:
 
 
 def _table_report(results: Results) -> str:
-    """The terminal table: name, device, notes, parameters and provenance are left to the files (too wide)."""
+    """The terminal table: name, notes, parameters and provenance are left to the files (too wide), and so is
+    the device when every model ran on the CPU (a GPU run shows which: 'vulkan (NVIDIA ...)')."""
     from studio.engine.export import PROVENANCE_COLUMNS, results_frame
 
     frame = results_frame(results)
-    hidden = ("name", "device", "notes", "params", *PROVENANCE_COLUMNS)
+    on_cpu = "device" in frame.columns and frame["device"].isin(["cpu", ""]).all()
+    hidden = ("name", *(("device",) if on_cpu else ()), "notes", "params", *PROVENANCE_COLUMNS)
     shown = frame.drop(columns=[c for c in hidden if c in frame.columns]).astype(object).fillna("-")
     return shown.to_string(index=False) + "\n"
 

@@ -131,6 +131,7 @@ def cmd_enhance(args: argparse.Namespace, services: Services) -> int:
         preview=None,
         backend=args.backend,
         precision=args.precision,
+        device=args.device,
         params=parse_sets(args.settings, registry),
         max_models=None,
     )
@@ -198,7 +199,7 @@ def _compare_request_fields(
         "tile": args.tile if args.tile is not None else base.get("tile"),
         "backend": args.backend or base.get("backend"),
         "precision": args.precision or base.get("precision"),
-        "device": base.get("device"),
+        "device": args.device or base.get("device"),
         "params": params,
         "repeat": args.repeat if args.repeat is not None else base.get("repeat", 1),
     }

@@ -97,6 +97,7 @@ def cmd_video(args: argparse.Namespace, services: Services) -> int:
         tile=args.tile,
         backend=args.backend,
         precision=args.precision,
+        device=args.device,
         params=parse_sets(args.settings, services.registry),
     )
     limits = VideoLimits.from_settings(services.settings)

@@ -76,6 +76,20 @@ def _limit_s(env: dict[str, str], name: str, default: float) -> float | None:
     return _seconds(env, name, f"{default:g}; 0: no limit") or default
 
 
+def _decibels(env: dict[str, str], name: str, default: float) -> float:
+    """A PSNR floor in dB (any positive number; unset: `default`)."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise UsageError(f"{name}={raw!r} is not a number of dB") from None
+    if not 0 < value < float("inf"):
+        raise UsageError(f"{name}={raw!r} must be a number of dB above 0 (unset: {default:g})")
+    return value
+
+
 def _choice(env: dict[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
     raw = env.get(name, "").strip().lower() or default
     if raw not in choices:
@@ -193,6 +207,9 @@ class Settings:
     db_url: str | None = None  # STUDIO_DB_URL (PostgreSQL); None: SQLite under data_dir
     hf_endpoint: str = "https://huggingface.co"
     machine_class: str = "auto"  # auto (detect) or one of vocabulary.MACHINE_CLASSES, forced
+    autotune: bool = False  # STUDIO_AUTOTUNE (on unless 0): time each model's forms once, run the fastest faithful
+    min_fidelity_db: float = 50.0  # STUDIO_MIN_FIDELITY_DB: a tuned default stays this close to fp32 (PSNR)
+    tune_at_start: bool = False  # STUDIO_TUNE_AT_START: the web app tunes the models that are here in the background
     run_budget_s: float | None = None  # a web run predicted to take longer is refused before it starts
     run_timeout_s: float | None = 300.0  # STUDIO_RUN_TIMEOUT_S: compute seconds one web run may use (None: no limit)
     on_space: bool = False  # SPACE_ID is set: a Hugging Face Space
@@ -251,6 +268,9 @@ class Settings:
             db_url=_db_url(env.get("STUDIO_DB_URL", "").strip()),
             hf_endpoint=(env.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/"),
             machine_class=_choice(env, "STUDIO_MACHINE_CLASS", ("auto", *MACHINE_CLASSES), "auto"),
+            autotune=_flag({"STUDIO_AUTOTUNE": "1", **env}, "STUDIO_AUTOTUNE"),
+            min_fidelity_db=_decibels(env, "STUDIO_MIN_FIDELITY_DB", 50.0),
+            tune_at_start=_flag(env, "STUDIO_TUNE_AT_START"),
             run_budget_s=_seconds(env, "STUDIO_RUN_BUDGET_S"),
             run_timeout_s=_limit_s(env, "STUDIO_RUN_TIMEOUT_S", 300.0),
             on_space=bool(env.get("SPACE_ID")),

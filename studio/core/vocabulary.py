@@ -5,9 +5,14 @@ from __future__ import annotations
 
 TASKS = ("super-resolution", "denoise", "deblur", "sharpen", "restore", "contrast")
 BACKENDS = ("classical", "torch", "onnx", "ncnn", "opencv-dnn")
-FORMS = ("ncnn", "torch", "onnx")  # the backends a user may pick for models that offer several
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+FORMS = ("ncnn", "torch", "onnx", "opencv-dnn")  # the backends a user may pick for models that offer several
+PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")  # int8: the ONNX form quantized (never chosen by auto)
 DEVICES = ("auto", "cpu", "cuda", "vulkan")
+# Vulkan device types, indexed by the code ncnn.GpuInfo.type() returns (ncnn's order, not VkPhysicalDeviceType's);
+# only the first three are GPUs. Software rasterizers report "cpu" (or a GPU type by mistake): known by name too.
+VULKAN_DEVICE_TYPES = ("discrete", "integrated", "virtual", "cpu")
+VULKAN_GPU_TYPES = ("discrete", "integrated", "virtual")  # in the order a GPU is preferred
+SOFTWARE_VULKAN_DEVICES = ("llvmpipe", "lavapipe", "swiftshader")  # names of CPU rasterizers (lower case)
 # What a model's fastest form depends on: a plain CPU, a CPU with fast bf16 (AVX-512 BF16 / AMX), a CUDA GPU.
 MACHINE_CLASSES = ("cpu", "cpu-bf16", "cuda")
 OUTPUT_FORMATS = ("png", "jpeg", "webp")
@@ -24,3 +29,4 @@ RESIDUALS = ("nearest",)  # ncnn: what is added to the network's output (Real-CU
 # The spandrel architectures an ncnn model converts onto (studio/models/convert/ncnn_to_torch.py).
 CONVERT_ARCHITECTURES = ("compact", "esrgan", "realcugan", "waifu2x-upconv7", "waifu2x-cunet")
 OPENCV_DNN_ALGORITHMS = ("edsr", "espcn", "fsrcnn", "lapsrn")  # cv2.dnn_superres model names
+OPENCV_DNN_LUMA = ("espcn", "fsrcnn", "lapsrn")  # those dnn_superres runs on luma only (EDSR: all three channels)

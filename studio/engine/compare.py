@@ -42,6 +42,7 @@ from studio.core.resize import limit_long_side, resize_to
 from studio.core.vocabulary import FORMS
 from studio.engine.enhance import choose_tile, release_memory, run_enhancer, unexpected_failure
 from studio.engine.footprint import check_memory
+from studio.engine.form_notes import describe_form
 from studio.engine.provenance import machine_info
 from studio.engine.replay import pixels_sha256
 from studio.engine.request import CompareRequest
@@ -185,7 +186,7 @@ def _run_one(
         backend = request.backend if request.backend in spec.forms else None
         neural = (backend or spec.backend) in FORMS
         precision = request.precision if neural else None
-        device = request.device if neural else None
+        device = request.device  # classical models too: one that cannot run on it says so in its row
         loader.fetch_weights(spec)  # outside the slot: a slow or silent host holds up this run only
         with compute_slot(check_stop, on_wait) as hold, _counting(time_limit):
             hold.expect(expected_s)
@@ -220,10 +221,14 @@ def _compute(
 ) -> None:
     """Load, run (and repeat), time and score one model into `row` (the caller holds the compute slot)."""
     started = time.perf_counter()
-    enhancer = loader.load(spec, row.params, *form)
+    side = max(results.input.size)
+    planned = loader.plan(spec, *form, side=side, tune=True)  # tunes a never-tuned model first (models/tuner.py)
+    enhancer = loader.load(spec, row.params, *form, side=side)
     row.load_ms = (time.perf_counter() - started) * 1000
     info = enhancer.info
     row.backend, row.device, row.precision, row.scale = info.backend, info.device, info.precision, info.scale
+    row.device_name = info.device_name
+    describe_form(row, spec, loader, planned, info.fidelity_db)
     tile = choose_tile(enhancer, loader.settings, request.tile)
     overlap = spec.tile_overlap
     try:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from studio.engine.provenance import tool_info
 from studio.metrics import FULL_REFERENCE
+from studio.models.backends.devices import device_label
 
 if TYPE_CHECKING:
     from studio.engine.results import Results
@@ -44,7 +45,8 @@ def results_records(results: Results) -> list[dict[str, Any]]:
             "name": row.name or row.model_id,
             "backend": row.backend,
             "precision": row.precision,
-            "device": row.device,
+            "device": device_label(row.device, row.device_name),  # 'vulkan (NVIDIA ...)': which GPU ran it
+            "vs fp32 dB": _round(row.fidelity_db, 1),  # a bf16/int8 form's PSNR against fp32 (empty: fp32)
             "scale": row.scale,
             **dict.fromkeys(columns),
         }

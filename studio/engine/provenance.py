@@ -9,13 +9,12 @@ from __future__ import annotations
 import os
 import platform
 import sys
-from functools import lru_cache
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 from studio.core.config import Settings
 from studio.models.backends.devices import cpu_has_fast_bf16, machine_class
+from studio.models.fingerprint import cpu_model
 
 TOOL_NAME = "enhance-studio"
 # Runtimes whose version changes outputs or timings; recorded only when the run imported them.
@@ -35,19 +34,6 @@ def tool_info() -> dict[str, str]:
     except metadata.PackageNotFoundError:
         version = "unknown"
     return {"name": TOOL_NAME, "version": version}
-
-
-@lru_cache(maxsize=1)
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo, else what the platform reports."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text(errors="ignore").splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() in ("model name", "Model", "Hardware") and value.strip():
-                return value.strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
 
 
 def resolved_class(forced: str) -> tuple[str, str]:

@@ -27,7 +27,9 @@ class ModelResult:
     output: DecodedImage | None = None
     backend: str = ""
     device: str = ""
+    device_name: str = ""  # the Vulkan GPU's name when it ran on one
     precision: str = ""
+    fidelity_db: float | None = None  # a non-fp32 form's PSNR against the model's fp32 output, where measured
     load_ms: float = 0.0
     first_ms: float = 0.0
     warm_ms: float | None = None

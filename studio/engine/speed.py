@@ -33,8 +33,10 @@ VERSION = 1
 SAMPLES = 5  # measurements kept per form: the median of these is its speed
 
 
-def form_key(model_id: str, backend: str, precision: str) -> str:
-    return f"{model_id}|{backend}|{precision}"
+def form_key(model_id: str, backend: str, precision: str, device: str = "cpu") -> str:
+    """'id|ncnn|fp32' on the CPU (and for classical filters), 'id|ncnn|fp16|vulkan' on a GPU: kept apart."""
+    on_gpu = device not in ("cpu", "")
+    return f"{model_id}|{backend}|{precision}" + (f"|{device}" if on_gpu else "")
 
 
 def model_input_size(width: int, height: int, preview: int | None, degrade_scale: int = 1) -> tuple[int, int]:
@@ -124,12 +126,15 @@ class SpeedBook:
 
     # -- recording -----------------------------------------------------------------------
 
-    def record_timing(self, model_id: str, backend: str, precision: str, output_pixels: int, seconds: float) -> None:
+    def record_timing(
+        self, model_id: str, backend: str, precision: str, output_pixels: int, seconds: float, device: str = "cpu"
+    ) -> None:
         """One measurement: `seconds` to produce `output_pixels` (bench results can be fed in here too)."""
-        self.record_many([(model_id, backend, precision, output_pixels, seconds)])
+        self.record_many([(model_id, backend, precision, output_pixels, seconds, device)])
 
-    def record_many(self, timings: list[tuple[str, str, str, int, float]]) -> None:
-        measured = [(form_key(m, b, p), pixels / 1e6 / s) for m, b, p, pixels, s in timings if pixels > 0 and s > 0]
+    def record_many(self, timings: list[tuple[str, str, str, int, float, str]]) -> None:
+        """(model id, backend, precision, output pixels, seconds, device) per measurement."""
+        measured = [(form_key(m, b, p, d), px / 1e6 / s) for m, b, p, px, s, d in timings if px > 0 and s > 0]
         if not measured:
             return
         with self._lock:
@@ -149,29 +154,43 @@ class SpeedBook:
             if not row.ok or row.output is None or row.latency_ms <= 0:
                 continue
             width, height = row.output.size
-            timings.append((row.model_id, row.backend, row.precision, width * height, row.latency_ms / 1000))
+            timings.append(
+                (row.model_id, row.backend, row.precision, width * height, row.latency_ms / 1000, row.device)
+            )
         self.record_many(timings)
 
     # -- predicting ----------------------------------------------------------------------
 
-    def form_for(self, model_id: str, backend: str | None = None, precision: str | None = None) -> Form:
-        """The form a comparison would run (the engine's rule: a backend request applies where it is offered)."""
+    def form_for(
+        self, model_id: str, backend: str | None = None, precision: str | None = None, device: str | None = None
+    ) -> Form:
+        """The form a comparison would run (the engine's rule: a backend request applies where it is offered;
+        a device request applies to every model, and one that cannot run there raises UsageError)."""
         spec = self.registry.get(model_id)
         backend = backend if backend in spec.forms else None
         neural = (backend or spec.backend) in FORMS
-        return self.loader.plan(spec, backend, precision if neural else None)
+        return self.loader.plan(spec, backend, precision if neural else None, device)
 
-    def speed(self, model_id: str, backend: str | None = None, precision: str | None = None) -> float | None:
+    def speed(
+        self, model_id: str, backend: str | None = None, precision: str | None = None, device: str | None = None
+    ) -> float | None:
         """Median measured output MP/s of the form that would run, or None when it was never measured here."""
-        form = self.form_for(model_id, backend, precision)
-        samples = self.entries().get(form_key(model_id, form.backend, form.precision), {}).get("mp_s") or []
+        form = self.form_for(model_id, backend, precision, device)
+        key = form_key(model_id, form.backend, form.precision, form.device)
+        samples = self.entries().get(key, {}).get("mp_s") or []
         return statistics.median(samples) if samples else None
 
     def predict_seconds(
-        self, model_id: str, width: int, height: int, backend: str | None = None, precision: str | None = None
+        self,
+        model_id: str,
+        width: int,
+        height: int,
+        backend: str | None = None,
+        precision: str | None = None,
+        device: str | None = None,
     ) -> float | None:
         """Seconds to run `model_id` on a width x height input here, from its form's measured speed (None: unknown)."""
-        speed = self.speed(model_id, backend, precision)
+        speed = self.speed(model_id, backend, precision, device)
         if speed is None or speed <= 0:
             return None
         scale = self.registry.get(model_id).scale
@@ -184,12 +203,13 @@ class SpeedBook:
         height: int,
         backend: str | None = None,
         precision: str | None = None,
+        device: str | None = None,
     ) -> RunPrediction:
         """`predict_seconds` for each model of a run on one input size."""
         seconds: dict[str, float] = {}
         unmeasured = []
         for model_id in model_ids:
-            predicted = self.predict_seconds(model_id, width, height, backend, precision)
+            predicted = self.predict_seconds(model_id, width, height, backend, precision, device)
             if predicted is None:
                 unmeasured.append(model_id)
             else:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from studio.core.psnr import psnr
 from studio.metrics.base import MetricContext
 from studio.metrics.matlab import rgb2gray
 
@@ -31,11 +32,6 @@ def border(context: MetricContext) -> int:
 def to_y(image: np.ndarray) -> np.ndarray:
     """BT.601 luma in [16, 235] as float64 from uint8 RGB."""
     return image.astype(np.float64) @ BT601_Y + 16.0
-
-
-def psnr(a: np.ndarray, b: np.ndarray, data_range: float = 255.0) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float("inf") if mse == 0 else float(10.0 * np.log10(data_range**2 / mse))
 
 
 def _ssim_channel(a: np.ndarray, b: np.ndarray) -> float:

@@ -86,6 +86,12 @@ class EnhancerCache:
         with self._lock:
             self._entries.clear()
 
+    def discard(self, keys: list[Hashable]) -> None:
+        """Unload these entries (the forms auto-tuning tried and did not keep), if loaded."""
+        with self._lock:
+            for key in keys:
+                self._entries.pop(key, None)
+
 
 _GLOBAL: EnhancerCache | None = None
 _GLOBAL_LOCK = threading.Lock()

@@ -7,20 +7,31 @@ import importlib.metadata
 import importlib.util
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio.core.config import Settings
 from studio.core.errors import BackendUnavailableError, UsageError
-from studio.core.vocabulary import DEVICES, PRECISIONS
+from studio.core.vocabulary import DEVICES, OPENCV_DNN_LUMA, PRECISIONS
 from studio.models.backends import BACKEND_MODULES, BACKEND_RUNTIMES
 from studio.models.backends.base import Enhancer, Runtime
-from studio.models.backends.devices import choose_precision, fast_bf16, gpu_allowed, machine_class
+from studio.models.backends.devices import (
+    VulkanDevice,
+    choose_precision,
+    device_label,
+    fast_bf16,
+    gpu_allowed,
+    machine_class,
+)
 from studio.models.cache import CacheKey, EnhancerCache, global_cache
-from studio.models.options import NcnnOptions, options_for_form
+from studio.models.options import NcnnOptions, OpenCVDnnOptions, options_for_form
 from studio.models.schema import ModelSpec
 from studio.models.weights.download import UNREACHABLE_FOR_S, mirror_locations, place, remembered_failure
 from studio.models.weights.store import NOT_DOWNLOADED, UNAVAILABLE, WeightState, WeightStore
+
+if TYPE_CHECKING:
+    from studio.models.tuner import Tuner
 
 
 def backend_problem(backend: str) -> str | None:
@@ -50,7 +61,8 @@ class Machine:
 
     kind: str  # the machine class: cpu, cpu-bf16 or cuda (vocabulary.MACHINE_CLASSES)
     torch_ok: bool = True  # the torch form can run (spandrel installed): converted forms are offered
-    vulkan: bool = False  # ncnn may use a Vulkan GPU: one is present and the class allows GPUs
+    vulkan: bool = False  # ncnn may use a Vulkan GPU: a real one (no software rasterizer) is here, GPUs allowed
+    vulkan_name: str = ""  # that GPU's name, for labels ("ncnn fp16 vulkan (NVIDIA GeForce RTX 4090)")
     onnx_cuda: bool = False  # ONNX Runtime has its CUDA provider (onnxruntime-gpu)
 
 
@@ -61,13 +73,38 @@ class Form:
     backend: str
     device: str = "cpu"
     precision: str = "fp32"
+    why: str = ""  # how auto-tuning chose it ("auto-tuned: 1.6x faster than ncnn bf16 at 256 px"); "" untuned
+    fidelity_db: float | None = None  # PSNR of its output against fp32 where measured (None: fp32 or unknown)
+    device_name: str = ""  # the Vulkan GPU's name where known, so a label says which device runs it
 
     def describe(self) -> str:
-        """'classical', 'ncnn fp32', 'torch bf16', 'torch fp16 cuda': what a label or table shows."""
+        """'classical', 'ncnn fp32', 'torch bf16', 'torch fp16 cuda', 'ncnn fp16 vulkan (NVIDIA ...)': what a
+        label or table shows."""
         if self.backend == "classical":
             return "classical"
-        device = "" if self.device == "cpu" else f" {self.device}"
+        device = "" if self.device == "cpu" else f" {device_label(self.device, self.device_name)}"
         return f"{self.backend} {self.precision}{device}"
+
+
+# Where each form runs besides the CPU. A device request runs a model's form that runs there, and is refused
+# in one line for a model with none (not left to the backend's own error).
+GPU_FORMS = {"cuda": ("torch", "onnx"), "vulkan": ("ncnn",)}
+
+
+def form_on_device(spec: ModelSpec, form: str, device: str, asked: bool = False) -> str:
+    """`form`, or when it cannot run on `device` another form of `spec` that can (unless the form was `asked`
+    for); UsageError when there is none."""
+    kind = device.split(":")[0]
+    if kind not in GPU_FORMS or form in GPU_FORMS[kind]:
+        return form
+    other = next((f for f in spec.forms if f in GPU_FORMS[kind]), None)
+    if other is not None and not asked:
+        return other
+    if form == "classical":
+        raise UsageError(f"'{spec.id}' is a classical filter: it runs on the CPU, not on {device}")
+    places = " or ".join(["cpu", *(gpu for gpu, forms in GPU_FORMS.items() if form in forms)])
+    hint = f" (its {other} form does)" if other else ""
+    raise UsageError(f"'{spec.id}' as {form} runs on {places}, not on {device}{hint}")
 
 
 def choose_form(
@@ -81,15 +118,21 @@ def choose_form(
 
     Pure (no imports, no hardware probes), so labels, speed predictions and the loader agree and
     tests can force any machine. `backend`/`precision`/`device` are the user's requests (None: auto);
-    an explicit request is returned as asked and checked by the backend when it loads. One case is
+    an explicit request is returned as asked and checked by the backend when it loads, except a device
+    no form of the model runs on (form_on_device: refused here, in one line). One case is
     decided only at load time: torch on a CUDA GPU runs fp32 where the architecture has no fp16.
     """
     runtime = runtime_for(precision, device)
+    if runtime.precision == "int8":
+        return _int8_form(spec, backend, runtime)
     form = backend or (
         spec.backend if len(spec.forms) == 1 or not machine.torch_ok else spec.default_form(machine.kind)
     )
+    form = form_on_device(spec, form, runtime.device, asked=backend is not None)
     if form == "classical":
         return Form("classical")
+    if form == "opencv-dnn" and backend is None and runtime.precision not in ("auto", "fp32") and machine.torch_ok:
+        form = "torch"  # OpenCV DNN runs fp32 only: a precision asked of such a model runs its converted network
     if form == "opencv-dnn":
         return Form("opencv-dnn", runtime.device if runtime.device != "auto" else "cpu", _explicit(runtime, "fp32"))
     if form == "ncnn":
@@ -97,6 +140,8 @@ def choose_form(
             chosen = "vulkan" if machine.vulkan and getattr(spec.options, "vulkan", True) else "cpu"
         else:
             chosen = runtime.device
+        if chosen == "vulkan":  # ncnn's own default on a GPU: fp16 storage and arithmetic
+            return Form("ncnn", chosen, _explicit(runtime, "fp16"), device_name=machine.vulkan_name)
         auto = "bf16" if fast_bf16(machine.kind) and chosen == "cpu" else "fp32"
         return Form("ncnn", chosen, _explicit(runtime, auto))
     if form == "onnx":
@@ -112,6 +157,18 @@ def choose_form(
 
 def _explicit(runtime: Runtime, auto: str) -> str:
     return auto if runtime.precision == "auto" else runtime.precision
+
+
+def _int8_form(spec: ModelSpec, backend: str | None, runtime: Runtime) -> Form:
+    """int8 is the ONNX form quantized (models/convert/quantize.py), on the CPU, whatever the default form."""
+    if "onnx" not in spec.forms:
+        forms = " or ".join(spec.forms)
+        raise UsageError(f"'{spec.id}' has no ONNX form, so no int8 (int8 quantizes the ONNX form; it runs on {forms})")
+    if backend not in (None, "onnx"):
+        raise UsageError(f"'{spec.id}': {backend} has no int8; int8 runs the ONNX form (backend onnx or auto)")
+    if runtime.device not in ("auto", "cpu"):
+        raise UsageError(f"'{spec.id}': int8 runs on the CPU, not {runtime.device}")
+    return Form("onnx", "cpu", "int8")
 
 
 def model_state(spec: ModelSpec, store: WeightStore) -> WeightState:
@@ -179,12 +236,17 @@ class Loader:
         backend: str | None = None,
         precision: str | None = None,
         device: str | None = None,
+        side: int | None = None,
+        tune: bool = True,
     ) -> Enhancer:
-        """The enhancer for `spec` in the requested form (backend), precision and device, loaded once per process."""
+        """The enhancer for `spec` in the requested form (backend), precision and device, loaded once per process.
+
+        `side`: the long side of the input it will run on, which picks the auto-tuned form (tuning the model
+        first when it never was on this machine and `tune` allows: see models/tuner.py)."""
         values = spec.resolve_params(params)
         if backend is not None and backend not in spec.forms:
             raise UsageError(f"'{spec.id}' runs on {' or '.join(spec.forms)}, not {backend}")
-        form = self.plan(spec, backend, precision, device)
+        form = self.plan(spec, backend, precision, device, side=side, tune=tune)
         # The backend receives the planned device and precision, so what runs is what `plan` said;
         # torch on CUDA keeps "auto" (fp16 only where the architecture supports it, known once loaded).
         decided_later = form.backend == "torch" and form.device.startswith("cuda") and precision in (None, "auto")
@@ -204,38 +266,71 @@ class Loader:
         if self._machine is None:
             forced = self.settings.machine_class
             kind = machine_class(forced)
+            gpu = _vulkan_gpu() if gpu_allowed(forced) else None
             self._machine = Machine(
                 kind=kind,
                 torch_ok=backend_problem("torch") is None,
-                vulkan=gpu_allowed(forced) and _vulkan_present(),
+                vulkan=gpu is not None,
+                vulkan_name=gpu.name if gpu is not None else "",
                 onnx_cuda=kind == "cuda" and _onnx_cuda(),
             )
         return self._machine
 
     def plan(
-        self, spec: ModelSpec, backend: str | None = None, precision: str | None = None, device: str | None = None
+        self,
+        spec: ModelSpec,
+        backend: str | None = None,
+        precision: str | None = None,
+        device: str | None = None,
+        side: int | None = None,
+        tune: bool = False,
     ) -> Form:
-        """The form `load` will run for these requests on this machine (no weights are read)."""
-        if spec.backend == "classical" and backend in (None, "classical"):
-            runtime_for(precision, device)  # still checked, as for every model
+        """The form `load` will run for these requests on this machine (no weights are read).
+
+        With every choice left to auto, a tuned model runs its tuned form for inputs of this long `side`;
+        `tune` lets a never-tuned model be tuned now (a run), not for a label or a prediction.
+        """
+        if spec.backend == "classical" and backend in (None, "classical") and precision != "int8":
+            form_on_device(spec, "classical", runtime_for(precision, device).device)  # checked, as for every model
             return Form("classical")  # nothing to probe: classical operators run on the CPU as they are
+        auto = backend is None and precision in (None, "auto") and device in (None, "auto")
+        if auto and self.tuner.applies(spec):
+            tuned = self.tuner.choice(spec, side, tune)
+            if tuned is not None:
+                chosen = tuned.candidate
+                return Form(chosen.backend, chosen.device, chosen.precision, tuned.why, tuned.fidelity_db)
         return choose_form(spec, self.machine(), backend, precision, device)
+
+    @cached_property
+    def tuner(self) -> Tuner:
+        """This loader's auto-tuner (models/tuner.py): decisions kept per machine in the data directory."""
+        from studio.models.tuner import Tuner
+
+        return Tuner(self)
 
     def default_form(self, spec: ModelSpec) -> str:
         """The form `load` runs when none is asked for."""
         return self.plan(spec).backend
 
     def weights_for(self, spec: ModelSpec, form: str) -> Path | None:
-        """The weight file `form` runs from: the entry's own, or converted from its ncnn files once."""
+        """The weight file `form` runs from: the entry's own, or converted once from its ncnn files or its
+        OpenCV dnn_superres graph."""
         weights_path = self.store.resolve(spec)
         if form == spec.backend or weights_path is None:
             return weights_path
         from studio.models.convert.ncnn_to_torch import converted_onnx, converted_weights
 
         options = spec.options
-        if not isinstance(options, NcnnOptions) or options.convert is None:
+        if isinstance(options, OpenCVDnnOptions):
+            from studio.models.convert.opencv_to_torch import converted_weights as converted_from_opencv
+
+            weights_path = converted_from_opencv(spec.id, weights_path, options.algorithm, spec.scale, self.settings)
+        elif isinstance(options, NcnnOptions) and options.convert is not None:
+            weights_path = converted_weights(
+                spec.id, weights_path, options.convert, self.settings, spec.scale, options.pro
+            )
+        else:
             raise UsageError(f"'{spec.id}' has no {form} form")
-        weights_path = converted_weights(spec.id, weights_path, options.convert, self.settings, spec.scale, options.pro)
         return converted_onnx(spec.id, weights_path, self.settings) if form == "onnx" else weights_path
 
     def _build(self, spec: ModelSpec, target: str, runtime: Runtime, values: dict[str, Any]) -> Enhancer:
@@ -249,13 +344,20 @@ class Loader:
             module = importlib.import_module(BACKEND_MODULES[target])
         except ImportError as exc:
             raise BackendUnavailableError(f"'{spec.id}': backend '{target}' failed to import: {exc}") from None
-        return module.load(runtime_spec, weights_path, values, self.settings, runtime)
+        enhancer = module.load(runtime_spec, weights_path, values, self.settings, runtime)
+        options = spec.options
+        if target != spec.backend and isinstance(options, OpenCVDnnOptions) and options.algorithm in OPENCV_DNN_LUMA:
+            from studio.models.backends.luma import LumaOnly
+
+            return LumaOnly(enhancer)  # dnn_superres's colour steps around the converted luma network
+        return enhancer
 
 
-def _vulkan_present() -> bool:
-    from studio.models.backends.ncnn import _gpu_present
+def _vulkan_gpu() -> VulkanDevice | None:
+    """The real Vulkan GPU here (software rasterizers never count), asked of ncnn's backend."""
+    from studio.models.backends.ncnn import find_vulkan_gpu
 
-    return _gpu_present()
+    return find_vulkan_gpu()
 
 
 def _onnx_cuda() -> bool:

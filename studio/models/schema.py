@@ -254,12 +254,10 @@ class ModelSpec(_Strict):
 
     @property
     def forms(self) -> list[str]:
-        """The backends this entry can run on: its own, plus torch and ONNX when its ncnn weights convert."""
-        return (
-            [self.backend, "torch", "onnx"]
-            if self.backend == "ncnn" and getattr(self.options, "convert", None)
-            else [self.backend]
-        )
+        """The backends this entry can run on: its own, plus torch and ONNX when its weights convert (ncnn
+        entries naming `convert`; every OpenCV dnn_superres graph: models/convert/opencv_to_torch.py)."""
+        converts = self.backend == "opencv-dnn" or (self.backend == "ncnn" and getattr(self.options, "convert", None))
+        return [self.backend, "torch", "onnx"] if converts else [self.backend]
 
     @property
     def tile_overlap(self) -> int:

@@ -17,6 +17,7 @@ from studio.engine.export import results_records, size_notes
 from studio.engine.provenance import tool_info
 from studio.engine.results import Results
 from studio.metrics import FULL_REFERENCE, MetricSpec
+from studio.models.backends.devices import device_label
 from studio.report.images import Loaded, detail_crops, thumbnail
 from studio.report.model import (
     FLAG_MARK,
@@ -78,7 +79,8 @@ def summary(results: Results, metrics: list[MetricSpec]) -> Table:
             value = value if _finite(value) else None
             cells.append(number_cell(number(value), value, best=row.model_id in best[spec.id]))
         notes = [f"failed: {row.error}" if row.error else "", f"{FLAG_MARK} {row.flag}" if row.flag else "", *row.notes]
-        cells += [Cell(" ".join(p for p in (row.backend, row.precision, row.device) if p) or "–")]
+        device = device_label(row.device, row.device_name)  # 'vulkan (NVIDIA ...)': which GPU ran it
+        cells += [Cell(" ".join(p for p in (row.backend, row.precision, device) if p) or "–")]
         cells += [Cell("; ".join(note for note in notes if note))]
         rows.append((row.model_id, cells))
     return Table(headers, rows, css="summary", better=directions)

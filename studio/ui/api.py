@@ -4,6 +4,9 @@ client.predict(handle_file("photo.jpg"), ["lanczos-x4", "realesr-animevideov3-x4
                ["psnr_y", "sharpness"], "x4", None, 512, "{}", api_name="/compare")
 -> (gallery of outputs, table, results JSON)
 
+backend, precision and device follow (default "auto"); device came last and may be left out even over plain
+HTTP (studio.ui.inputs.optional_input), so callers written before it keep working.
+
 Like the page's run, it is refused up front when it would exceed STUDIO_RUN_BUDGET_S or its time limit's reach,
 and stops at the engine's next stop point when STUDIO_RUN_TIMEOUT_S is used up (returning the models that
 finished, with a warning; an error when none did) or when its caller goes away (run_guard.py).
@@ -23,10 +26,10 @@ from studio.engine.compare import run as compare_run
 from studio.engine.export import results_frame, results_json
 from studio.engine.request import MAX_MODELS, CompareRequest
 from studio.services import Services
-from studio.ui.choices import AUTO, BACKEND_CHOICES, METRIC_IDS, PRECISION_CHOICES
+from studio.ui.choices import AUTO, BACKEND_CHOICES, DEVICE_CHOICES, METRIC_IDS, PRECISION_CHOICES
 from studio.ui.compare.progress import predicted_seconds
 from studio.ui.compare.request_form import check_time
-from studio.ui.inputs import refuse_missing_inputs
+from studio.ui.inputs import optional_input, refuse_missing_inputs
 from studio.ui.limits import check_request
 from studio.ui.run_guard import RunGuard
 
@@ -42,6 +45,7 @@ def compare_api(
     params_json,
     backend=AUTO,
     precision=AUTO,
+    device=AUTO,
 ):
     try:
         if not image_path:
@@ -55,6 +59,7 @@ def compare_api(
             preview=preview,
             backend=backend,
             precision=precision,
+            device=device,
             params=params_json,
             max_models=MAX_MODELS,
         )
@@ -102,20 +107,23 @@ def build_api(services: Services) -> None:
         params = gr.Textbox(value="{}", label="per-model parameters as JSON")
         backend = gr.Dropdown(BACKEND_CHOICES, value=AUTO, label="backend")
         precision = gr.Dropdown(PRECISION_CHOICES, value=AUTO, label="precision")
+        device = optional_input(gr.Dropdown(DEVICE_CHOICES, value=AUTO, label="device"))
         gallery = gr.Gallery(label="outputs", format="png")  # lossless: pixels equal the CLI's files
         table = gr.Dataframe(label="table")
         details = gr.JSON(label="results")
         trigger = gr.Button("compare")
 
     def limited_compare(
-        image, models, metrics, degrade, reference, preview, params, backend, precision, request: gr.Request
+        image, models, metrics, degrade, reference, preview, params, backend, precision, device, request: gr.Request
     ):
         check_request(services, RUNS, request)
-        return compare_api(services, image, models, metrics, degrade, reference, preview, params, backend, precision)
+        return compare_api(
+            services, image, models, metrics, degrade, reference, preview, params, backend, precision, device
+        )
 
     trigger.click(
         limited_compare,
-        [image, models, metrics, degrade, reference, preview, params, backend, precision],
+        [image, models, metrics, degrade, reference, preview, params, backend, precision, device],
         [gallery, table, details],
         api_name="compare",
         concurrency_limit="default",  # the queue's; engine/slot.py runs one model at a time

@@ -89,12 +89,18 @@ def mount_settings(settings: Settings) -> dict[str, Any]:
     }
 
 
+SESSION_CAPACITY = 1000  # sessions whose state is kept (the oldest are dropped): at most about 750 MB
+
+
 def mount(demo: gr.Blocks, settings: Settings, app: Any, app_kwargs: dict[str, Any] | None = None) -> Any:
     """Mount the app on `app` (the service's FastAPI app) with the queue and the settings the README states."""
     log_user_errors_in_one_line()
     # the model events (/run, /compare, /video, /video_run) share one group of 4: a run waiting for a weights
     # download holds up no other run, and the engine's compute slot (engine/slot.py) runs one model at a time
     demo.queue(max_size=32, default_concurrency_limit=4)
+    # Gradio keeps each session's state (0.5-0.75 MB once it has called an event: measured by the load test)
+    # until 10,000 sessions by default, some 5-8 GB; launch() takes a lower capacity, mount_gradio_app does not.
+    demo.state_session_capacity = SESSION_CAPACITY
     gr.mount_gradio_app(app, demo, app_kwargs=dict(app_kwargs or {}), **mount_settings(settings))
     # launch() sets this; mount_gradio_app does not, and without it Gradio skips its check that a file a
     # client names as an input was uploaded (processing_utils._check_allowed), and blocked_paths with it.

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from studio.core.vocabulary import FORMS, OUTPUT_FORMATS, PRECISIONS, TASKS
+from studio.core.vocabulary import DEVICES, FORMS, OUTPUT_FORMATS, PRECISIONS, TASKS
 from studio.metrics import METRICS
 
 AUTO = "auto"
 BACKEND_CHOICES = [AUTO, *FORMS]  # a form for the models that offer several; auto: each model's fastest
 PRECISION_CHOICES = [AUTO, *(p for p in PRECISIONS if p != AUTO)]
+DEVICE_CHOICES = [AUTO, *(d for d in DEVICES if d != AUTO)]  # auto: a CUDA or real Vulkan GPU if any, else CPU
 FORMAT_CHOICES = list(OUTPUT_FORMATS)
 METRIC_IDS = list(METRICS)
 TASK_ORDER = TASKS  # one model list per task, in the vocabulary's order (tasks without models are left out)

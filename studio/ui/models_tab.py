@@ -7,12 +7,28 @@ import pandas as pd
 
 from studio.core.errors import StudioError
 from studio.models.loader import model_state
+from studio.models.schema import ModelSpec
 from studio.services import Services
+from studio.video.realtime import REALTIME_FPS
 
 
 def model_states(services: Services) -> dict[str, str]:
     """id -> 'ready' / 'cached' / 'not downloaded' / 'unavailable: why' (no network)."""
     return {spec.id: str(model_state(spec, services.loader.store)) for spec in services.registry}
+
+
+def runs_here_as(services: Services, spec: ModelSpec) -> str:
+    """The default form for a mid-sized input, marked when auto-tuning chose it on this machine."""
+    form = services.loader.plan(spec)
+    return f"{form.describe()} (auto-tuned)" if form.why else form.describe()
+
+
+def realtime_cell(services: Services, spec: ModelSpec) -> str:
+    """'real-time on this machine (31 fps)', the measured rate when below, or '' when never measured here."""
+    fps = services.loader.tuner.realtime_fps(spec)
+    if fps is None:
+        return ""
+    return f"real-time on this machine ({fps:.0f} fps)" if fps >= REALTIME_FPS else f"{fps:.1f} fps live"
 
 
 def models_frame(services: Services) -> pd.DataFrame:
@@ -25,7 +41,8 @@ def models_frame(services: Services) -> pd.DataFrame:
             "task": s.task,
             "scale": f"x{s.scale}",
             "backend": s.backend,
-            "runs here as": services.loader.plan(s).describe(),
+            "runs here as": runs_here_as(services, s),
+            "live": realtime_cell(services, s),
             "source": s.source.describe(),
             "license": s.license,
             "state": states[s.id],
@@ -46,7 +63,9 @@ def build_models_tab(services: Services) -> None:
     gr.Markdown(
         "Every model in `model_registry.yaml`. **ready**: runs now; **cached**: downloaded before; "
         "**not downloaded**: fetched on first use when the network or a weights mirror allows. "
-        "**runs here as**: the form, precision and device a run picks on this machine when none is asked for."
+        "**runs here as**: the form, precision and device a run picks on this machine when none is asked for "
+        "(**auto-tuned**: measured here, the fastest form within the fidelity floor; `studio tune`). "
+        "**live**: the frame rate the Webcam tab measured with `studio tune`."
     )
     table = gr.Dataframe(value=models_frame(services), interactive=False, wrap=True, elem_id="models-table")
     allowed = services.settings.allow_downloads

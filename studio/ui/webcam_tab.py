@@ -32,7 +32,8 @@ import numpy as np
 
 from studio.core.errors import StudioError
 from studio.services import Services
-from studio.video.live import DEFAULT_MODEL, NETWORK_SIDE, LiveSession, live_models
+from studio.video.live import NETWORK_SIDE, LiveSession, live_models
+from studio.video.realtime import default_live_model, is_realtime
 
 STREAM_EVERY = 0.1
 CONCURRENCY = 2
@@ -58,16 +59,19 @@ class WebcamTab:
 
 def model_choices(services: Services) -> list[tuple[str, str]]:
     """(label, id) for each model the tab offers, labelled with how it runs live."""
-    return [
-        (f"{spec.name} ({'classical' if spec.backend == 'classical' else f'network, {NETWORK_SIDE} px'})", spec.id)
-        for spec in live_models(services.registry, services.loader)
-    ]
+    choices = []
+    for spec in live_models(services.registry, services.loader):
+        kind = "classical" if spec.backend == "classical" else f"network, {NETWORK_SIDE} px"
+        fast = ", real-time here" if is_realtime(spec, services.loader) else ""  # measured by `studio tune`
+        choices.append((f"{spec.name} ({kind}{fast})", spec.id))
+    return choices
 
 
 def build_webcam_tab(services: Services) -> WebcamTab:
     gr.Markdown(INTRO)
     choices = model_choices(services)
-    default = DEFAULT_MODEL if any(value == DEFAULT_MODEL for _, value in choices) else choices[0][1]
+    first = default_live_model(services.registry, services.loader)  # a real-time network when measured here
+    default = first if any(value == first for _, value in choices) else choices[0][1]
     with gr.Row(equal_height=True):
         with gr.Column(scale=1, min_width=280):
             model = gr.Dropdown(choices=choices, value=default, label="Enhancer", elem_id="webcam-model")

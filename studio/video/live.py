@@ -162,7 +162,7 @@ class LiveSession:
         if self._model is not None:  # another model: its figures start afresh, from this frame
             self.reset(received=1)
         try:
-            enhancer = self.loader.load(spec, spec.resolve_params())
+            enhancer = self.loader.load(spec, spec.resolve_params(), tune=False)  # no tuning mid-stream
         except StudioError:
             raise
         except Exception as exc:  # a backend's own failure: one line for the status, never a traceback

@@ -55,6 +55,7 @@ def load_models(
             enhancer = loader.load(spec, params, backend, request.precision, request.device)
             info = enhancer.info
             row.backend, row.device, row.precision, row.scale = info.backend, info.device, info.precision, info.scale
+            row.device_name = info.device_name
             tile = choose_tile(enhancer, loader.settings, request.tile)
             loaded.append(LoadedModel(row, enhancer, tile, spec.tile_overlap))
         except StudioError as exc:

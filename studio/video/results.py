@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from studio.engine.request import CompareRequest
+from studio.models.backends.devices import device_label
 
 
 def percentile(values: list[float], share: float) -> float | None:
@@ -34,6 +35,7 @@ class VideoRow:
     scale: int = 1
     backend: str = ""
     device: str = ""
+    device_name: str = ""  # the Vulkan GPU's name when it ran on one
     precision: str = ""
     output_size: tuple[int, int] | None = None
     latencies_ms: list[float] = field(default_factory=list)  # per frame, inference only
@@ -122,7 +124,7 @@ def row_record(row: VideoRow, metric_ids: tuple[str, ...] = ()) -> dict[str, Any
     record.update(
         backend=row.backend,
         precision=row.precision,
-        device=row.device,
+        device=device_label(row.device, row.device_name),
         file=str(row.path) if row.path else None,  # not "path": gradio_client would take the row for a file
         error=row.error,
     )

@@ -264,6 +264,20 @@ def test_compare_runs_the_named_backend_and_precision(env, small_file, model_set
     assert (classical["backend"], classical["error"]) == ("classical", "")  # --backend only applies where offered
 
 
+def test_a_device_a_model_cannot_run_on_is_its_one_line_error(env, small_file, tmp_path):
+    """--device applies to every model: one that cannot run there fails in its row (exit 1), the others run."""
+    args = ("compare", str(small_file), "-m", "lanczos-x2", "--metrics", "sharpness", "--format", "csv")
+    result = studio(*args, "--device", "vulkan", "-o", str(tmp_path / "run"), env=env)
+    assert result.returncode == 1
+    assert stderr_lines(result) == ["error: 'lanczos-x2' is a classical filter: it runs on the CPU, not on vulkan"]
+    on_cpu = studio(*args, "--device", "cpu", env=env)
+    assert on_cpu.returncode == 0, on_cpu.stderr
+    (row,) = csv.DictReader(io.StringIO(on_cpu.stdout))
+    assert (row["device"], row["error"]) == ("cpu", "")
+    recorded = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert recorded["request"]["device"] == "vulkan"  # so `--from` repeats it (or --device overrides it)
+
+
 def test_an_unusable_output_folder_is_bad_input_before_anything_runs(photo_file, env, tmp_path):
     a_file = tmp_path / "afile"
     a_file.write_text("not a folder")

@@ -49,12 +49,13 @@ def test_records_name_latency_flag_and_params_in_a_fixed_order(engine, small_pho
     )
     unsharp, bicubic = results_records(results)
     assert list(unsharp) == list(bicubic)
-    assert list(unsharp)[:13] == [
+    assert list(unsharp)[:14] == [
         "model",
         "name",
         "backend",
         "precision",
         "device",
+        "vs fp32 dB",
         "scale",
         "output",
         "load ms",
@@ -80,7 +81,7 @@ def test_records_name_latency_flag_and_params_in_a_fixed_order(engine, small_pho
 def test_repeated_runs_add_warm_ms_and_latency_is_its_median(engine, small_photo):
     results = compare(engine, small_photo, ["clahe"], metrics=[], repeat=3)
     (record,) = results_records(results)
-    assert list(record)[7:12] == ["load ms", "latency ms", "first ms", "warm ms", "MP/s"]
+    assert list(record)[8:13] == ["load ms", "latency ms", "first ms", "warm ms", "MP/s"]
     assert record["latency ms"] == record["warm ms"] == round(results.rows[0].warm_ms, 1)
 
 

@@ -39,7 +39,7 @@ def plan(model_id: str, machine: Machine, **request) -> str:
         ("realesrgan-x4plus", "ncnn fp32", "torch bf16", "torch fp16 cuda"),  # options.fastest: cpu-bf16 -> torch
         ("realesr-animevideov3-x4", "ncnn fp32", "ncnn bf16", "torch fp16 cuda"),
         ("waifu2x-photo-x2", "ncnn fp32", "ncnn bf16", "torch fp16 cuda"),
-        ("espcn-x4", "opencv-dnn fp32", "opencv-dnn fp32", "opencv-dnn fp32"),
+        ("espcn-x4", "opencv-dnn fp32", "opencv-dnn fp32", "torch fp16 cuda"),  # converted: OpenCV DNN is CPU-only
         ("swinir-m-x4-realsr", "onnx fp32", "onnx fp32", "onnx fp32"),  # CPU onnxruntime: no CUDA provider
         ("4x-ultrasharp", "torch fp32", "torch bf16", "torch fp16 cuda"),
     ],
@@ -54,7 +54,7 @@ def test_requests_and_machine_facts_change_the_plan():
     assert plan("realesr-animevideov3-x4", CPU, backend="onnx") == "onnx fp32"
     assert plan("realesr-animevideov3-x4", CPU, backend="torch", precision="bf16") == "torch bf16"
     assert plan("realesrgan-x4plus", dataclasses.replace(CPU_BF16, torch_ok=False)) == "ncnn bf16"
-    assert plan("realesr-animevideov3-x4", dataclasses.replace(CPU, vulkan=True)) == "ncnn fp32 vulkan"
+    assert plan("realesr-animevideov3-x4", dataclasses.replace(CPU, vulkan=True)) == "ncnn fp16 vulkan"
     assert plan("swinir-m-x4-realsr", dataclasses.replace(CUDA, onnx_cuda=True)) == "onnx fp32 cuda"
     with pytest.raises(UsageError, match="unknown precision 'fp8'"):
         choose_form(REGISTRY.get("realesr-animevideov3-x4"), CPU, precision="fp8")

@@ -1,6 +1,10 @@
-"""Loading a model in a named form, checked to be that form (not what `auto` would pick on this machine)."""
+"""Loading a model in a named form, checked to be that form (not what `auto` would pick on this machine), and
+how closely two forms' outputs agree."""
 
 from __future__ import annotations
+
+import numpy as np
+from skimage.metrics import peak_signal_noise_ratio as psnr
 
 
 def load_exactly(loader, spec, form: dict):
@@ -12,3 +16,10 @@ def load_exactly(loader, spec, form: dict):
         form["device"],
     )
     return enhancer
+
+
+def agreement(reference: np.ndarray, other: np.ndarray) -> tuple[float, int]:
+    """(PSNR, largest per-value difference) of two outputs of the same input."""
+    assert reference.shape == other.shape and reference.dtype == other.dtype == np.uint8
+    largest = int(np.abs(reference.astype(int) - other.astype(int)).max())
+    return (float("inf") if largest == 0 else psnr(reference, other)), largest

@@ -25,7 +25,7 @@ from studio.models.cache import EnhancerCache
 from studio.models.convert.ncnn_format import load_ncnn
 from studio.models.loader import Loader
 from studio.models.registry import load_registry, parse_registry_file
-from tests.models.forms import load_exactly
+from tests.models.forms import agreement, load_exactly
 
 REGISTRY = load_registry(Settings.from_env({}))
 CONVERTIBLE = [s.id for s in REGISTRY if s.backend == "ncnn" and "torch" in s.forms]
@@ -86,13 +86,6 @@ def one_flip_psnr(shape: tuple[int, ...]) -> float:
 def floor_for(measured: float, shape: tuple[int, ...]) -> float:
     """The threshold for a measurement: 2 dB under it, rounded down; bit-identical: the one-flip PSNR, rounded down."""
     return math.floor(one_flip_psnr(shape)) if math.isinf(measured) else math.floor(measured - 2)
-
-
-def agreement(reference: np.ndarray, other: np.ndarray) -> tuple[float, int]:
-    """(PSNR, largest per-value difference) of two outputs of the same input."""
-    assert reference.shape == other.shape and reference.dtype == other.dtype == np.uint8
-    largest = int(np.abs(reference.astype(int) - other.astype(int)).max())
-    return (float("inf") if largest == 0 else psnr(reference, other)), largest
 
 
 @pytest.fixture(scope="module")
@@ -194,8 +187,10 @@ def test_the_cuda_class_without_a_gpu_is_a_clear_error(loader, monkeypatch):
 
 def test_a_cpu_class_keeps_ncnn_off_a_vulkan_gpu(loader, monkeypatch):
     from studio.models.backends import ncnn as ncnn_backend
+    from studio.models.backends.devices import VulkanDevice
 
-    monkeypatch.setattr(ncnn_backend, "_gpu_present", lambda: True)  # as on a machine with a Vulkan GPU
+    gpu = VulkanDevice(0, "NVIDIA GeForce RTX 4090", "discrete")
+    monkeypatch.setattr(ncnn_backend, "vulkan_devices", lambda asked=False: (gpu,))  # as on a machine with one
     for machine in ("cpu", "cpu-bf16"):
         enhancer = Loader(forced(loader.settings, machine), EnhancerCache(100)).load(
             REGISTRY.get("realesr-animevideov3-x2"), precision="fp32"

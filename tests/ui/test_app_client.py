@@ -22,12 +22,11 @@ def machine() -> str:
 
 
 def ncnn_device() -> str:
-    """Where the app runs an ncnn network: a Vulkan GPU when the class allows GPUs and ncnn sees one."""
-    import ncnn
-
+    """Where the app runs an ncnn network: a real Vulkan GPU (never a software one) when the class allows GPUs."""
     from studio.models.backends.devices import gpu_allowed
+    from studio.models.backends.ncnn import find_vulkan_gpu
 
-    return "vulkan" if gpu_allowed(FORCED_MACHINE_CLASS) and ncnn.get_gpu_count() > 0 else "cpu"
+    return "vulkan" if gpu_allowed(FORCED_MACHINE_CLASS) and find_vulkan_gpu() is not None else "cpu"
 
 
 @pytest.fixture

@@ -137,7 +137,7 @@ def test_previews_that_are_not_whole_numbers_in_range_are_one_line(client, raw, 
     # the page's Run (its first step, /build_request) reads its preview slider the same way: NaN was a raw
     # "cannot convert float NaN to integer"
     form = (
-        f'{{"data": [{image}, true, NaN, "none", 4, "none", 1.2, 9, 0, 0, 0, 0, null, [], "auto", "auto", '
+        f'{{"data": [{image}, true, NaN, "none", 4, "none", 1.2, 9, 0, 0, 0, 0, null, [], "auto", "auto", "auto", '
         '[], [], [], [], ["clahe"]]}'
     )
     assert raw.error("build_request", form) == "preview must be a whole number, got nan"
@@ -174,7 +174,7 @@ def test_recipes_and_seeds_are_bounded(client, raw, photo_path):
     image = raw.upload(photo_path)
     form = (
         f'{{"data": [{image}, true, 512, "synthetic degradation", 2, "none", 1.2, 9, 0, 0, 0, 1e30, null, [], '
-        '"auto", "auto", [], [], [], [], ["clahe"]]}'
+        '"auto", "auto", "auto", [], [], [], [], ["clahe"]]}'
     )
     assert raw.error("build_request", form) == "seed must be a whole number between 0 and 4294967295, got 1e+30"
     still_serving(client, photo_path)
@@ -184,10 +184,28 @@ def test_missing_trailing_values_are_named(raw, client, photo_path):
     image = raw.upload(photo_path)
     message = raw.error("compare", f'{{"data": [{image}, ["clahe"], [], "", null]}}')
     assert message == (
-        "/compare takes 9 values and got 5: 'preview long side (0 = full size)', 'per-model parameters as JSON', "
-        "'backend', 'precision' are missing (send every value, in order)"
+        "/compare takes 9 values (and optionally 'device') and got 5: 'preview long side (0 = full size)', "
+        "'per-model parameters as JSON', 'backend', 'precision' are missing (send every value, in order)"
     )
-    assert raw.error("video", f'{{"data": [{image}]}}').startswith("/video takes 10 values and got 1: 'model ids',")
+    assert raw.error("video", f'{{"data": [{image}]}}').startswith(
+        "/video takes 10 values (and optionally 'device') and got 1: 'model ids',"
+    )
+    still_serving(client, photo_path)
+
+
+def test_device_may_be_left_out_and_one_a_model_cannot_use_is_its_error(raw, client, photo_path):
+    """/compare gained `device` last: the nine values callers sent before still run over plain HTTP (device
+    auto), and a device a model cannot run on is that model's one-line error."""
+    image = raw.upload(photo_path)
+    event, data = raw.call("compare", f'{{"data": [{image}, ["clahe"], [], "", null, 512, "{{}}", "auto", "auto"]}}')
+    assert event == "complete", data
+    assert [(row["model"], row["device"], row["error"]) for row in json.loads(data)[2]["rows"]] == [
+        ("clahe", "cpu", "")
+    ]
+    _, _, details = client.predict(
+        handle_file(str(photo_path)), ["clahe"], [], "", None, 512, "{}", "auto", "auto", "vulkan", api_name="/compare"
+    )
+    assert details["rows"][0]["error"] == "'clahe' is a classical filter: it runs on the CPU, not on vulkan"
     still_serving(client, photo_path)
 
 
@@ -236,7 +254,7 @@ def test_an_output_wider_than_webp_allows_stays_downloadable_as_png(app_server, 
     wide = save(tmp_path / "wide.png", np.random.default_rng(1).integers(0, 256, (1, 20000, 3), dtype=np.uint8))
     session = Client(app_server.url, verbose=False)
     session.predict(
-        handle_file(str(wide)), False, 512, "none", 4, "none", 1.2, 9, 0, 0, 0, 0, None, [], "auto", "auto",
+        handle_file(str(wide)), False, 512, "none", 4, "none", 1.2, 9, 0, 0, 0, 0, None, [], "auto", "auto", "auto",
         [], [], [], [], ["clahe"], api_name="/build_request",
     )  # fmt: skip
     outputs = session.predict(handle_file(str(wide)), None, "webp", api_name="/run")

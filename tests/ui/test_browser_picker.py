@@ -120,6 +120,26 @@ def test_labels_name_the_form_that_runs_here_and_follow_the_backend_choice(page)
     assert "Lanczos x4 · lanczos-x4 (x4, classical)" in tokens(page, "super-resolution")  # no other form
 
 
+def test_the_device_choice_relabels_the_lists(page):
+    """Device sits beside Precision; picking vulkan labels each model with what would run there (on this machine:
+    the ncnn form in fp16, refused when it loads since there is no real GPU) or 'not on vulkan'."""
+    page.get_by_text("Reference, metrics & runtime").click()
+    page.get_by_label("Device").click()
+    page.get_by_role("option", name="vulkan", exact=True).click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#models-super-resolution .token')]"
+        ".some(t => t.innerText.includes('lanczos-x4 (x4, not on vulkan)'))",
+        timeout=30_000,
+    )
+    chosen = tokens(page, "super-resolution")
+    assert any("realesr-animevideov3-x4 (x4, ncnn fp16 vulkan" in label for label in chosen), chosen
+    page.locator("#device").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "picker-device.png"))
+    backend, precision, device = (page.get_by_label(name).bounding_box() for name in ("Backend", "Precision", "Device"))
+    assert backend["x"] < precision["x"] < device["x"]  # one row, side by side
+    assert device["y"] == backend["y"] == precision["y"], (backend, precision, device)
+
+
 def test_models_that_cannot_run_here_are_greyed_with_the_reason(page):
     listed = page.locator("#models-unavailable-0")
     listed.scroll_into_view_if_needed()
@@ -231,5 +251,6 @@ def test_the_seeded_forms_are_what_the_forced_class_runs():
     settings = dataclasses.replace(Settings(), machine_class="cpu-bf16")
     loader = Loader(settings, EnhancerCache(64))
     registry = load_registry(settings)
-    planned = {(m, *vars(loader.plan(registry.get(m))).values()) for m, _, _ in SEEDED}
+    forms = {m: loader.plan(registry.get(m)) for m, _, _ in SEEDED}
+    planned = {(m, form.backend, form.device, form.precision) for m, form in forms.items()}
     assert {(m, b, "cpu", p) for (m, b, p) in SEEDED} == planned

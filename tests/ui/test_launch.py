@@ -43,6 +43,7 @@ def test_on_a_space_the_app_binds_every_interface_with_the_stated_limits(launche
     demo = launched["demo"]
     assert demo._queue.max_size == 32
     assert demo.delete_cache == (1800, 3600)  # every 30 minutes, files older than an hour
+    assert demo.state_holder.capacity == 1000  # sessions whose state is kept (Gradio's default: 10,000)
     model_events = {
         fn.api_name: (fn.concurrency_id, fn.concurrency_limit)
         for fn in demo.fns.values()

@@ -10,16 +10,20 @@ from studio.ui.models_tab import models_frame
 
 
 @pytest.mark.parametrize(
-    ("kind", "x4plus", "compact"),
-    [("cpu", "ncnn fp32", "ncnn fp32"), ("cpu-bf16", "torch bf16", "ncnn bf16"), ("cuda", "torch fp16 cuda", None)],
+    ("kind", "x4plus", "compact", "espcn"),
+    [
+        ("cpu", "ncnn fp32", "ncnn fp32", "opencv-dnn fp32"),
+        ("cpu-bf16", "torch bf16", "ncnn bf16", "opencv-dnn fp32"),
+        ("cuda", "torch fp16 cuda", None, "torch fp16 cuda"),  # the converted form: OpenCV DNN runs on the CPU only
+    ],
 )
-def test_the_table_says_how_each_model_runs_here(env, kind, x4plus, compact):
+def test_the_table_says_how_each_model_runs_here(env, kind, x4plus, compact, espcn):
     frame = models_frame(Services(Settings.from_env({**env, "STUDIO_MACHINE_CLASS": kind}))).set_index("id")
     assert frame.loc["realesrgan-x4plus", "runs here as"] == x4plus
     if compact:
         assert frame.loc["realesr-animevideov3-x4", "runs here as"] == compact
     assert frame.loc["lanczos-x4", "runs here as"] == "classical"
-    assert frame.loc["espcn-x4", "runs here as"] == "opencv-dnn fp32"
+    assert frame.loc["espcn-x4", "runs here as"] == espcn
 
 
 def test_states_are_the_weights_states(env):

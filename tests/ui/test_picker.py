@@ -242,13 +242,13 @@ def test_more_models_than_a_run_takes_are_said_at_once(services):
     assert picker.too_many_text(9) == "9 models chosen: at most 8 run; remove 1."
     assert picker.too_many_text(11) == "11 models chosen: at most 8 run; remove 3."
     nine = [spec.id for spec in services.registry.by_task("super-resolution")][:9]
-    alone = picker.predict(services, None, True, 512, "none", 4, "auto", "auto", nine[:5], nine[5:])
+    alone = picker.predict(services, None, True, 512, "none", 4, "auto", "auto", "auto", nine[:5], nine[5:])
     assert alone == "⚠️ **9 models chosen: at most 8 run; remove 1.**"  # before any image is uploaded
     seed(services, {("lanczos-x4", "classical", "fp32"): 10.0})
-    with_image = picker.predict(services, str(ASTRONAUT), True, 512, "none", 4, "auto", "auto", nine)
+    with_image = picker.predict(services, str(ASTRONAUT), True, 512, "none", 4, "auto", "auto", "auto", nine)
     warning, prediction = with_image.split("\n\n")
     assert warning == alone and prediction.startswith("Predicted ")
-    eight = picker.predict(services, str(ASTRONAUT), True, 512, "none", 4, "auto", "auto", nine[:8])
+    eight = picker.predict(services, str(ASTRONAUT), True, 512, "none", 4, "auto", "auto", "auto", nine[:8])
     assert eight.startswith("Predicted ")
 
 
@@ -274,15 +274,26 @@ def seed(services: Services, speeds: dict[tuple[str, str, str], float]) -> None:
 def test_predict_uses_the_size_the_models_will_see(services):
     seed(services, {("lanczos-x4", "classical", "fp32"): 10.0, ("realesr-animevideov3-x4", "ncnn", "fp32"): 0.5})
     chosen = (["lanczos-x4", "realesr-animevideov3-x4"],)
-    text = picker.predict(services, str(ASTRONAUT), True, 512, "none", 4, "auto", "auto", *chosen)
+    text = picker.predict(services, str(ASTRONAUT), True, 512, "none", 4, "auto", "auto", "auto", *chosen)
     assert text.startswith("Predicted **1.2 s** for a 192x192 input")  # 0.59 MP out at 10 and 0.5 MP/s
     assert "(Lanczos x4 0.1 s, Real-ESRGAN animevideo v3 x4 1.2 s)" in text
-    degraded = picker.predict(services, str(ASTRONAUT), True, 128, SYNTHETIC, 2, "auto", "auto", *chosen)
+    degraded = picker.predict(services, str(ASTRONAUT), True, 128, SYNTHETIC, 2, "auto", "auto", "auto", *chosen)
     assert "for a 64x64 input" in degraded  # preview 128, then the x2 degradation
-    other_form = picker.predict(services, str(ASTRONAUT), True, 512, "none", 4, "torch", "auto", *chosen)
+    other_form = picker.predict(services, str(ASTRONAUT), True, 512, "none", 4, "torch", "auto", "auto", *chosen)
     assert "1 model not measured yet" in other_form  # the torch form was never measured
-    assert picker.predict(services, None, True, 512, "none", 4, "auto", "auto", *chosen) == ""
-    assert picker.predict(services, str(ASTRONAUT), True, 512, "none", 4, "auto", "auto", [], None) == ""
+    assert picker.predict(services, None, True, 512, "none", 4, "auto", "auto", "auto", *chosen) == ""
+    assert picker.predict(services, str(ASTRONAUT), True, 512, "none", 4, "auto", "auto", "auto", [], None) == ""
+
+
+def test_a_device_a_model_cannot_use_shows_in_its_label_and_in_the_prediction(services):
+    """Picking device vulkan relabels the lists at once and the prediction line says which pick cannot run."""
+    assert picker.runs_as(services, "lanczos-x4", "auto", "auto", "vulkan") == "not on vulkan"
+    assert picker.runs_as(services, "realesr-animevideov3-x2", "auto", "fp32", "cpu").describe() == "ncnn fp32"
+    lanczos = services.registry.get("lanczos-x4")
+    assert picker.model_label(lanczos, "ready", "not on vulkan") == "Lanczos x4 · lanczos-x4 (x4, not on vulkan)"
+    chosen = (["lanczos-x4", "realesr-animevideov3-x4"],)
+    text = picker.predict(services, str(ASTRONAUT), True, 512, "none", 4, "auto", "auto", "vulkan", *chosen)
+    assert text == "⚠️ 'lanczos-x4' is a classical filter: it runs on the CPU, not on vulkan"
 
 
 # -- the budget, in the form's parser ----------------------------------------------------------
@@ -308,6 +319,7 @@ def request_form() -> RequestForm:
         params=gr.State(),
         backend=gr.Dropdown(),
         precision=gr.Dropdown(),
+        device=gr.Dropdown(),
         model_groups=(gr.Dropdown(multiselect=True),),
     )
 
@@ -331,6 +343,7 @@ def values(form: RequestForm, models: list[str], preview: int) -> dict:
         form.params: {},
         form.backend: "auto",
         form.precision: "auto",
+        form.device: "auto",
         form.model_groups[0]: models,
     }
 
@@ -373,3 +386,10 @@ def test_a_model_the_time_limit_could_not_stop_is_refused_with_a_preview_that_fi
         "long side to 128 px or less"
     )
     assert request_from_form(services, form, values(form, ["realesr-animevideov3-x4"], 128)).preview == 128
+
+
+def test_int8_labels_the_quantized_onnx_form_or_says_there_is_none(services):
+    """int8 (#14) is the ONNX form quantized: a network without one says so; a classical filter runs as it is."""
+    specs = [services.registry.get(m) for m in ("realesrgan-x4plus", "realesr-animevideov3-x2", "lanczos-x4")]
+    labels = [label for label, _ in picker._choices(services, specs, all_here(services), None, "int8")]
+    assert [label.rsplit(" (", 1)[1] for label in labels] == ["x4, onnx int8)", "x2, no int8)", "x4, classical)"]

@@ -17,10 +17,12 @@ class EnhancerInfo:
     scale: int
     backend: str
     device: str = "cpu"
+    device_name: str = ""  # the GPU's own name on a Vulkan device ("NVIDIA GeForce RTX 4090"), else ""
     precision: str = "fp32"
     tile_multiple: int = 1  # input sides must be a multiple of this
     min_size: int = 1  # smallest input side the model accepts
     tileable: bool = True  # False when tiles would change the output (global pooling)
+    fidelity_db: float | None = None  # int8: PSNR of its output against fp32 on a fixed probe (convert/quantize.py)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 CUDA / TensorRT providers are requested only when the runtime offers them and a
 GPU is present; asking without CUDA libraries logs errors and falls back.
+int8 runs the model quantized by models/convert/quantize.py (made once, cached) on
+the CPU, whose int8 kernels the quantization recipe targets.
 """
 
 from __future__ import annotations
@@ -38,11 +40,21 @@ class OnnxEnhancer:
 
         if not isinstance(spec.options, OnnxOptions):
             raise UsageError(f"'{spec.id}' has no ONNX options")
-        if runtime.precision not in ("auto", "fp32"):
-            raise UsageError(f"'{spec.id}': the ONNX form runs fp32 only")
+        if runtime.precision not in ("auto", "fp32", "int8"):
+            raise UsageError(f"'{spec.id}': the ONNX form runs fp32 or int8, not {runtime.precision}")
         requested = runtime.device
         if requested not in ("auto", "cpu", "cuda"):
             raise UsageError(f"'{spec.id}': ONNX Runtime runs on cpu or cuda, not {requested}")
+        int8 = runtime.precision == "int8"
+        if int8 and requested == "cuda":
+            raise UsageError(f"'{spec.id}': int8 runs on the CPU, not cuda (use fp32 there)")
+        self._multiple, self._min_size = spec.options.tile_multiple, spec.options.min_size
+        fidelity_db = None
+        if int8:
+            from studio.models.convert.quantize import quantized_onnx
+
+            quantized = quantized_onnx(spec.id, path, settings, lambda image: self._batch(image)[0])
+            path, fidelity_db, requested = quantized.path, quantized.fidelity_db, "cpu"
         machine = machine_class(settings.machine_class)
         if requested == "auto" and "CUDAExecutionProvider" not in ort.get_available_providers():
             requested = "cpu"
@@ -62,18 +74,23 @@ class OnnxEnhancer:
             scale=spec.scale,
             backend="onnx",
             device="cuda" if provider != "CPUExecutionProvider" else "cpu",
-            precision="fp32",
+            precision="int8" if int8 else "fp32",
             tile_multiple=spec.options.tile_multiple,
             min_size=spec.options.min_size,
             tileable=spec.options.tileable,
+            fidelity_db=fidelity_db,
         )
         self.memory_mb = path.stat().st_size / 2**20
 
+    def _batch(self, image: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+        """The network's input for an HxWx3 uint8 image (padded to its size rules), and the image's size."""
+        padded, original = pad_to(image, self._multiple, self._min_size)
+        return np.ascontiguousarray((padded.astype(np.float32) / 255.0).transpose(2, 0, 1)[None]), original
+
     def enhance(self, image: np.ndarray) -> np.ndarray:
-        padded, original = pad_to(image, self.info.tile_multiple, self.info.min_size)
-        batch = (padded.astype(np.float32) / 255.0).transpose(2, 0, 1)[None]
+        batch, original = self._batch(image)
         try:
-            (result, *_) = self._session.run(None, {self._input: np.ascontiguousarray(batch)})
+            (result, *_) = self._session.run(None, {self._input: batch})
         except Exception as exc:
             raise EnhanceError(
                 f"'{self.info.model_id}' failed in ONNX Runtime: {str(exc).splitlines()[0][:200]}"

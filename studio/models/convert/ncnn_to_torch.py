@@ -142,8 +142,9 @@ def converted_weights(
     return target
 
 
-def export_onnx(network: Any, path: Path, opset: int = 17, ir_version: int = 10) -> Path:
-    """Export a torch image network with dynamic height and width.
+def export_onnx(network: Any, path: Path, opset: int = 17, ir_version: int = 10, channels: int = 3) -> Path:
+    """Export a torch image network with dynamic height and width (`channels` in: 1 for dnn_superres's luma
+    networks).
 
     The IR version is capped because ONNX Runtime refuses newer IRs than it knows.
     """
@@ -162,7 +163,7 @@ def export_onnx(network: Any, path: Path, opset: int = 17, ir_version: int = 10)
             return self.inner(image)
 
     network = ImageOnly(network.eval().float()).eval()
-    example = torch.rand(1, 3, 64, 64)
+    example = torch.rand(1, channels, 64, 64)
     axes = {"input": {2: "height", 3: "width"}, "output": {2: "height", 3: "width"}}
     path.parent.mkdir(parents=True, exist_ok=True)
     with torch.inference_mode():
@@ -193,8 +194,8 @@ def converted_onnx(model_id: str, safetensors_path: Path, settings: Settings) ->
         return target
     with lock_for(target):
         if not target.exists():
-            network = load_spandrel(load_file(str(safetensors_path))).model
+            descriptor = load_spandrel(load_file(str(safetensors_path)))
             partial = target.with_name(target.stem + ".part.onnx")
-            export_onnx(network, partial)
+            export_onnx(descriptor.model, partial, channels=descriptor.input_channels)
             partial.replace(target)
     return target

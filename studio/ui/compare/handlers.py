@@ -22,6 +22,7 @@ from studio.engine.export import format_for
 from studio.engine.request import MAX_MODELS, CompareRequest
 from studio.engine.results import Results
 from studio.metrics import DEFAULT_WITH_REFERENCE, FULL_REFERENCE, METRICS
+from studio.models.backends.devices import device_label
 from studio.services import Services
 from studio.ui import views
 from studio.ui.choices import GROUND_TRUTH, NO_REFERENCE, SYNTHETIC
@@ -193,6 +194,10 @@ def slot_updates(results: Results | None) -> list[Any]:
         if row.ok:
             width, height = row.output.size
             header = f"**{row.name}** · {width}x{height} · {row.latency_ms:.0f} ms · {row.backend} {row.precision}"
+            if row.device not in ("cpu", ""):  # which GPU: 'vulkan (NVIDIA GeForce RTX 4090)'
+                header += f" {device_label(row.device, row.device_name)}"
+            if row.fidelity_db is not None:  # a bf16/int8 form: how close its output is to fp32
+                header += f" ({row.fidelity_db:.1f} dB from fp32)"
             if row.flag:
                 header += f"  \n⚑ {row.flag}"
             before_after = tuple(png_file(image) for image in views.before_after(results, row))

@@ -17,6 +17,7 @@ from studio.ui.choices import (
     BACKEND_CHOICES,
     BLURS,
     DEGRADE_SCALES,
+    DEVICE_CHOICES,
     FORMAT_CHOICES,
     NO_REFERENCE,
     PRECISION_CHOICES,
@@ -136,10 +137,13 @@ def _reference_controls(services: Services) -> tuple[dict, gr.Group, gr.Image]:
     metrics = gr.CheckboxGroup(
         metric_choices(services), value=list(DEFAULT_WITHOUT_REFERENCE), label="Metrics", elem_id="metrics"
     )
-    with gr.Row():
-        backend = gr.Dropdown(BACKEND_CHOICES, value=AUTO, label="Backend", info="for models that offer several forms")
+    with gr.Row(equal_height=True):  # side by side, each info one short line so the three boxes align
+        backend = gr.Dropdown(BACKEND_CHOICES, value=AUTO, label="Backend", info="auto: fastest here", min_width=120)
         precision = gr.Dropdown(
-            PRECISION_CHOICES, value=AUTO, label="Precision", info="auto: bf16 on CPUs with it, fp16 on GPUs"
+            PRECISION_CHOICES, value=AUTO, label="Precision", info="auto: bf16/fp16 if fast", min_width=120
+        )
+        device = gr.Dropdown(
+            DEVICE_CHOICES, value=AUTO, label="Device", info="auto: a real GPU if any", min_width=120, elem_id="device"
         )
     controls = {
         "mode": mode,
@@ -155,6 +159,7 @@ def _reference_controls(services: Services) -> tuple[dict, gr.Group, gr.Image]:
         "metrics": metrics,
         "backend": backend,
         "precision": precision,
+        "device": device,
     }
     return controls, degrade_box, kernel
 

@@ -15,6 +15,7 @@ from typing import Any
 import gradio as gr
 
 from studio.core.config import PROJECT_DIR
+from studio.core.errors import UsageError
 from studio.engine.request import MAX_MODELS
 from studio.engine.speed import RunPrediction, model_input_size, preview_that_fits
 from studio.models.loader import Form, fetch_problem
@@ -42,11 +43,22 @@ FAST_SIZE = (512, 512)  # the input "fast on CPU" is judged on before an image i
 # -- labels and states -------------------------------------------------------------------------
 
 
-def model_label(spec: ModelSpec, state: str, form: Form) -> str:
+def model_label(spec: ModelSpec, state: str, form: Form | str) -> str:
     """'Real-ESRGAN x4plus · realesrgan-x4plus (x4, ncnn fp32)': the list's search matches the name or the id,
-    and the form is the one that runs here (marked when the weights download first)."""
+    and the form is the one that runs here (or why none does: 'not on vulkan'; marked when the weights download
+    first)."""
     suffix = " — downloads on first use" if state == NOT_DOWNLOADED else ""
-    return f"{spec.name} · {spec.id} (x{spec.scale}, {form.describe()}){suffix}"
+    described = form if isinstance(form, str) else form.describe()
+    return f"{spec.name} · {spec.id} (x{spec.scale}, {described}){suffix}"
+
+
+def runs_as(services: Services, model_id: str, backend=None, precision=None, device=None) -> Form | str:
+    """The form a run would use for these requests, or why none does: 'not on vulkan' when the device request
+    leaves it out, 'no int8' for a network without an ONNX form to quantize."""
+    try:
+        return services.speed.form_for(model_id, backend, precision, device)
+    except UsageError:
+        return "no int8" if precision == "int8" else f"not on {device}"
 
 
 def run_states(services: Services, states: dict[str, str]) -> dict[str, str]:
@@ -143,17 +155,21 @@ def too_many_text(count: int, limit: int = MAX_MODELS) -> str | None:
 
 
 def predict(
-    services: Services, path, preview_on, preview, mode, scale, backend, precision, *chosen: list[str] | None
+    services: Services, path, preview_on, preview, mode, scale, backend, precision, device, *chosen: list[str] | None
 ) -> str:
     """The prediction line for the form's current values ('' until there is an image and a model), led by a
-    warning when more models are chosen than a run takes (with or without an image)."""
+    warning when more models are chosen than a run takes (with or without an image), or by why a chosen model
+    cannot run on the chosen device."""
     model_ids = [model_id for group in chosen for model_id in (group or [])]
     too_many = too_many_text(len(model_ids))
     warning = f"⚠️ **{too_many}**" if too_many else ""
     sizes = form_sizes(services, path, preview_on, preview, mode, scale)
     if not model_ids or sizes is None:
         return warning
-    prediction = services.speed.predict_run(model_ids, *sizes.models, backend, precision)
+    try:
+        prediction = services.speed.predict_run(model_ids, *sizes.models, backend, precision, device)
+    except UsageError as exc:
+        return "\n\n".join(text for text in (warning, f"⚠️ {exc}") if text)
     names = {model_id: services.registry.get(model_id).name for model_id in model_ids}
     text = prediction_text(prediction, names, sizes.models, sizes.long_side, services.settings.run_budget_s)
     return f"{warning}\n\n{text}" if warning else text
@@ -174,9 +190,8 @@ class Picker:
     states: dict[str, str]  # run states: weight states, 'unavailable: why' where nothing can fetch them
 
 
-def _choices(services: Services, specs: Sequence[ModelSpec], states, backend=None, precision=None) -> list:
-    speed = services.speed
-    return [(model_label(s, states[s.id], speed.form_for(s.id, backend, precision)), s.id) for s in specs]
+def _choices(services: Services, specs: Sequence[ModelSpec], states, backend=None, precision=None, device=None):
+    return [(model_label(s, states[s.id], runs_as(services, s.id, backend, precision, device)), s.id) for s in specs]
 
 
 def _choosable(services: Services, states: dict[str, str], task: str) -> list[ModelSpec]:
@@ -237,7 +252,7 @@ def build_picker(services: Services, states: dict[str, str]) -> Picker:
     )
 
 
-def _apply_preset(services: Services, picker: Picker, preset: Preset, path, preview_on, preview, mode, scale, b, p):
+def _apply_preset(services: Services, picker: Picker, preset: Preset, path, preview_on, preview, mode, scale, b, p, d):
     """A preset's picks, one value per task list, and its note."""
     size = FAST_SIZE
     if path:
@@ -247,18 +262,26 @@ def _apply_preset(services: Services, picker: Picker, preset: Preset, path, prev
             model_input_size(*measured, limit, int(scale) if mode == SYNTHETIC and scale else 1) if measured else size
         )
     specs = [spec for task in picker.group_tasks for spec in _choosable(services, picker.states, task)]
-    chosen, note = preset_models(
-        preset, specs, picker.states, lambda model_id: services.speed.predict_seconds(model_id, *size, b, p)
-    )
+    chosen, note = preset_models(preset, specs, picker.states, partial(_predicted_or_none, services, size, b, p, d))
     task_of = {spec.id: spec.task for spec in specs}
     return [*split_by_task(chosen, picker.group_tasks, task_of), note]
 
 
-def _relabel(services: Services, picker: Picker, backend, precision) -> list:
-    """The lists' labels for another backend or precision request (the chosen values stay)."""
+def _predicted_or_none(services: Services, size, backend, precision, device, model_id: str) -> float | None:
+    """A preset's view of a model's time: None (unknown) where the device request leaves the model out."""
+    try:
+        return services.speed.predict_seconds(model_id, *size, backend, precision, device)
+    except UsageError:
+        return None
+
+
+def _relabel(services: Services, picker: Picker, backend, precision, device) -> list:
+    """The lists' labels for another backend, precision or device request (the chosen values stay)."""
     return [
         gr.update(
-            choices=_choices(services, _choosable(services, picker.states, task), picker.states, backend, precision)
+            choices=_choices(
+                services, _choosable(services, picker.states, task), picker.states, backend, precision, device
+            )
         )
         for task in picker.group_tasks
     ]
@@ -284,7 +307,7 @@ def wire_picker(picker: Picker, services: Services, form) -> None:
     """Bind the picker's events (after the form exists: they read the upload, preview and runtime choices)."""
     request = form.request
     size_inputs = [request.upload, request.preview_on, request.preview, request.mode, request.scale]
-    runtime = [request.backend, request.precision]
+    runtime = [request.backend, request.precision, request.device]
     groups = list(picker.groups)
     for button, preset in zip(picker.presets, PRESETS, strict=True):
         button.click(
@@ -296,7 +319,7 @@ def wire_picker(picker: Picker, services: Services, form) -> None:
         )
     gr.on(
         [request.upload.change, request.preview_on.change, request.preview.change, request.mode.change]
-        + [request.scale.change, request.backend.change, request.precision.change]
+        + [request.scale.change, request.backend.change, request.precision.change, request.device.change]
         + [group.change for group in groups],
         partial(predict, services),
         _prediction_inputs(picker, form),
@@ -305,7 +328,7 @@ def wire_picker(picker: Picker, services: Services, form) -> None:
         show_progress="hidden",
     )
     gr.on(
-        [request.backend.change, request.precision.change],
+        [request.backend.change, request.precision.change, request.device.change],
         partial(_relabel, services, picker),
         runtime,
         groups,
@@ -339,4 +362,4 @@ def _prediction_inputs(picker: Picker, form) -> list:
     """What `predict` reads, in its order: the sizes' controls, the runtime requests, the lists."""
     request = form.request
     sizes = [request.upload, request.preview_on, request.preview, request.mode, request.scale]
-    return [*sizes, request.backend, request.precision, *picker.groups]
+    return [*sizes, request.backend, request.precision, request.device, *picker.groups]

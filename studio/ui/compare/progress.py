@@ -65,7 +65,9 @@ def predicted_seconds(services: Services, request: CompareRequest, width: int, h
     degrade_scale = request.recipe.scale if request.recipe else 1  # the models run on the degraded copy
     width, height = model_input_size(width, height, request.preview, degrade_scale)
     try:
-        prediction = services.speed.predict_run(request.model_ids, width, height, request.backend, request.precision)
+        prediction = services.speed.predict_run(
+            request.model_ids, width, height, request.backend, request.precision, request.device
+        )
     except StudioError:
         return [None] * len(request.model_ids)
     return [prediction.seconds.get(model_id) for model_id in request.model_ids]

@@ -42,6 +42,7 @@ class RequestForm:
     params: gr.State  # {model id: {parameter: value}} from the live parameter controls
     backend: gr.Dropdown
     precision: gr.Dropdown
+    device: gr.Dropdown
     model_groups: tuple[gr.Dropdown, ...]  # one multiselect per task
 
     def inputs(self) -> set[Any]:
@@ -121,7 +122,9 @@ def check_time(services: Services, request: CompareRequest, size: tuple[int, int
     model_size = model_input_size(*size, request.preview, scale)
     long_side = min(max(size), request.preview) if request.preview else max(size)
     try:
-        prediction = services.speed.predict_run(request.model_ids, *model_size, request.backend, request.precision)
+        prediction = services.speed.predict_run(
+            request.model_ids, *model_size, request.backend, request.precision, request.device
+        )
     except StudioError:
         return  # a model that cannot be planned here: its own row will say why
     try:
@@ -174,6 +177,7 @@ def parse_form(registry: Registry, form: RequestForm, values: Mapping[Any, Any])
             preview=values[form.preview] if values[form.preview_on] else None,  # checked there, NaN included
             backend=values[form.backend],
             precision=values[form.precision],
+            device=values[form.device],
             params={model_id: v for model_id, v in params.items() if model_id in model_ids},
             max_models=MAX_MODELS,
         )

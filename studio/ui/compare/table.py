@@ -56,7 +56,7 @@ def _columns(results: Results, records: list[dict[str, Any]], full: bool) -> lis
     if not full:
         return [*COMPACT_TIMING, *labels, "error"]  # a flagged row's name is marked; the note says why
     deltas = [f"{spec.name} Δ vs bicubic" for spec in metrics if spec.kind != FULL_REFERENCE]
-    identity = ["id", "backend", "precision", "device", "scale"]
+    identity = ["id", "backend", "precision", "vs fp32 dB", "device", "scale"]
     timing = [key for key in (records[0] if records else {}) if key in DIGITS or key == "output"]
     return [*identity, *timing, *labels, *deltas, "flag", "error", "notes", "params"]
 

@@ -14,6 +14,7 @@ video, table, details, files = client.predict(
     "{}",                               # per-model parameters as JSON
     "auto",                             # backend
     "auto",                             # precision
+    "auto",                             # device (may be left out, even over plain HTTP)
     api_name="/video",
 )
 -> video: the local path of the comparison MP4 (H.264, the source's audio copied), or of the one model's clip
@@ -33,7 +34,8 @@ from studio.core.errors import StudioError
 from studio.core.ratelimit import RUNS
 from studio.engine.timelimit import VIDEO_ADVICE
 from studio.services import Services
-from studio.ui.choices import AUTO, BACKEND_CHOICES, METRIC_IDS, PRECISION_CHOICES
+from studio.ui.choices import AUTO, BACKEND_CHOICES, DEVICE_CHOICES, METRIC_IDS, PRECISION_CHOICES
+from studio.ui.inputs import optional_input
 from studio.ui.limits import check_request
 from studio.ui.run_guard import RunGuard
 from studio.ui.video import runner
@@ -54,6 +56,7 @@ def video_api(
     params_json: str | None,
     backend: str | None = AUTO,
     precision: str | None = AUTO,
+    device: str | None = AUTO,
 ) -> tuple[str | None, pd.DataFrame, dict[str, Any], list[str]]:
     """Run the clip; (main video, table, details, every MP4). Bad input is one gr.Error line."""
     try:
@@ -68,6 +71,7 @@ def video_api(
             backend,
             precision,
             params_json,
+            device=device,
         )
         limits = runner.video_limits(services, max_frames)
         kind = runner.layout_choice(layout)
@@ -109,6 +113,7 @@ def build_video_api(services: Services) -> None:
         params = gr.Textbox(value="{}", label="per-model parameters as JSON")
         backend = gr.Dropdown(BACKEND_CHOICES, value=AUTO, label="backend")
         precision = gr.Dropdown(PRECISION_CHOICES, value=AUTO, label="precision")
+        device = optional_input(gr.Dropdown(DEVICE_CHOICES, value=AUTO, label="device"))
         main = gr.Video(label="video", format=None)  # ours are H.264 MP4 already: no conversion
         table = gr.Dataframe(label="table")
         details = gr.JSON(label="results")
@@ -116,16 +121,27 @@ def build_video_api(services: Services) -> None:
         trigger = gr.Button("video")
 
     def limited_video(
-        clip, models, metrics, degrade, preview, max_frames, layout, params, backend, precision, request: gr.Request
+        clip,
+        models,
+        metrics,
+        degrade,
+        preview,
+        max_frames,
+        layout,
+        params,
+        backend,
+        precision,
+        device,
+        request: gr.Request,
     ):
         check_request(services, RUNS, request)
         return video_api(
-            services, clip, models, metrics, degrade, preview, max_frames, layout, params, backend, precision
+            services, clip, models, metrics, degrade, preview, max_frames, layout, params, backend, precision, device
         )
 
     trigger.click(
         limited_video,
-        [video, models, metrics, degrade, preview, max_frames, layout, params, backend, precision],
+        [video, models, metrics, degrade, preview, max_frames, layout, params, backend, precision, device],
         [main, table, details, files],
         api_name="video",
         concurrency_limit="default",  # the queue's; engine/slot.py runs one model at a time

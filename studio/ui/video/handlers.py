@@ -95,6 +95,7 @@ def run(
     layout: str | None,
     backend: str | None,
     precision: str | None,
+    device: str | None = None,
 ) -> Iterator[str | list[Any]]:
     """Check the form and run the clip: yields the progress box's text while it runs, then results_view's list."""
     if not path:
@@ -102,7 +103,9 @@ def run(
     try:
         # none ticked: none, except in reference mode, which gets its defaults (PSNR, SSIM...) as the CLI does
         metrics = list(metric_ids) if metric_ids else (None if (recipe or "").strip() else [])
-        request = runner.build_request(services, model_ids, metrics, recipe, preview, backend, precision, None)
+        request = runner.build_request(
+            services, model_ids, metrics, recipe, preview, backend, precision, None, device=device
+        )
         limits = runner.video_limits(services, max_frames)
         kind = runner.layout_choice(layout)
     except StudioError as exc:

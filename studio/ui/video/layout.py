@@ -12,7 +12,7 @@ import gradio as gr
 from studio.engine.request import MAX_MODELS
 from studio.models.weights.store import UNAVAILABLE
 from studio.services import Services
-from studio.ui.choices import AUTO, BACKEND_CHOICES, PRECISION_CHOICES
+from studio.ui.choices import AUTO, BACKEND_CHOICES, DEVICE_CHOICES, PRECISION_CHOICES
 from studio.ui.compare.layout import metric_choices
 from studio.ui.compare.picker import model_label, run_states
 from studio.ui.models_tab import model_states
@@ -40,6 +40,7 @@ class VideoForm:
     layout: gr.Radio
     backend: gr.Dropdown
     precision: gr.Dropdown
+    device: gr.Dropdown
 
     def inputs(self) -> list:
         """The run's inputs, in the order handlers.run takes them."""
@@ -53,6 +54,7 @@ class VideoForm:
             self.layout,
             self.backend,
             self.precision,
+            self.device,
         ]
 
 
@@ -157,7 +159,8 @@ def build_form(services: Services) -> VideoForm:
                 with gr.Row():
                     backend = gr.Dropdown(BACKEND_CHOICES, value=AUTO, label="Backend")
                     precision = gr.Dropdown(PRECISION_CHOICES, value=AUTO, label="Precision")
-    return VideoForm(upload, info, models, metrics, preview, max_frames, recipe, layout, backend, precision)
+                    device = gr.Dropdown(DEVICE_CHOICES, value=AUTO, label="Device", elem_id="video-device")
+    return VideoForm(upload, info, models, metrics, preview, max_frames, recipe, layout, backend, precision, device)
 
 
 def build_results() -> VideoArea:

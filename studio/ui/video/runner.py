@@ -45,6 +45,7 @@ def build_request(
     backend: str | None,
     precision: str | None,
     params: Any,
+    device: str | None = None,
 ) -> CompareRequest:
     """The request an image comparison would build from the same values (StudioError with the one-line reason)."""
     return CompareRequest.build(  # refuses an empty model list itself ("pick at least one model")
@@ -55,6 +56,7 @@ def build_request(
         preview=preview,
         backend=backend,
         precision=precision,
+        device=device,
         params=params,
         max_models=MAX_MODELS,
     )

@@ -67,9 +67,10 @@ def _wire_run(services: Services, form: VideoForm, area: VideoArea) -> None:
         layout: str | None,
         backend: str | None,
         precision: str | None,
+        device: str | None,
         http: gr.Request,
     ) -> Iterator[list[Any]]:
-        values = (path, models, metrics, recipe, preview, max_frames, layout, backend, precision)
+        values = (path, models, metrics, recipe, preview, max_frames, layout, backend, precision, device)
         try:
             check_request(services, RUNS, http)
             for update in handlers.run(services, flags, http.session_hash, *values):
