@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -78,6 +79,12 @@ def spandrel_eager(loader: Loader, spec) -> Callable[[np.ndarray], np.ndarray]:
     return eager_baseline(loader.weights_for(spec, "torch"), loader.settings.threads)
 
 
+def _progress(row: dict) -> None:
+    """One line per measured cell on stderr (stdout gets the markdown)."""
+    timing = f"{row['min ms']} ms" if "min ms" in row else row.get("note", "")
+    print(f"{row['model']} {row['backend']} {row['precision']} {row['input']}: {timing}", file=sys.stderr, flush=True)
+
+
 def _cell_key(row: dict) -> tuple[str, str, str, str]:
     return row["model"], row["backend"], row["precision"], row["input"]
 
@@ -108,7 +115,7 @@ def measure_model(loader: Loader, spec, sizes: list[int], repeat: int, done: dic
             if _cell_key(row) not in done:
                 cell, _ = _timings(spandrel_eager(loader, spec), _photo(side), repeat)
                 row.update(cell | {"used precision": "fp32"})
-                print(row, flush=True)
+                _progress(row)
             rows.append(done.get(_cell_key(row), row))
     reference = "torch" if "torch" in spec.forms else spec.backend  # whose fp32 output fidelity is measured against
     for backend in spec.forms:
@@ -141,7 +148,7 @@ def measure_model(loader: Loader, spec, sizes: list[int], repeat: int, done: dic
                     except StudioError as exc:
                         row["note"] = str(exc)
                 rows.append(row)
-                print(row, flush=True)
+                _progress(row)
     for row in rows:
         side = int(row["input"].split("x")[0])
         if row["backend"] != BASELINE and row["precision"] != "fp32" and "min ms" in row:
@@ -219,12 +226,13 @@ def run_benchmark(
             memory
         )
     fingerprint = loader.tuner.fingerprint
+    runs = f"{repeat} run" + ("s" if repeat > 1 else "")
     versions = ", ".join(f"{package} {version}" for package, version in fingerprint["versions"].items())
     header = (
         f"# Neural backends on CPU: machine class {machine}\n\n"
         f"Machine: {fingerprint['cpu']} ({', '.join(fingerprint['flags'])}), {settings.threads} threads; "
         f"fingerprint {fingerprint_id(fingerprint)} ({versions}). "
-        f"Measured {time.strftime('%Y-%m-%d')} with `studio bench` (min and median of {repeat} runs after a warm-up; "
+        f"Measured {time.strftime('%Y-%m-%d')} with `studio bench` (min and median of {runs} after a warm-up; "
         f"untiled) in {time.perf_counter() - started:.0f} s. **vs fp32 dB**: PSNR of a non-fp32 form's output against "
         "the model's fp32 output (torch fp32 where the model has that form) on the same input.\n\n"
     )

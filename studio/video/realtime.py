@@ -34,26 +34,34 @@ def camera_frame() -> np.ndarray:
 
 
 def measure_fps(spec: ModelSpec, registry: Registry, loader: Loader) -> tuple[float, tuple[int, int]]:
-    """Frames per second of `spec` on the live path, and the size it ran at."""
+    """Frames per second of `spec` on the live path (1000 / the median frame's ms, so one stalled frame on a
+    busy machine does not decide it), and the size it ran at."""
     session = LiveSession(registry, loader)
     frame = camera_frame()
-    first = session.offer(frame, spec.id)  # loads the model, warms it up
+    result = session.offer(frame, spec.id)  # loads the model, warms it up
     frames, started = 0, time.perf_counter()
     while frames < MAX_FRAMES and time.perf_counter() - started < MEASURE_S:
-        session.offer(frame, spec.id)
+        result = session.offer(frame, spec.id) or result
         frames += 1
-    return frames / (time.perf_counter() - started), first.size
+    return 1000.0 / max(result.median_ms, 1e-3), result.size
 
 
-def measure_realtime(registry: Registry, loader: Loader, model_ids: list[str] | None = None) -> dict[str, float]:
-    """Measure and record the live frame rate of each model the Webcam tab offers (or of `model_ids`)."""
+def measure_realtime(
+    registry: Registry, loader: Loader, model_ids: list[str] | None = None, force: bool = False
+) -> dict[str, tuple[float, bool]]:
+    """Measure and record the live frame rate of each model the Webcam tab offers (or of `model_ids`):
+    {id: (fps, measured now)}. A model measured before on this machine keeps its figure unless `force`."""
     measured = {}
     for spec in live_models(registry, loader):
         if model_ids is not None and spec.id not in model_ids:
             continue
+        known = loader.tuner.realtime_fps(spec)
+        if known is not None and not force:
+            measured[spec.id] = (known, False)
+            continue
         fps, size = measure_fps(spec, registry, loader)
         loader.tuner.store_realtime(spec, fps, size)
-        measured[spec.id] = fps
+        measured[spec.id] = (fps, True)
     return measured
 
 
