@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -34,3 +35,34 @@ def write_text_atomically(path: Path, text: str) -> None:
     except BaseException:
         Path(partial).unlink(missing_ok=True)
         raise
+
+
+class VersionedJson:
+    """A shared JSON file {"version": N, "machines": {...}} (the speed book, the tuning book): re-read only
+    when its modification time changes (another process may have written it), and empty when it is missing,
+    unreadable or of another version (both are caches of measurements: rebuilt by the next ones)."""
+
+    def __init__(self, path: Path, version: int) -> None:
+        self.path, self.version = Path(path), version
+        self._cached: tuple[int, dict] | None = None
+
+    def empty(self) -> dict:
+        return {"version": self.version, "machines": {}}
+
+    def read(self) -> dict:
+        """The file's content (the cached object itself: copy it before changing it)."""
+        try:
+            stamp = self.path.stat().st_mtime_ns
+            if self._cached is not None and self._cached[0] == stamp:
+                return self._cached[1]
+            book = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return self.empty()
+        if (
+            not isinstance(book, dict)
+            or book.get("version") != self.version
+            or not isinstance(book.get("machines"), dict)
+        ):
+            return self.empty()
+        self._cached = (stamp, book)
+        return book

@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from studio.core.files import VersionedJson
 from studio.core.vocabulary import FORMS
 from studio.engine.results import Results
 from studio.models.loader import Form, Loader
@@ -83,7 +84,7 @@ class SpeedBook:
         self.loader = loader
         self._lock = threading.Lock()
         self._machine: str | None = None
-        self._cached: tuple[int, dict[str, Any]] | None = None  # (file mtime_ns, book): re-read only on change
+        self._file = VersionedJson(self.path, VERSION)  # re-read only when it changes
 
     @property
     def machine(self) -> str:
@@ -95,18 +96,10 @@ class SpeedBook:
     # -- reading and writing -------------------------------------------------------------
 
     def _read(self) -> dict[str, Any]:
-        """The book as on disk now (another process may have added to it); empty when missing or unreadable."""
-        try:
-            stamp = self.path.stat().st_mtime_ns
-            if self._cached is not None and self._cached[0] == stamp:
-                return json.loads(json.dumps(self._cached[1]))  # a copy: callers may change it
-            book = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {"version": VERSION, "machines": {}}
-        if not isinstance(book, dict) or book.get("version") != VERSION or not isinstance(book.get("machines"), dict):
-            return {"version": VERSION, "machines": {}}
-        self._cached = (stamp, book)
-        return json.loads(json.dumps(book))
+        """The book as on disk now (another process may have added to it); empty when missing or unreadable.
+
+        A copy: callers may change it."""
+        return json.loads(json.dumps(self._file.read()))
 
     def _write(self, book: dict[str, Any]) -> None:
         """Atomically (a temporary file renamed over the book), so readers never see half a file."""

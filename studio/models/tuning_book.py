@@ -17,7 +17,7 @@ from typing import Any
 
 from filelock import FileLock
 
-from studio.core.files import write_text_atomically
+from studio.core.files import VersionedJson, write_text_atomically
 
 VERSION = 1
 FILE_NAME = "tuning.json"
@@ -32,21 +32,11 @@ class TuningBook:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._cached: tuple[int, dict[str, Any]] | None = None
+        self._file = VersionedJson(self.path, VERSION)
 
     def read(self) -> dict[str, Any]:
         """The whole book as on disk now ({"version", "machines": {fingerprint id: {...}}})."""
-        try:
-            stamp = self.path.stat().st_mtime_ns
-            if self._cached is not None and self._cached[0] == stamp:
-                return self._cached[1]
-            book = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {"version": VERSION, "machines": {}}
-        if not isinstance(book, dict) or book.get("version") != VERSION or not isinstance(book.get("machines"), dict):
-            return {"version": VERSION, "machines": {}}
-        self._cached = (stamp, book)
-        return book
+        return self._file.read()
 
     def record(self, machine_id: str, model_id: str, spec_hash: str) -> dict[str, Any] | None:
         """The model's tuning on this machine, or None (never tuned, or tuned for another entry)."""
