@@ -32,6 +32,7 @@ from studio.engine.compare import run
 from studio.engine.request import CompareRequest
 from studio.engine.speed import SpeedBook
 from studio.engine.wrapper_baseline import wrapper_cells
+from studio.models.autotune import probe_image
 from studio.models.backends.devices import cpu_has_fast_bf16
 from studio.models.fingerprint import fingerprint_id
 from studio.models.loader import Loader
@@ -48,12 +49,6 @@ KNOWN_LIMITS = {
         512,
     ): "not run: untiled it reached 24 GB RSS and was OOM-killed on this 24 GB machine",
 }
-
-
-def _photo(side: int) -> np.ndarray:
-    from skimage import data
-
-    return cv2.resize(data.astronaut(), (side, side), interpolation=cv2.INTER_AREA)
 
 
 def _timings(enhance: Callable[[np.ndarray], np.ndarray], image: np.ndarray, repeat: int) -> tuple[dict, np.ndarray]:
@@ -113,7 +108,7 @@ def measure_model(loader: Loader, spec, sizes: list[int], repeat: int, done: dic
         for side in sizes:
             row = {"model": spec.id, "backend": BASELINE, "precision": "fp32", "input": f"{side}x{side}"}
             if _cell_key(row) not in done:
-                cell, _ = _timings(spandrel_eager(loader, spec), _photo(side), repeat)
+                cell, _ = _timings(spandrel_eager(loader, spec), probe_image(side), repeat)
                 row.update(cell | {"used precision": "fp32"})
                 _progress(row)
             rows.append(done.get(_cell_key(row), row))
@@ -136,7 +131,7 @@ def measure_model(loader: Loader, spec, sizes: list[int], repeat: int, done: dic
                 else:
                     try:
                         cell, outputs[(backend, precision, side)] = time_form(
-                            loader, spec, backend, precision, _photo(side), repeat
+                            loader, spec, backend, precision, probe_image(side), repeat
                         )
                         row.update(cell)
                         if speed is not None:
@@ -158,7 +153,7 @@ def measure_model(loader: Loader, spec, sizes: list[int], repeat: int, done: dic
 
 
 def tiled_memory(loader: Loader, registry: Registry, model_id: str, side: int = 2048) -> dict:
-    image = DecodedImage(rgb=_photo(512))
+    image = DecodedImage(rgb=probe_image(512))
     image = image.with_rgb(cv2.resize(image.rgb, (side, side), interpolation=cv2.INTER_CUBIC))
     with PeakMemory() as probe:
         started = time.perf_counter()

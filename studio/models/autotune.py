@@ -43,6 +43,15 @@ class Bucket:
 BUCKETS = (Bucket("<=192 px", 192, 128), Bucket("<=384 px", 384, 256), Bucket("larger", None, 384))
 
 
+def probe_image(side: int) -> np.ndarray:
+    """A real photo (scikit-image's astronaut), square, `side` px: the one probe every speed and fidelity
+    measurement uses (tuning, `studio bench`, int8's stored fidelity), the same on every machine."""
+    import cv2
+    from skimage import data
+
+    return cv2.resize(data.astronaut(), (side, side), interpolation=cv2.INTER_AREA)
+
+
 def bucket_for(side: int | None) -> Bucket:
     """The bucket of an input with this long side; unknown sizes (a label, a prediction) use the middle one."""
     if side is None:

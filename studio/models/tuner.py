@@ -15,11 +15,9 @@ from datetime import datetime, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from studio.core.vocabulary import PRECISIONS
 from studio.models import autotune
-from studio.models.autotune import BUCKETS, Candidate
+from studio.models.autotune import BUCKETS, Candidate, probe_image
 from studio.models.cache import CacheKey
 from studio.models.fingerprint import fingerprint_id, machine_fingerprint
 from studio.models.schema import ModelSpec
@@ -36,14 +34,6 @@ class TunedForm:
     candidate: Candidate
     why: str
     fidelity_db: float | None
-
-
-def probe_image(side: int) -> np.ndarray:
-    """A real photo (scikit-image's astronaut), square, `side` px: the same probe on every machine."""
-    import cv2
-    from skimage import data
-
-    return cv2.resize(data.astronaut(), (side, side), interpolation=cv2.INTER_AREA)
 
 
 class Tuner:

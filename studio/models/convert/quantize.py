@@ -32,6 +32,7 @@ import numpy as np
 from studio.core.config import Settings
 from studio.core.errors import WeightsError
 from studio.core.psnr import psnr
+from studio.models import autotune
 from studio.models.fingerprint import cpu_flags
 from studio.models.weights.download import lock_for
 
@@ -77,7 +78,7 @@ def calibration_images() -> list[np.ndarray]:
 
 def probe_image() -> np.ndarray:
     """The fidelity probe: a whole scene (the astronaut) that calibration never saw."""
-    return cv2.resize(_photo("astronaut"), (PROBE_SIDE, PROBE_SIDE), interpolation=cv2.INTER_AREA)
+    return autotune.probe_image(PROBE_SIDE)
 
 
 def reduce_range_for(flags: Iterable[str]) -> bool:
