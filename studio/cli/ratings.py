@@ -3,8 +3,9 @@
 `prepare` runs the models on a folder of images through the same engine as
 `studio compare` and stores one round (every rater sees the same items);
 `export` and `import` move votes between machines (stable vote ids: files merge
-without duplicates); `leaderboard` fits Bradley-Terry ratings with bootstrap
-intervals over the stored votes (flagged votes left out).
+without duplicates); `backup` and `restore` copy the whole store (database and
+images) into one file and back; `leaderboard` fits Bradley-Terry ratings with
+bootstrap intervals over the stored votes (flagged votes left out).
 
 Exit codes: 0 done, 1 a model failed on some image (the rest still ran and were
 stored), 2 bad input (nothing run, nothing stored).
@@ -42,8 +43,8 @@ COLUMNS = ("rank", "model", "rating", "95% CI", "battles", "wins", "ties", "loss
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    """Add `ratings` (prepare, export, import) and `leaderboard` to the root parser."""
-    ratings = commands.add_parser("ratings", help="prepare a rating round; export and import votes")
+    """Add `ratings` (prepare, export, import, backup, restore) and `leaderboard` to the root parser."""
+    ratings = commands.add_parser("ratings", help="prepare a rating round; export and import votes; back up, restore")
     actions = ratings.add_subparsers(dest="ratings_command", required=True, metavar="ACTION")
 
     prepare = add_command(
@@ -69,6 +70,17 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     load = add_command(actions, "import", cmd_import, "add the votes of a CSV or JSON file (already present: skipped)")
     load.add_argument("file", type=Path, metavar="FILE", help="needs columns item_id, model_a, model_b, winner")
+
+    save = add_command(
+        actions, "backup", cmd_backup, "copy the whole store (votes, scores, items, images) into one file, live"
+    )
+    save.add_argument("file", type=Path, metavar="FILE", help="the archive to write (a tar file; gzip for .gz/.tgz)")
+
+    back = add_command(actions, "restore", cmd_restore, "restore a backup into the configured store (an empty one)")
+    back.add_argument("file", type=Path, metavar="FILE", help="a file `studio ratings backup` wrote")
+    back.add_argument(
+        "--force", action="store_true", help="replace what the store holds (the output names what it replaced)"
+    )
 
     board = add_command(commands, "leaderboard", cmd_leaderboard, "Bradley-Terry ratings of the models from the votes")
     board.add_argument("--format", default="table", choices=tuple(LEADERBOARD_REPORTS))
@@ -132,6 +144,48 @@ def cmd_import(args: argparse.Namespace, services: Services) -> int:
             "each item's full id)",
             file=sys.stderr,
         )
+    return 0
+
+
+# ---- backup / restore ------------------------------------------------------------------------
+def cmd_backup(args: argparse.Namespace, services: Services) -> int:
+    """A consistent copy of the live store (the app may go on voting) and its images, in one file."""
+    from studio.ratings.backup import backup, describe
+    from studio.ratings.store_backup import KIND_NAMES
+
+    db = services.ratings_if_any()
+    if db is None:
+        raise UsageError(f"nothing to back up: no ratings store in {services.settings.data_dir / 'ratings'}")
+    done = backup(db, args.file)
+    manifest = done.manifest
+    size = args.file.stat().st_size / 1e6
+    print(
+        f"backed up {describe(done.counts)} and {done.files} files of the {KIND_NAMES[manifest['kind']]} store "
+        f"to {args.file} ({size:.1f} MB)"
+    )
+    if manifest["missing_files"]:
+        missing = manifest["missing_files"]
+        print(f"note: {len(missing)} image file(s) the store names were missing ({missing[0]}, ...)", file=sys.stderr)
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, services: Services) -> int:
+    """Check the whole file first; restore into an empty store (or --force), then check the counts."""
+    from studio.ratings.backup import describe, restore
+    from studio.ratings.store_backup import KIND_NAMES
+
+    done = restore(services.ratings, args.file, force=args.force)
+    manifest = done.manifest
+    if done.replaced is not None:
+        print(f"replaced what the store held: {describe(done.replaced)}")
+    rest = describe(
+        {**done.counts, "files": done.files}, (("rounds", "round"), ("outputs", "output"), ("files", "file"))
+    )
+    print(f"restored {describe(done.counts)} ({rest}) from {args.file}")
+    print(
+        f"the counts match the manifest of this {KIND_NAMES[manifest['kind']]} backup "
+        f"(taken {manifest['created_at']} by studio {manifest['studio_version']})"
+    )
     return 0
 
 
