@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from studio.core.config import Settings, prepare_gradio_environment, use_temp_folder
+from studio.core.config import Settings, prepare_gradio_environment, use_persistent_storage, use_temp_folder
 
 if TYPE_CHECKING:
     from studio.service.scratch import Scratch
@@ -22,9 +22,11 @@ def main() -> None:
 
     scratch = claim_scratch()
     undo = use_temp_folder(scratch.folder)  # before Gradio is imported: its uploads and cache go there too
+    undo_storage = use_persistent_storage()  # on a Space with persistent storage: HF_HOME there, before huggingface_hub
     try:
         serve_app(scratch)
     finally:
+        undo_storage()
         undo()
         scratch.close()
 
@@ -48,7 +50,14 @@ def serve_app(scratch: Scratch) -> None:
         from studio.engine.warmup import tune_in_background
 
         tune_in_background(services.registry, services.loader)
+    from studio.engine.prefetch import start_prefetch
+    from studio.ui.choices import DEFAULT_MODELS
+
+    services.prefetch = start_prefetch(settings.prefetch, DEFAULT_MODELS, services.registry, services.loader)
     demo = build_demo(services)
+    from studio.demo.build import build_in_background
+
+    build_in_background(services)  # STUDIO_DEMO_CACHE: the examples' precomputed results, rebuilt when stale
     metrics = Metrics(services, queue_length=lambda: queue_length(demo))
     housekeeping = [clean_temp_folders, scratch.sweep_partial_uploads]
     app = http.build_app(

@@ -17,6 +17,7 @@ from studio.models.loader import Loader
 from studio.models.registry import Registry, load_registry
 
 if TYPE_CHECKING:
+    from studio.engine.prefetch import Prefetch
     from studio.engine.speed import SpeedBook
     from studio.ratings.store import Database
 
@@ -27,6 +28,7 @@ class Services:
     registry: Registry = field(init=False)
     loader: Loader = field(init=False)
     limits: RateLimiter = field(init=False, repr=False)  # the web app's runs, votes and failed logins per minute
+    prefetch: Prefetch | None = field(init=False, default=None, repr=False)  # the web app's start-up prefetch, if any
 
     _ratings: Database | None = field(init=False, default=None, repr=False)
     _ratings_lock: threading.Lock = field(init=False, default_factory=threading.Lock, repr=False)

@@ -25,6 +25,8 @@ os.environ.update(
 )
 os.environ.pop("STUDIO_REGISTRY", None)
 os.environ.pop("STUDIO_WEIGHTS_MIRROR", None)
+for _name in ("SPACE_ID", "SPACES_ZERO_GPU", "STUDIO_PERSISTENT_DIR", "STUDIO_PREFETCH"):  # a Space's, not the tests'
+    os.environ.pop(_name, None)
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

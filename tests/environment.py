@@ -26,6 +26,7 @@ def clean_env(extra: dict[str, str | None] | None = None) -> dict[str, str]:
             "GRADIO_ANALYTICS_ENABLED": "False",
             "STUDIO_MACHINE_CLASS": FORCED_MACHINE_CLASS,
             "STUDIO_AUTOTUNE": "0",  # the untuned defaults, the same on every machine
+            "STUDIO_DEMO_CACHE": "0",  # no app builds the examples' results unless its test asks
         }
     )
     for key, value in (extra or {}).items():

@@ -34,11 +34,12 @@ LAYERS = {
     "training": 4,  # trains our networks, then judges them through the engine's compare step
     "services": 5,
     "loadtest": 5,  # a client of a running server (its public API, /proc, its ratings database): never ui/ or service/
-    "cli": 6,
-    "ui": 6,
-    "service": 6,  # the web server around the app (/healthz, /readyz, /metrics): a front end, never imports ui
-    "__main__": 7,
-    "__init__": 7,
+    "demo": 6,  # the examples, presets and their stored results: runs the engine, writes reports; cli and ui use it
+    "cli": 7,
+    "ui": 7,
+    "service": 7,  # the web server around the app (/healthz, /readyz, /metrics): a front end, never imports ui
+    "__main__": 8,
+    "__init__": 8,
 }
 
 # Where each heavy dependency may be imported (path prefixes under studio/).
@@ -67,6 +68,7 @@ HOMES = {
     "fastapi": ("service/",),
     "starlette": ("service/",),
     "uvicorn": ("service/server.py",),
+    "spaces": ("ui/zerogpu.py",),  # ZeroGPU's decorator; imported before torch initialises CUDA (through ui/)
     "gradio_client": ("ui/", "loadtest/workload.py", "loadtest/outcomes.py"),
     "httpx": ("loadtest/",),
 }

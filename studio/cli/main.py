@@ -12,7 +12,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from studio.cli import batch, catalogue, load, ratings, report, run, score, tools, train, tune, video
+from studio.cli import batch, catalogue, demo, load, ratings, report, run, score, tools, train, tune, video
 from studio.cli.common import report_error
 from studio.core.errors import StudioError
 
@@ -28,6 +28,7 @@ COMMAND_GROUPS = (
     tune,
     tools,
     load,
+    demo,
 )  # the order here is the order `studio --help` lists commands
 
 
@@ -56,9 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     quiet_logs(args.debug)
     try:  # imported here so `--help` and usage errors need neither pydantic nor numpy
-        from studio.core.config import Settings
+        from studio.core.config import Settings, use_persistent_storage
         from studio.services import Services
 
+        use_persistent_storage()  # on a Space with persistent storage: HF_HOME there, before huggingface_hub loads
         services = Services(Settings.from_env(registry=args.registry))
         return args.handler(args, services)
     except StudioError as exc:

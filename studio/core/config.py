@@ -23,6 +23,10 @@ PROJECT_DIR = PACKAGE_DIR.parent  # the clone (app.py, assets/); absent from an 
 BUILTIN_REGISTRY = PACKAGE_DIR / "models" / "model_registry.yaml"  # package data; the clone links it at the root
 TRAINED_REGISTRY = "trained.yaml"  # in the data dir: models `studio train --register` added (merged when present)
 
+SPACE_STORAGE = Path("/data")  # where a Hugging Face Space mounts its persistent storage, when it has some
+PREFETCH_DEFAULTS = "defaults"  # STUDIO_PREFETCH's word for the Compare tab's preselected models
+NO_PREFETCH = {"0", "none", "off", "no", "false"}
+
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"", "0", "false", "no", "off"}
 
@@ -160,6 +164,55 @@ def _hf_cache(env: dict[str, str]) -> Path:
     return Path(home).expanduser() / "hub"
 
 
+def _storage_asked(env: dict[str, str]) -> bool:
+    """Whether persistent storage is expected: STUDIO_PERSISTENT_DIR is set, or this is a Space (SPACE_ID)."""
+    return bool(env.get("STUDIO_PERSISTENT_DIR") or env.get("SPACE_ID"))
+
+
+def _persistent_dir(env: dict[str, str]) -> Path | None:
+    """The persistent storage in use: STUDIO_PERSISTENT_DIR, else /data on a Space, when it is a writable folder;
+    None otherwise (not asked for, or a Space whose persistent storage is off)."""
+    if not _storage_asked(env):
+        return None
+    folder = Path(env.get("STUDIO_PERSISTENT_DIR") or SPACE_STORAGE).expanduser()
+    return folder if folder.is_dir() and os.access(folder, os.W_OK | os.X_OK) else None
+
+
+def _persistent_hf_home(folder: Path) -> Path:
+    return folder / ".huggingface"  # the folder Hugging Face's docs suggest for HF_HOME on persistent storage
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path.expanduser().resolve().is_relative_to(folder.resolve())
+
+
+def _prefetch(env: dict[str, str]) -> tuple[str, ...]:
+    """STUDIO_PREFETCH: comma-separated model ids and/or `defaults`; none, 0 or off for nothing.
+    Unset: the default models on a Space, nothing elsewhere. The ids are checked against the registry at start."""
+    words = [word.strip() for word in env.get("STUDIO_PREFETCH", "").split(",") if word.strip()]
+    if not words:
+        return (PREFETCH_DEFAULTS,) if env.get("SPACE_ID") else ()
+    if len(words) == 1 and words[0].lower() in NO_PREFETCH:
+        return ()
+    named = (PREFETCH_DEFAULTS if word.lower() in (PREFETCH_DEFAULTS, "default") else word for word in words)
+    return tuple(dict.fromkeys(named))
+
+
+def use_persistent_storage() -> Callable[[], None]:
+    """With persistent storage (on a Space, or STUDIO_PERSISTENT_DIR), point HF_HOME into it unless it is set, so
+    huggingface_hub keeps its cache (and token, and Xet files) across restarts. huggingface_hub reads HF_HOME when
+    it is imported: call this first (app.py and the CLI's main do). Returns the undo."""
+    folder = _persistent_dir(dict(os.environ))
+    if folder is None or os.environ.get("HF_HOME"):
+        return lambda: None
+    os.environ["HF_HOME"] = str(_persistent_hf_home(folder))
+
+    def undo() -> None:
+        os.environ.pop("HF_HOME", None)
+
+    return undo
+
+
 def prepare_gradio_environment() -> None:
     """Turn Gradio's telemetry off unless the user set it: Gradio reads this when it is imported."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -210,10 +263,11 @@ class Settings:
     autotune: bool = False  # STUDIO_AUTOTUNE (on unless 0): time each model's forms once, run the fastest faithful
     min_fidelity_db: float = 50.0  # STUDIO_MIN_FIDELITY_DB: a tuned default stays this close to fp32 (PSNR)
     tune_at_start: bool = False  # STUDIO_TUNE_AT_START: the web app tunes the models that are here in the background
+    demo_cache: bool = False  # STUDIO_DEMO_CACHE (on unless 0): the web app builds the examples' results at start
     run_budget_s: float | None = None  # a web run predicted to take longer is refused before it starts
     run_timeout_s: float | None = 300.0  # STUDIO_RUN_TIMEOUT_S: compute seconds one web run may use (None: no limit)
     on_space: bool = False  # SPACE_ID is set: a Hugging Face Space
-    server_name: str = "127.0.0.1"
+    server_name: str = "127.0.0.1"  # GRADIO_SERVER_NAME: the address the web app binds (0.0.0.0 in a container)
     server_port: int = 7860
     max_frames: int = 300  # a video is cut after this many frames (the result says so)
     max_video_side: int = 1920  # px, long side, checked from the header before decoding
@@ -231,6 +285,9 @@ class Settings:
     rate_runs: Rate = field(default_factory=Rate)  # STUDIO_RATE_RUNS: model runs a minute per session, per address
     rate_votes: Rate = field(default_factory=lambda: Rate(30, 120))  # STUDIO_RATE_VOTES: votes and MOS scores
     trusted_proxies: tuple[str, ...] = ()  # STUDIO_TRUSTED_PROXIES: whose X-Forwarded-For names the client
+    persistent_dir: Path | None = None  # persistent storage in use (STUDIO_PERSISTENT_DIR; on a Space, /data)
+    data_persistent: bool | None = None  # whether data_dir is on it; None: not asked for (off a Space, no variable)
+    prefetch: tuple[str, ...] = ()  # STUDIO_PREFETCH: model ids (or PREFETCH_DEFAULTS) loaded at start, in order
 
     @property
     def login_users(self) -> tuple[str, ...]:
@@ -241,7 +298,10 @@ class Settings:
     def from_env(cls, env: dict[str, str] | None = None, registry: str | Path | None = None) -> Settings:
         """Build settings from `env` (default: os.environ); `registry` adds a user registry."""
         env = dict(os.environ if env is None else env)
-        cache = _cache_home(env)
+        persistent = _persistent_dir(env)
+        cache = persistent / "enhance-studio" if persistent else _cache_home(env)  # persistent storage, when there
+        if persistent and not env.get("HF_HOME"):
+            env["HF_HOME"] = str(_persistent_hf_home(persistent))  # what use_persistent_storage gives huggingface_hub
         data_dir = Path(env.get("STUDIO_DATA_DIR") or cache / "data").expanduser()
         files = [BUILTIN_REGISTRY]
         trained = data_dir / TRAINED_REGISTRY
@@ -271,10 +331,13 @@ class Settings:
             autotune=_flag({"STUDIO_AUTOTUNE": "1", **env}, "STUDIO_AUTOTUNE"),
             min_fidelity_db=_decibels(env, "STUDIO_MIN_FIDELITY_DB", 50.0),
             tune_at_start=_flag(env, "STUDIO_TUNE_AT_START"),
+            demo_cache=_flag({"STUDIO_DEMO_CACHE": "1", **env}, "STUDIO_DEMO_CACHE"),
             run_budget_s=_seconds(env, "STUDIO_RUN_BUDGET_S"),
             run_timeout_s=_limit_s(env, "STUDIO_RUN_TIMEOUT_S", 300.0),
             on_space=bool(env.get("SPACE_ID")),
-            server_name="0.0.0.0" if env.get("SPACE_ID") else "127.0.0.1",
+            server_name=(
+                env.get("GRADIO_SERVER_NAME", "").strip() or ("0.0.0.0" if env.get("SPACE_ID") else "127.0.0.1")
+            ),
             server_port=_int(env, "PORT", 0, minimum=0) or _int(env, "GRADIO_SERVER_PORT", 7860),
             max_frames=_int(env, "STUDIO_MAX_FRAMES", 300),
             max_video_side=_int(env, "STUDIO_MAX_VIDEO_SIDE", 1920, minimum=16),
@@ -292,4 +355,7 @@ class Settings:
             rate_runs=_rate(env, "STUDIO_RATE_RUNS", Rate(5, 20) if env.get("SPACE_ID") else Rate()),
             rate_votes=_rate(env, "STUDIO_RATE_VOTES", Rate(30, 120)),
             trusted_proxies=_proxies(env.get("STUDIO_TRUSTED_PROXIES", "")),
+            persistent_dir=persistent,
+            data_persistent=(persistent is not None and _inside(data_dir, persistent)) if _storage_asked(env) else None,
+            prefetch=_prefetch(env),
         )

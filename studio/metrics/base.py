@@ -23,6 +23,12 @@ class MetricContext:
     store: object | None = None  # a WeightStore, for metrics with learned weights
 
 
+def always_available(store: object | None) -> None:
+    """A metric with nothing to download (a function, not a lambda: results holding specs must pickle, as ZeroGPU's
+    worker sends them back)."""
+    return None
+
+
 @dataclass(frozen=True)
 class MetricSpec:
     id: str
@@ -32,7 +38,7 @@ class MetricSpec:
     value_range: tuple[float, float]
     compute: Callable[..., float]  # (output, reference | None, context) -> float
     description: str = ""
-    availability: Callable[[object | None], str | None] = lambda store: None  # reason it cannot run, or None
+    availability: Callable[[object | None], str | None] = always_available  # reason it cannot run, or None
     # A no-reference score that changes with the image size alone (sharpness: the Laplacian's variance falls
     # as an image is enlarged), so its values are compared only among outputs of one size.
     scale_dependent: bool = False

@@ -2,7 +2,8 @@
 
 Liveness only says the process serves HTTP (no disk, database or model work), so an orchestrator
 restarts a hung server and nothing else. Readiness checks what a user's request needs: models that
-can run here, a ratings database that takes a write now, and free disk in the data directory.
+can run here, a ratings database that takes a write now, free disk in the data directory and, when the
+app prefetches models at start (engine/prefetch.py), that every one of them is loaded or has failed.
 """
 
 from __future__ import annotations
@@ -78,9 +79,18 @@ def check_disk(services: Services, result: Readiness) -> None:
     )
 
 
+def check_prefetch(services: Services, result: Readiness) -> None:
+    """Not ready while the start-up prefetch still has models to load; then ready, a failed model named with its
+    reason (the other models serve, and the `models` check says whether any can run)."""
+    prefetch = services.prefetch
+    if prefetch is not None:
+        result.record("prefetch", prefetch.done, prefetch.summary())
+
+
 def readiness(services: Services) -> Readiness:
-    """Every check, in order (models, database, disk); all run so the answer lists each result."""
+    """Every check, in order (models, database, disk, then prefetch when the app prefetches); all run so the answer
+    lists each result."""
     result = Readiness()
-    for check in (check_models, check_database, check_disk):
+    for check in (check_models, check_database, check_disk, check_prefetch):
         check(services, result)
     return result

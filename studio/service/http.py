@@ -3,7 +3,8 @@
 Layers, outermost first: RequestContext (X-Request-ID, counts per route, the access log), CORS (only
 the origins in STUDIO_CORS_ORIGINS, never with credentials; its presence also turns Gradio's own
 permissive CORS off), JsonBodiesOnly (a body sent to a JSON endpoint must be JSON), RateLimitedPosts (429
-with Retry-After for an address over its limit), then the routes: /healthz, /readyz, /metrics (never
+with Retry-After for an address over its limit), StaleSessions (an event stream for a session this server
+does not hold: one line), then the routes: /healthz, /readyz, /metrics (never
 behind STUDIO_AUTH's login: probes and scrapers have none), and the Gradio app at "/".
 """
 
@@ -31,6 +32,7 @@ from studio.core.ratelimit import LOGINS, RateLimiter
 from studio.service.health import Readiness, readiness
 from studio.service.logs import ACCESS_LOGGER, REQUEST_ID
 from studio.service.metrics import Metrics
+from studio.service.sessions import StaleSessions
 from studio.services import Services
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -280,6 +282,7 @@ def build_app(
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)
 
+    app.add_middleware(StaleSessions)  # the innermost: its one line carries the request id
     app.add_middleware(RateLimitedPosts, limiter=services.limits, events=limited_events or {})
     app.add_middleware(JsonBodiesOnly)
     app.add_middleware(

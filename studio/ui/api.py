@@ -15,6 +15,7 @@ finished, with a warning; an error when none did) or when its caller goes away (
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import gradio as gr
@@ -32,6 +33,7 @@ from studio.ui.compare.request_form import check_time
 from studio.ui.inputs import optional_input, refuse_missing_inputs
 from studio.ui.limits import check_request
 from studio.ui.run_guard import RunGuard
+from studio.ui.zerogpu import compare_api_duration, on_gpu
 
 
 def compare_api(
@@ -113,13 +115,13 @@ def build_api(services: Services) -> None:
         details = gr.JSON(label="results")
         trigger = gr.Button("compare")
 
+    run_models = on_gpu(partial(compare_api, services), compare_api_duration(services))  # ZeroGPU: a GPU per call
+
     def limited_compare(
         image, models, metrics, degrade, reference, preview, params, backend, precision, device, request: gr.Request
     ):
         check_request(services, RUNS, request)
-        return compare_api(
-            services, image, models, metrics, degrade, reference, preview, params, backend, precision, device
-        )
+        return run_models(image, models, metrics, degrade, reference, preview, params, backend, precision, device)
 
     trigger.click(
         limited_compare,

@@ -22,9 +22,11 @@ from studio.ui.leaderboard_tab import build_leaderboard_tab
 from studio.ui.models_tab import build_models_tab
 from studio.ui.mos_tab import build_mos_tab
 from studio.ui.raters import rounds_update
+from studio.ui.status_line import build_status_line
 from studio.ui.video import build_video_tab
 from studio.ui.video.runner import clean_old_runs as clean_old_videos
 from studio.ui.webcam_tab import build_webcam_tab
+from studio.ui.zerogpu import report_startup
 
 INTRO = (
     "# Enhance Studio\n"
@@ -105,6 +107,7 @@ def mount(demo: gr.Blocks, settings: Settings, app: Any, app_kwargs: dict[str, A
     # launch() sets this; mount_gradio_app does not, and without it Gradio skips its check that a file a
     # client names as an input was uploaded (processing_utils._check_allowed), and blocked_paths with it.
     demo.has_launched = True
+    report_startup()  # on ZeroGPU: what spaces does on launch(), which a mounted app never calls
     return app
 
 
@@ -124,6 +127,7 @@ def queue_length(demo: gr.Blocks) -> int:
 def build_demo(services: Services) -> gr.Blocks:
     with gr.Blocks(title="Enhance Studio", delete_cache=(1800, 3600)) as demo:
         gr.Markdown(INTRO)
+        build_status_line(services)  # on a Space: whether data persists; while models load at start, their progress
         with gr.Tabs(elem_id="tabs") as tabs:
             with gr.Tab("Compare", id="compare"):
                 compare_form, _ = build_compare_tab(services)

@@ -57,10 +57,19 @@ def quality_metric_ids(results: Results) -> list[str]:
     return [spec.id for spec in results.metrics if any(r.metrics.get(spec.id) is not None for r in results.rows)]
 
 
-def status_text(results: Results) -> str:
-    """What was run on what: input and its source, preview, recipe, cancel, failures (metric notes: the table's)."""
+LIVE = "**Live run**: computed now, on this server."  # a Run's results, told apart from an example's stored ones
+
+
+def precomputed_text(built: str) -> str:
+    """The mark of an example's stored results (studio/demo), with when they were built."""
+    return f"**Precomputed** (demo cache, built {built}); press Run to run it live."
+
+
+def status_text(results: Results, origin: str | None = None) -> str:
+    """What was run on what: input and its source, where the results come from (`origin`: LIVE or
+    precomputed_text), preview, recipe, cancel, failures (metric notes: the table's)."""
     source = f"**{results.source}** · " if results.source else ""
-    lines = [f"Input {source}{results.input.size[0]}x{results.input.size[1]}"]
+    lines = [f"Input {source}{results.input.size[0]}x{results.input.size[1]}", *([origin] if origin else [])]
     if results.preview_note:
         lines.append(f"**Preview**: {results.preview_note} — untick the preview limit for full size.")
     if results.recipe:

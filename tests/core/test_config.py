@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from studio.core.config import BUILTIN_REGISTRY, Settings, prepare_gradio_environment, use_temp_folder
+from studio.core.config import (
+    BUILTIN_REGISTRY,
+    PREFETCH_DEFAULTS,
+    Settings,
+    prepare_gradio_environment,
+    use_persistent_storage,
+    use_temp_folder,
+)
 from studio.core.errors import UsageError
 from studio.core.ratelimit import Rate
 from tests.paths import REPO_ROOT
@@ -69,6 +76,17 @@ READ = {
     "GRADIO_SERVER_PORT": ("7999", {"server_port": 7999}),
     "PORT": ("8080", {"server_port": 8080}),
     "SPACE_ID": ("user/space", {"on_space": True, "server_name": "0.0.0.0"}),
+    "STUDIO_PERSISTENT_DIR": (
+        "/tmp",  # any writable folder: tests/core/test_config.py's persistent storage tests use their own
+        {
+            "persistent_dir": Path("/tmp"),
+            "data_persistent": True,
+            "data_dir": Path("/tmp/enhance-studio/data"),
+            "weights_dir": Path("/tmp/enhance-studio/weights"),
+            "hf_cache": Path("/tmp/.huggingface/hub"),
+        },
+    ),
+    "STUDIO_PREFETCH": (" lanczos-x4 , Defaults,lanczos-x4", {"prefetch": ("lanczos-x4", PREFETCH_DEFAULTS)}),
     "XDG_CACHE_HOME": (
         "/tmp/xdg",
         {
@@ -78,7 +96,10 @@ READ = {
         },
     ),
 }
-NOT_SETTINGS = {"GRADIO_ANALYTICS_ENABLED"}  # read by Gradio itself; prepare_gradio_environment sets its default
+NOT_SETTINGS = {
+    "GRADIO_ANALYTICS_ENABLED",  # read by Gradio itself; prepare_gradio_environment sets its default
+    "SPACES_ZERO_GPU",  # set by Hugging Face on ZeroGPU hardware and read by the `spaces` package itself
+}
 
 
 @pytest.mark.parametrize("variable", sorted(READ))
@@ -265,3 +286,96 @@ def test_auth_passwords_never_show_in_settings_or_errors():
 @pytest.mark.parametrize("value", ["0", "0.0", " 0 "])
 def test_a_run_timeout_of_0_turns_the_limit_off(value):
     assert Settings.from_env({"STUDIO_RUN_TIMEOUT_S": value}).run_timeout_s is None
+
+
+# ---- persistent storage and the start-up prefetch (Hugging Face Spaces) ------------------------------------
+
+
+def space_env(storage: Path, **extra: str) -> dict[str, str]:
+    """A Space's environment whose persistent storage is `storage` (a test's own folder, standing for /data)."""
+    return {"SPACE_ID": "someone/enhance-studio", "STUDIO_PERSISTENT_DIR": str(storage), **extra}
+
+
+def test_on_a_space_with_persistent_storage_data_weights_database_and_hub_cache_live_there(tmp_path):
+    settings = Settings.from_env(space_env(tmp_path))
+    assert settings.persistent_dir == tmp_path and settings.data_persistent is True
+    assert settings.data_dir == tmp_path / "enhance-studio" / "data"  # the SQLite ratings database is in it
+    assert settings.weights_dir == tmp_path / "enhance-studio" / "weights"
+    assert settings.hf_cache == tmp_path / ".huggingface" / "hub"
+    assert settings.db_url is None
+
+
+def test_explicit_folders_win_over_the_persistent_storage(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    storage = tmp_path / "storage"
+    storage.mkdir()
+    explicit = {
+        "STUDIO_DATA_DIR": str(elsewhere / "data"),
+        "STUDIO_WEIGHTS_DIR": str(elsewhere / "weights"),
+        "HF_HOME": str(elsewhere / "hf"),
+        "STUDIO_DB_URL": "postgresql://u:p@127.0.0.1:5432/votes",
+    }
+    settings = Settings.from_env(space_env(storage, **explicit))
+    assert (settings.data_dir, settings.weights_dir, settings.hf_cache) == (
+        elsewhere / "data",
+        elsewhere / "weights",
+        elsewhere / "hf" / "hub",
+    )
+    assert settings.db_url == "postgresql+psycopg://u:p@127.0.0.1:5432/votes"
+    assert settings.persistent_dir == storage and settings.data_persistent is False  # the data dir is not on it
+    inside = Settings.from_env(space_env(storage, STUDIO_DATA_DIR=str(storage / "mine")))
+    assert inside.data_dir == storage / "mine" and inside.data_persistent is True
+
+
+def test_a_space_without_persistent_storage_says_its_data_is_not_persistent(tmp_path):
+    for missing in (tmp_path / "absent", tmp_path / "a-file"):
+        if missing.name == "a-file":
+            missing.write_text("not a folder")
+        settings = Settings.from_env(space_env(missing, XDG_CACHE_HOME=str(tmp_path / "cache")))
+        assert settings.persistent_dir is None and settings.data_persistent is False
+        assert settings.data_dir == tmp_path / "cache" / "enhance-studio" / "data"
+
+
+def test_off_a_space_nothing_is_said_about_persistence_and_the_defaults_stay():
+    settings = Settings.from_env({})
+    assert settings.persistent_dir is None and settings.data_persistent is None and settings.prefetch == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "space", "expected"),
+    [
+        (None, True, (PREFETCH_DEFAULTS,)),  # a Space loads its default models at start
+        (None, False, ()),  # elsewhere nothing, unless asked
+        ("", True, (PREFETCH_DEFAULTS,)),
+        ("none", True, ()),
+        (" OFF ", True, ()),
+        ("0", False, ()),
+        ("default", False, (PREFETCH_DEFAULTS,)),
+        ("realesrgan-x4plus,defaults", False, ("realesrgan-x4plus", PREFETCH_DEFAULTS)),
+    ],
+)
+def test_the_prefetch_list(value, space, expected):
+    env = {"SPACE_ID": "someone/enhance-studio", "STUDIO_PERSISTENT_DIR": "/nonexistent"} if space else {}
+    if value is not None:
+        env["STUDIO_PREFETCH"] = value
+    assert Settings.from_env(env).prefetch == expected
+
+
+def test_hf_home_goes_to_persistent_storage_before_huggingface_hub_reads_it(monkeypatch, tmp_path):
+    monkeypatch.delenv("HF_HOME", raising=False)
+    monkeypatch.setenv("SPACE_ID", "someone/enhance-studio")
+    monkeypatch.setenv("STUDIO_PERSISTENT_DIR", str(tmp_path))
+    undo = use_persistent_storage()
+    try:
+        assert os.environ["HF_HOME"] == str(tmp_path / ".huggingface")
+        assert Settings.from_env().hf_cache == tmp_path / ".huggingface" / "hub"  # the settings agree
+    finally:
+        undo()
+    assert "HF_HOME" not in os.environ
+    monkeypatch.setenv("HF_HOME", "/srv/hf")  # the operator's own wins
+    use_persistent_storage()()
+    assert os.environ["HF_HOME"] == "/srv/hf"
+    monkeypatch.delenv("HF_HOME")
+    monkeypatch.setenv("STUDIO_PERSISTENT_DIR", str(tmp_path / "absent"))  # no persistent storage: left alone
+    use_persistent_storage()
+    assert "HF_HOME" not in os.environ

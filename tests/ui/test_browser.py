@@ -136,7 +136,7 @@ def test_parameter_controls_are_live_and_reach_the_engine(page, model_settings):
     from studio.models.loader import Loader
     from studio.models.registry import load_registry
 
-    asset = ROOT / "assets" / "text-blurred.png"
+    asset = ROOT / "assets" / "text-motion-blurred.png"
     page.locator("#upload input[type=file]").set_input_files(str(asset))
     page.wait_for_selector("#input-preview img", timeout=30_000)
     clear_models(page, "super-resolution")

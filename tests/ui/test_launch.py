@@ -30,6 +30,7 @@ def launched(monkeypatch) -> dict:
     monkeypatch.setattr(server, "serve", lambda fastapi_app, settings: calls.update(app=fastapi_app, settings=settings))
     monkeypatch.setattr(logs, "configure_logging", lambda log_format: calls.update(log_format=log_format))
     monkeypatch.setenv("SPACE_ID", "someone/enhance-studio")
+    monkeypatch.setenv("STUDIO_PREFETCH", "none")  # no loads left running in the test process (test_space_app.py)
     for name in ("PORT", "GRADIO_SERVER_PORT", "STUDIO_ALLOW_DOWNLOADS"):
         monkeypatch.delenv(name, raising=False)
     app.main()

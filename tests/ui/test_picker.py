@@ -13,11 +13,14 @@ import gradio as gr
 import pytest
 
 from studio.core.config import PROJECT_DIR, Settings
+from studio.demo import presets
+from studio.demo.examples import EXAMPLES, plan_examples
+from studio.demo.presets import PRESETS
 from studio.engine.speed import RunPrediction
 from studio.models.loader import Form, fetch_problem, run_state
 from studio.services import Services
-from studio.ui.choices import EXAMPLES, PRESETS, SYNTHETIC
-from studio.ui.compare import picker, presets
+from studio.ui.choices import SYNTHETIC
+from studio.ui.compare import examples, picker
 from studio.ui.compare.request_form import RequestForm, request_from_form, upload_size
 from studio.ui.models_tab import model_states
 
@@ -207,13 +210,14 @@ def test_example_rows_give_each_list_its_models(services):
     fake = dataclasses.make_dataclass("P", ["group_tasks", "states"])(
         tuple(t for t in ("super-resolution", "denoise", "deblur") if picker._choosable(services, states, t)), states
     )
-    rows, labels = picker.example_rows(services, fake)
+    rows, labels = examples.example_rows(services, fake, plan_examples(services, states))
     assert labels == [f"{name} · {preset}" for name, preset in EXAMPLES.items()]
     by_name = {Path(row[0]).name: row[1:] for row in rows}
     # offline: waifu2x not fetchable; our DnCNN ships with the studio
     assert by_name["coffee-noisy.png"] == [[], ["bilateral", "nl-means", "studio-dncnn-denoise"], []]
-    assert by_name["text-blurred.png"][2][:2] == ["wiener-gaussian", "wiener-motion"]
+    assert by_name["text-motion-blurred.png"][2][:2] == ["wiener-gaussian", "wiener-motion"]
     assert by_name["astronaut-lowres.jpg"][0][:2] == ["bicubic-x4", "lanczos-x4"]
+    assert by_name["anime-frame.png"] == [["bicubic-x2", "lanczos-x2"], [], []]  # no anime network runs offline
 
 
 # -- predictions -------------------------------------------------------------------------------

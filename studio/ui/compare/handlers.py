@@ -151,15 +151,14 @@ def run(
                 guard.log_end("run", results.cancelled)
                 if guard.gone():
                     return  # no page to draw
-            yield results_view(results, final=False)
+            yield results_view(results, final=False, origin=views.LIVE)
     except StudioError as exc:
         raise gr.Error(str(exc)) from None
     services.speed.record(results)  # the next predictions learn from this run
     report = report_file(services, results)
     warn_png_fallback(results, fmt or "png")
-    yield results_view(
-        results, final=True, fmt=fmt or "png", source_file=image_path, reference_file=reference_path, report=report
-    )
+    files = {"fmt": fmt or "png", "source_file": image_path, "reference_file": reference_path, "report": report}
+    yield results_view(results, final=True, origin=views.LIVE, **files)
 
 
 def report_file(services: Services, results: Results) -> str | None:
@@ -239,13 +238,15 @@ def results_view(
     source_file: str | None = None,
     reference_file: str | None = None,
     report: str | None = None,
+    origin: str | None = None,
 ) -> list[Any]:
     """Values for ResultsArea.run_outputs(): the files are written only once the run is final; `report` (the
-    HTML report's path) enables Download report, which stays disabled while a run goes on."""
+    HTML report's path) enables Download report, which stays disabled while a run goes on. `origin` heads the
+    status: a live run, or an example's precomputed results (studio/demo)."""
     names = [(label, key) for key, label in views.display_names(results).items()]
     quality = metric_choices(results)
     metric = quality[0][1] if quality else None
-    outputs = [views.status_text(results), results, *slot_updates(results), *table_updates(results)]
+    outputs = [views.status_text(results, origin), results, *slot_updates(results), *table_updates(results)]
     outputs += [
         [(png_file(row.output.rgb), row.name or row.model_id) for row in results.rows if row.ok],
         gr.update(choices=names, value=names[0][1]),
@@ -263,10 +264,11 @@ def results_view(
 
 
 def free(results: Results | None, left: str, right: str):
-    """The two picked images at one size, the slider labelled 'left ◀ ▶ right' with their names."""
-    if not results:
-        return gr.update(value=None)
-    return gr.update(value=views.free_pair(results, left, right), label=views.pair_label(results, left, right))
+    """The two picked images at one size, the slider labelled 'left ◀ ▶ right'; content-named PNGs (png_file), so the
+    default pair, written by the run or an example's stored comparison, is found rather than encoded."""
+    pair = views.free_pair(results, left, right) if results else None
+    shown = tuple(png_file(image) for image in pair) if pair else None
+    return gr.update(value=shown, label=views.pair_label(results, left, right)) if results else gr.update(value=None)
 
 
 def plot_view(results: Results | None, metric_id: str | None) -> str:

@@ -1,5 +1,5 @@
-"""The Compare tab's model picker: per-task lists searchable by name and id, presets, examples,
-the models that cannot run here (greyed, with the reason) and the predicted time of a run.
+"""The Compare tab's model picker: per-task lists searchable by name and id, presets, the place of the
+examples (examples.py), the models that cannot run here (greyed, with the reason) and the predicted time of a run.
 
 The pure parts (labels, presets, the prediction text) come first and take plain values; the
 Gradio parts build and wire them.
@@ -10,27 +10,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
 
 import gradio as gr
 
-from studio.core.config import PROJECT_DIR
 from studio.core.errors import UsageError
+from studio.demo.examples import run_states
+from studio.demo.presets import PRESETS, Preset, counted, preset_models
 from studio.engine.request import MAX_MODELS
 from studio.engine.speed import RunPrediction, model_input_size, preview_that_fits
-from studio.models.loader import Form, fetch_problem
+from studio.models.loader import Form
 from studio.models.schema import ModelSpec
 from studio.models.weights.store import NOT_DOWNLOADED, UNAVAILABLE
 from studio.services import Services
-from studio.ui.choices import (
-    DEFAULT_MODELS,
-    EXAMPLES,
-    PRESETS,
-    SYNTHETIC,
-    TASK_ORDER,
-    Preset,
-)
-from studio.ui.compare.presets import counted, preset_models
+from studio.ui.choices import DEFAULT_MODELS, SYNTHETIC, TASK_ORDER
 from studio.ui.compare.request_form import format_seconds, upload_size
 
 FETCH_HINT = (
@@ -59,17 +51,6 @@ def runs_as(services: Services, model_id: str, backend=None, precision=None, dev
         return services.speed.form_for(model_id, backend, precision, device)
     except UsageError:
         return "no int8" if precision == "int8" else f"not on {device}"
-
-
-def run_states(services: Services, states: dict[str, str]) -> dict[str, str]:
-    """The weight states, with 'not downloaded' made 'unavailable: why' where nothing can fetch them now."""
-    result = dict(states)
-    for spec in services.registry:
-        if states.get(spec.id) == NOT_DOWNLOADED:
-            problem = fetch_problem(spec, services.settings)
-            if problem:
-                result[spec.id] = f"{UNAVAILABLE}: {problem}"
-    return result
 
 
 def blocked_by_reason(services: Services, states: dict[str, str]) -> dict[str, list[ModelSpec]]:
@@ -186,7 +167,7 @@ class Picker:
     preset_note: gr.Markdown
     prediction: gr.Markdown  # the predicted time of the current picks on the current image
     unavailable: tuple[gr.CheckboxGroup, ...]  # the models that cannot run here, greyed, one list per reason
-    examples_box: gr.Column  # filled by wire_picker, once the upload exists
+    examples_box: gr.Column  # filled by examples.wire_examples, once the upload and the results area exist
     states: dict[str, str]  # run states: weight states, 'unavailable: why' where nothing can fetch them
 
 
@@ -287,22 +268,6 @@ def _relabel(services: Services, picker: Picker, backend, precision, device) -> 
     ]
 
 
-def example_rows(services: Services, picker: Picker) -> tuple[list[list[Any]], list[str]]:
-    """[image, models per list] per example in assets/, with the models of its preset (left out if missing)."""
-    rows, labels = [], []
-    by_label = {preset.label: preset for preset in PRESETS}
-    specs = [spec for task in picker.group_tasks for spec in _choosable(services, picker.states, task)]
-    task_of = {spec.id: spec.task for spec in specs}
-    for filename, preset_label in EXAMPLES.items():
-        path = PROJECT_DIR / "assets" / filename
-        if not path.exists():
-            continue
-        chosen, _ = preset_models(by_label[preset_label], specs, picker.states, lambda _: None)
-        rows.append([str(path), *split_by_task(chosen, picker.group_tasks, task_of)])
-        labels.append(f"{filename} · {preset_label}")
-    return rows, labels
-
-
 def wire_picker(picker: Picker, services: Services, form) -> None:
     """Bind the picker's events (after the form exists: they read the upload, preview and runtime choices)."""
     request = form.request
@@ -335,16 +300,6 @@ def wire_picker(picker: Picker, services: Services, form) -> None:
         api_name="relabel_models",
         show_progress="hidden",
     )
-    rows, labels = example_rows(services, picker)
-    if rows:
-        with picker.examples_box:
-            gr.Examples(
-                rows,
-                inputs=[request.upload, *groups],
-                example_labels=labels,
-                label="Examples (an image and models that suit it)",
-                elem_id="picker-examples-list",
-            )
 
 
 def refresh_after(picker: Picker, services: Services, form, event) -> None:

@@ -11,12 +11,14 @@ from studio.engine.request import CompareRequest
 from studio.engine.results import Results
 from studio.services import Services
 from studio.ui.compare import handlers, send
+from studio.ui.compare.examples import wire_examples
 from studio.ui.compare.layout import FormArea, ResultsArea, build_form, build_results
 from studio.ui.compare.picker import refresh_after, wire_picker
 from studio.ui.compare.request_form import request_from_form
 from studio.ui.compare.runs import StopFlags
 from studio.ui.limits import check_request
 from studio.ui.models_tab import model_states
+from studio.ui.zerogpu import compare_run_duration, on_gpu
 
 # On Run: bring the run bar (Run, Cancel, progress) to the top of the window, the results right under it.
 SCROLL_TO_RESULTS = "() => { document.getElementById('run-bar')?.scrollIntoView({block: 'start'}); }"
@@ -29,6 +31,7 @@ def build_compare_tab(services: Services) -> tuple[FormArea, ResultsArea]:
     send_button, send_message = send.build_send_row()
     request = form.request
     wire_picker(form.picker, services, form)
+    wire_examples(services, form, area)  # after the picker: a click fills its lists, and shows stored results
 
     request.upload.change(partial(handlers.show_input, services), request.upload, form.shown, api_name="preview")
     request.mode.change(
@@ -90,6 +93,7 @@ def _wire_run(services: Services, form: FormArea, area: ResultsArea):
     flags = StopFlags()
     request = form.request
     buttons = [form.run_button, form.cancel_button]
+    run_models = on_gpu(partial(handlers.run, services, flags), compare_run_duration(services))  # ZeroGPU: a GPU
 
     def start(http: gr.Request):
         return handlers.start_run(flags, http.session_hash)
@@ -105,7 +109,7 @@ def _wire_run(services: Services, form: FormArea, area: ResultsArea):
         session = http.session_hash
         try:
             check_request(services, RUNS, http)  # over the limit: refused before anything is decoded
-            yield from handlers.run(services, flags, built, image_path, reference_path, fmt, session, progress)
+            yield from run_models(built, image_path, reference_path, fmt, session, progress)
         except gr.Error as exc:
             flags.refused(http.session_hash or "", str(exc.message))
             raise

@@ -25,6 +25,7 @@ video, table, details, files = client.predict(
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import gradio as gr
@@ -40,6 +41,7 @@ from studio.ui.limits import check_request
 from studio.ui.run_guard import RunGuard
 from studio.ui.video import runner
 from studio.ui.video.handlers import details as results_details
+from studio.ui.zerogpu import on_gpu, video_api_duration
 from studio.video.pipeline import run_video
 from studio.video.results import video_table
 
@@ -120,6 +122,8 @@ def build_video_api(services: Services) -> None:
         files = gr.File(label="every MP4", file_count="multiple")
         trigger = gr.Button("video")
 
+    run_models = on_gpu(partial(video_api, services), video_api_duration(services))  # ZeroGPU: a GPU per call
+
     def limited_video(
         clip,
         models,
@@ -135,8 +139,8 @@ def build_video_api(services: Services) -> None:
         request: gr.Request,
     ):
         check_request(services, RUNS, request)
-        return video_api(
-            services, clip, models, metrics, degrade, preview, max_frames, layout, params, backend, precision, device
+        return run_models(
+            clip, models, metrics, degrade, preview, max_frames, layout, params, backend, precision, device
         )
 
     trigger.click(

@@ -15,6 +15,7 @@ from studio.ui.limits import check_request
 from studio.ui.video import handlers
 from studio.ui.video.api import build_video_api
 from studio.ui.video.layout import VideoArea, VideoForm, build_form, build_results
+from studio.ui.zerogpu import on_gpu, video_run_duration
 
 SCROLL_TO_COMPARE_UPLOAD = "() => { document.getElementById('upload')?.scrollIntoView({block: 'start'}); }"
 SCROLL_TO_RUN_BAR = "() => { document.getElementById('video-run-bar')?.scrollIntoView({block: 'start'}); }"
@@ -52,6 +53,7 @@ def _wire_run(services: Services, form: VideoForm, area: VideoArea) -> None:
     """
     flags = StopFlags()
     buttons = [area.run_button, area.cancel_button]
+    run_models = on_gpu(partial(handlers.run, services, flags), video_run_duration(services))  # ZeroGPU: a GPU
     outputs = area.run_outputs()  # the progress box first
 
     def start(http: gr.Request):
@@ -73,7 +75,7 @@ def _wire_run(services: Services, form: VideoForm, area: VideoArea) -> None:
         values = (path, models, metrics, recipe, preview, max_frames, layout, backend, precision, device)
         try:
             check_request(services, RUNS, http)
-            for update in handlers.run(services, flags, http.session_hash, *values):
+            for update in run_models(http.session_hash, *values):
                 # progress text: the progress box alone changes (the last run's results stay until the new ones)
                 yield [update, *[gr.skip()] * (len(outputs) - 1)] if isinstance(update, str) else update
         except gr.Error as exc:

@@ -1,19 +1,47 @@
 """Presets: one click picks models suited to a kind of job, by rules over the registry (task, scale,
 style words, measured speed), preferring models that run now. Pure functions of plain values.
+
+The Compare tab's preset buttons and examples use them, and so does `studio demo build`, which must pick
+exactly the models an example's click picks.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from studio.models.schema import ModelSpec
 from studio.models.weights.store import CACHED, NOT_DOWNLOADED, READY
-from studio.ui.choices import ANIME_WORDS, FAST_SECONDS, Preset
 
 PRESET_SIZE = 6  # models a preset picks at most (MAX_MODELS is 8): a run of seconds to a minute on a CPU
 PRESET_MINIMUM = 2  # a comparison needs two: below this many runnable picks, a preset adds models that download
 NAMED_DOWNLOADS = 3  # a preset's note names at most this many of the models it left out because they download
+FAST_SECONDS = 1.0  # "fast on CPU": predicted time for this image (512 px square when none) on this machine
+ANIME_WORDS = ("anime", "illustration")
+
+
+# Each preset is a rule over the registry (task, scale, the entry's own words, measured speed), so new entries
+# join without editing this table.
+@dataclass(frozen=True)
+class Preset:
+    label: str
+    task: str
+    scale: int | None = None  # None: any scale
+    style: str | None = None  # "anime": networks whose id, name or description mention anime or illustrations;
+    #                           "photo": the other networks (classical filters are every style's baselines)
+    fast: bool = False  # only forms measured to run this image within FAST_SECONDS here (plus classical filters)
+    about: str = ""
+
+
+PRESETS = (
+    Preset("photo x4", "super-resolution", 4, "photo", about="x4 upscalers for photos, with the classical baselines"),
+    Preset("anime x2", "super-resolution", 2, "anime", about="x2 upscalers for anime and illustrations"),
+    Preset("deblur", "deblur", about="deconvolution filters and deblurring networks"),
+    Preset("denoise", "denoise", about="classical and neural denoisers"),
+    Preset("fast on CPU", "super-resolution", 4, fast=True, about="x4 upscalers measured fast on this machine"),
+)
+BY_LABEL = {preset.label: preset for preset in PRESETS}
 
 
 def counted(count: int, noun: str) -> str:
