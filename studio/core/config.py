@@ -6,7 +6,6 @@ so tests can point the whole program elsewhere by setting variables.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import tempfile
 from collections.abc import Callable
@@ -14,7 +13,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from studio.core.accounts import Accounts
-from studio.core.errors import UsageError
+from studio.core.env_values import (
+    choice,
+    db_url,
+    decibels,
+    flag,
+    integer,
+    limit_s,
+    origins,
+    prefetch,
+    proxies,
+    rate,
+    seconds,
+)
 from studio.core.ratelimit import Rate
 from studio.core.vocabulary import LOG_FORMATS, MACHINE_CLASSES
 
@@ -24,132 +35,6 @@ BUILTIN_REGISTRY = PACKAGE_DIR / "models" / "model_registry.yaml"  # package dat
 TRAINED_REGISTRY = "trained.yaml"  # in the data dir: models `studio train --register` added (merged when present)
 
 SPACE_STORAGE = Path("/data")  # where a Hugging Face Space mounts its persistent storage, when it has some
-PREFETCH_DEFAULTS = "defaults"  # STUDIO_PREFETCH's word for the Compare tab's preselected models
-NO_PREFETCH = {"0", "none", "off", "no", "false"}
-
-TRUE_WORDS = {"1", "true", "yes", "on"}
-FALSE_WORDS = {"", "0", "false", "no", "off"}
-
-
-def _flag(env: dict[str, str], name: str) -> bool:
-    """On/off variables: a word that is neither (a typo) is refused rather than read as off."""
-    raw = env.get(name, "").strip().lower()
-    if raw in TRUE_WORDS:
-        return True
-    if raw in FALSE_WORDS:
-        return False
-    raise UsageError(f"{name}={raw!r} must be one of 1, true, yes, on (or 0, false, no, off)")
-
-
-def _int(env: dict[str, str], name: str, default: int, minimum: int = 1) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(float(raw))
-    except ValueError:
-        raise UsageError(f"{name}={raw!r} is not a number") from None
-    if value < minimum:
-        raise UsageError(f"{name}={raw!r} must be at least {minimum}")
-    return value
-
-
-def _seconds(env: dict[str, str], name: str, unset: str = "no budget") -> float | None:
-    """A positive number of seconds, or None when unset."""
-    raw = env.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise UsageError(f"{name}={raw!r} is not a number of seconds") from None
-    if not value > 0 or value == float("inf"):
-        raise UsageError(f"{name}={raw!r} must be a number of seconds above 0 (unset: {unset})")
-    return value
-
-
-def _limit_s(env: dict[str, str], name: str, default: float) -> float | None:
-    """A time limit in seconds: `default` when unset, None (no limit) for 0."""
-    raw = env.get(name, "").strip()
-    if raw:
-        try:
-            if float(raw) == 0:
-                return None
-        except ValueError:
-            pass  # _seconds says why
-    return _seconds(env, name, f"{default:g}; 0: no limit") or default
-
-
-def _decibels(env: dict[str, str], name: str, default: float) -> float:
-    """A PSNR floor in dB (any positive number; unset: `default`)."""
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise UsageError(f"{name}={raw!r} is not a number of dB") from None
-    if not 0 < value < float("inf"):
-        raise UsageError(f"{name}={raw!r} must be a number of dB above 0 (unset: {default:g})")
-    return value
-
-
-def _choice(env: dict[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
-    raw = env.get(name, "").strip().lower() or default
-    if raw not in choices:
-        raise UsageError(f"{name}={raw!r} must be one of {', '.join(choices)}")
-    return raw
-
-
-def _db_url(raw: str) -> str | None:
-    """A SQLAlchemy URL for PostgreSQL or SQLite; postgresql:// means the psycopg 3 driver."""
-    if not raw:
-        return None
-    if raw.startswith(("postgresql://", "postgres://")):
-        return "postgresql+psycopg://" + raw.split("://", 1)[1]
-    if raw.startswith(("postgresql+psycopg://", "sqlite:///")):
-        return raw
-    raise UsageError(f"STUDIO_DB_URL={raw!r} must start with postgresql:// or sqlite:///")
-
-
-def _origins(raw: str) -> tuple[str, ...]:
-    """Comma-separated web origins (scheme://host[:port]) that may call the app from other pages."""
-    origins = tuple(part.strip().rstrip("/") for part in raw.split(",") if part.strip())
-    for origin in origins:
-        scheme, _, rest = origin.partition("://")
-        if scheme not in ("http", "https") or not rest or "/" in rest:
-            raise UsageError(f"STUDIO_CORS_ORIGINS={raw!r}: {origin!r} is not an origin like https://example.org")
-    return origins
-
-
-def _rate(env: dict[str, str], name: str, default: Rate) -> Rate:
-    """Events a minute: `N` (from one session and from one address) or `SESSION,ADDRESS`; 0 turns a limit off."""
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    parts = [part.strip() for part in raw.split(",")]
-    if len(parts) > 2 or not all(part.isascii() and part.isdigit() for part in parts):
-        raise UsageError(
-            f"{name}={raw!r} must be a count a minute, or two (per session,per address) like 5,20; 0 turns a limit off"
-        )
-    counts = [int(part) for part in parts]
-    return Rate(counts[0], counts[-1])
-
-
-def _proxies(raw: str) -> tuple[str, ...]:
-    """Addresses or networks of the proxies whose X-Forwarded-For is believed; `*` believes any sender."""
-    proxies = tuple(part.strip() for part in raw.split(",") if part.strip())
-    if proxies == ("*",):
-        return proxies
-    for proxy in proxies:
-        try:
-            ipaddress.ip_network(proxy, strict=False)
-        except ValueError:
-            raise UsageError(
-                f"STUDIO_TRUSTED_PROXIES={raw!r}: {proxy!r} is not an IP address or network like 10.0.0.0/8 "
-                "(or * alone, for any)"
-            ) from None
-    return proxies
 
 
 def _cache_home(env: dict[str, str]) -> Path:
@@ -184,18 +69,6 @@ def _persistent_hf_home(folder: Path) -> Path:
 
 def _inside(path: Path, folder: Path) -> bool:
     return path.expanduser().resolve().is_relative_to(folder.resolve())
-
-
-def _prefetch(env: dict[str, str]) -> tuple[str, ...]:
-    """STUDIO_PREFETCH: comma-separated model ids and/or `defaults`; none, 0 or off for nothing.
-    Unset: the default models on a Space, nothing elsewhere. The ids are checked against the registry at start."""
-    words = [word.strip() for word in env.get("STUDIO_PREFETCH", "").split(",") if word.strip()]
-    if not words:
-        return (PREFETCH_DEFAULTS,) if env.get("SPACE_ID") else ()
-    if len(words) == 1 and words[0].lower() in NO_PREFETCH:
-        return ()
-    named = (PREFETCH_DEFAULTS if word.lower() in (PREFETCH_DEFAULTS, "default") else word for word in words)
-    return tuple(dict.fromkeys(named))
 
 
 def use_persistent_storage() -> Callable[[], None]:
@@ -287,7 +160,7 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()  # STUDIO_TRUSTED_PROXIES: whose X-Forwarded-For names the client
     persistent_dir: Path | None = None  # persistent storage in use (STUDIO_PERSISTENT_DIR; on a Space, /data)
     data_persistent: bool | None = None  # whether data_dir is on it; None: not asked for (off a Space, no variable)
-    prefetch: tuple[str, ...] = ()  # STUDIO_PREFETCH: model ids (or PREFETCH_DEFAULTS) loaded at start, in order
+    prefetch: tuple[str, ...] = ()  # STUDIO_PREFETCH: model ids (or "defaults") loaded at start, in order
 
     @property
     def login_users(self) -> tuple[str, ...]:
@@ -314,48 +187,48 @@ class Settings:
             registry_files=tuple(files),
             weights_dir=Path(env.get("STUDIO_WEIGHTS_DIR") or cache / "weights").expanduser(),
             weights_mirror=env.get("STUDIO_WEIGHTS_MIRROR") or None,
-            hub_offline=_flag(env, "HF_HUB_OFFLINE") or _flag(env, "STUDIO_OFFLINE"),
-            offline=_flag(env, "STUDIO_OFFLINE"),
+            hub_offline=flag(env, "HF_HUB_OFFLINE") or flag(env, "STUDIO_OFFLINE"),
+            offline=flag(env, "STUDIO_OFFLINE"),
             hf_cache=_hf_cache(env),
-            require_pinned=_flag(env, "STUDIO_REQUIRE_PINNED"),
-            cache_mb=_int(env, "STUDIO_CACHE_MB", 4096),
-            max_pixels=_int(env, "STUDIO_MAX_PIXELS", 16_000_000),
-            threads=_int(env, "STUDIO_THREADS", max(1, os.cpu_count() or 1)),
-            tile=_int(env, "STUDIO_TILE", 0, minimum=0),
-            tile_budget_mb=_int(env, "STUDIO_TILE_MB", 1024, minimum=64),
-            max_memory_mb=_int(env, "STUDIO_MAX_MEMORY_MB", 0, minimum=0) or None,
+            require_pinned=flag(env, "STUDIO_REQUIRE_PINNED"),
+            cache_mb=integer(env, "STUDIO_CACHE_MB", 4096),
+            max_pixels=integer(env, "STUDIO_MAX_PIXELS", 16_000_000),
+            threads=integer(env, "STUDIO_THREADS", max(1, os.cpu_count() or 1)),
+            tile=integer(env, "STUDIO_TILE", 0, minimum=0),
+            tile_budget_mb=integer(env, "STUDIO_TILE_MB", 1024, minimum=64),
+            max_memory_mb=integer(env, "STUDIO_MAX_MEMORY_MB", 0, minimum=0) or None,
             data_dir=data_dir,
-            db_url=_db_url(env.get("STUDIO_DB_URL", "").strip()),
+            db_url=db_url(env.get("STUDIO_DB_URL", "").strip()),
             hf_endpoint=(env.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/"),
-            machine_class=_choice(env, "STUDIO_MACHINE_CLASS", ("auto", *MACHINE_CLASSES), "auto"),
-            autotune=_flag({"STUDIO_AUTOTUNE": "1", **env}, "STUDIO_AUTOTUNE"),
-            min_fidelity_db=_decibels(env, "STUDIO_MIN_FIDELITY_DB", 50.0),
-            tune_at_start=_flag(env, "STUDIO_TUNE_AT_START"),
-            demo_cache=_flag({"STUDIO_DEMO_CACHE": "1", **env}, "STUDIO_DEMO_CACHE"),
-            run_budget_s=_seconds(env, "STUDIO_RUN_BUDGET_S"),
-            run_timeout_s=_limit_s(env, "STUDIO_RUN_TIMEOUT_S", 300.0),
+            machine_class=choice(env, "STUDIO_MACHINE_CLASS", ("auto", *MACHINE_CLASSES), "auto"),
+            autotune=flag({"STUDIO_AUTOTUNE": "1", **env}, "STUDIO_AUTOTUNE"),
+            min_fidelity_db=decibels(env, "STUDIO_MIN_FIDELITY_DB", 50.0),
+            tune_at_start=flag(env, "STUDIO_TUNE_AT_START"),
+            demo_cache=flag({"STUDIO_DEMO_CACHE": "1", **env}, "STUDIO_DEMO_CACHE"),
+            run_budget_s=seconds(env, "STUDIO_RUN_BUDGET_S"),
+            run_timeout_s=limit_s(env, "STUDIO_RUN_TIMEOUT_S", 300.0),
             on_space=bool(env.get("SPACE_ID")),
             server_name=(
                 env.get("GRADIO_SERVER_NAME", "").strip() or ("0.0.0.0" if env.get("SPACE_ID") else "127.0.0.1")
             ),
-            server_port=_int(env, "PORT", 0, minimum=0) or _int(env, "GRADIO_SERVER_PORT", 7860),
-            max_frames=_int(env, "STUDIO_MAX_FRAMES", 300),
-            max_video_side=_int(env, "STUDIO_MAX_VIDEO_SIDE", 1920, minimum=16),
-            max_video_seconds=_seconds(env, "STUDIO_MAX_VIDEO_SECONDS", "120") or 120.0,
+            server_port=integer(env, "PORT", 0, minimum=0) or integer(env, "GRADIO_SERVER_PORT", 7860),
+            max_frames=integer(env, "STUDIO_MAX_FRAMES", 300),
+            max_video_side=integer(env, "STUDIO_MAX_VIDEO_SIDE", 1920, minimum=16),
+            max_video_seconds=seconds(env, "STUDIO_MAX_VIDEO_SECONDS", "120") or 120.0,
             ray_address=env.get("STUDIO_RAY_ADDRESS", "").strip() or None,
-            ray_cpus=_int(env, "STUDIO_RAY_CPUS", 0, minimum=0) or None,
-            log_format=_choice(env, "STUDIO_LOG_FORMAT", LOG_FORMATS, "plain"),
-            allow_downloads=_flag(env, "STUDIO_ALLOW_DOWNLOADS"),
-            min_free_mb=_int(env, "STUDIO_MIN_FREE_MB", 1024, minimum=0),
-            cors_origins=_origins(env.get("STUDIO_CORS_ORIGINS", "")),
-            mcp_server=_flag(env, "STUDIO_MCP_SERVER"),
-            fetch_timeout_s=_seconds(env, "STUDIO_FETCH_TIMEOUT_S", "60") or 60.0,
-            fetch_max_s=_seconds(env, "STUDIO_FETCH_MAX_S", "1800") or 1800.0,
+            ray_cpus=integer(env, "STUDIO_RAY_CPUS", 0, minimum=0) or None,
+            log_format=choice(env, "STUDIO_LOG_FORMAT", LOG_FORMATS, "plain"),
+            allow_downloads=flag(env, "STUDIO_ALLOW_DOWNLOADS"),
+            min_free_mb=integer(env, "STUDIO_MIN_FREE_MB", 1024, minimum=0),
+            cors_origins=origins(env.get("STUDIO_CORS_ORIGINS", "")),
+            mcp_server=flag(env, "STUDIO_MCP_SERVER"),
+            fetch_timeout_s=seconds(env, "STUDIO_FETCH_TIMEOUT_S", "60") or 60.0,
+            fetch_max_s=seconds(env, "STUDIO_FETCH_MAX_S", "1800") or 1800.0,
             accounts=Accounts.parse(env["STUDIO_AUTH"]) if env.get("STUDIO_AUTH", "").strip() else None,
-            rate_runs=_rate(env, "STUDIO_RATE_RUNS", Rate(5, 20) if env.get("SPACE_ID") else Rate()),
-            rate_votes=_rate(env, "STUDIO_RATE_VOTES", Rate(30, 120)),
-            trusted_proxies=_proxies(env.get("STUDIO_TRUSTED_PROXIES", "")),
+            rate_runs=rate(env, "STUDIO_RATE_RUNS", Rate(5, 20) if env.get("SPACE_ID") else Rate()),
+            rate_votes=rate(env, "STUDIO_RATE_VOTES", Rate(30, 120)),
+            trusted_proxies=proxies(env.get("STUDIO_TRUSTED_PROXIES", "")),
             persistent_dir=persistent,
             data_persistent=(persistent is not None and _inside(data_dir, persistent)) if _storage_asked(env) else None,
-            prefetch=_prefetch(env),
+            prefetch=prefetch(env),
         )

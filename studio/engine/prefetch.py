@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 
-from studio.core.config import PREFETCH_DEFAULTS
+from studio.core.env_values import PREFETCH_DEFAULTS
 from studio.core.errors import StudioError
 from studio.engine.slot import compute_slot
 from studio.models.loader import Loader

@@ -11,12 +11,12 @@ import pytest
 
 from studio.core.config import (
     BUILTIN_REGISTRY,
-    PREFETCH_DEFAULTS,
     Settings,
     prepare_gradio_environment,
     use_persistent_storage,
     use_temp_folder,
 )
+from studio.core.env_values import PREFETCH_DEFAULTS
 from studio.core.errors import UsageError
 from studio.core.ratelimit import Rate
 from tests.paths import REPO_ROOT

@@ -9,7 +9,7 @@ import threading
 import numpy as np
 import pytest
 
-from studio.core.config import PREFETCH_DEFAULTS
+from studio.core.env_values import PREFETCH_DEFAULTS
 from studio.core.media import DecodedImage
 from studio.engine.compare import run as compare_run
 from studio.engine.prefetch import LOADED, WAITING, Prefetch, expand, start_prefetch
