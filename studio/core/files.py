@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from studio.core.errors import UsageError
@@ -66,3 +67,18 @@ class VersionedJson:
             return self.empty()
         self._cached = (stamp, book)
         return book
+
+    def update(self, change: Callable[[dict], None]) -> None:
+        """Read, `change` in place, write: under a file lock beside the file, so processes sharing the data
+        directory (replicas, a CLI beside the app) keep each other's records. A read-only data directory or a
+        lock held too long loses the change, never the caller's work: both files are caches of measurements."""
+        from filelock import FileLock, Timeout  # light, but only writers need it
+
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with FileLock(str(self.path) + ".lock", timeout=30):
+                book = json.loads(json.dumps(self.read()))  # a copy: the cached object stays as read
+                change(book)
+                write_text_atomically(self.path, json.dumps(book, indent=1, sort_keys=True))
+        except (OSError, Timeout):
+            pass

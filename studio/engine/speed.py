@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import statistics
-import tempfile
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -101,17 +99,6 @@ class SpeedBook:
         A copy: callers may change it."""
         return json.loads(json.dumps(self._file.read()))
 
-    def _write(self, book: dict[str, Any]) -> None:
-        """Atomically (a temporary file renamed over the book), so readers never see half a file."""
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".speed-", suffix=".json")
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump(book, stream, indent=1, sort_keys=True)
-            os.replace(temporary, self.path)
-        except OSError:
-            pass  # a read-only data directory: the measurement is lost, the run is not
-
     def entries(self) -> dict[str, dict[str, Any]]:
         """This machine's measurements: form key -> {"mp_s": [...], "updated": ISO time}."""
         with self._lock:
@@ -130,15 +117,18 @@ class SpeedBook:
         measured = [(form_key(m, b, p, d), px / 1e6 / s) for m, b, p, px, s, d in timings if px > 0 and s > 0]
         if not measured:
             return
-        with self._lock:
-            book = self._read()
-            forms = book["machines"].setdefault(self.machine, {})
-            stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        machine = self.machine
+
+        def change(book: dict[str, Any]) -> None:
+            forms = book["machines"].setdefault(machine, {})
             for key, speed in measured:
                 entry = forms.setdefault(key, {"mp_s": []})
                 entry["mp_s"] = [*entry.get("mp_s", []), round(speed, 4)][-SAMPLES:]
                 entry["updated"] = stamp
-            self._write(book)
+
+        with self._lock:
+            self._file.update(change)  # under a file lock: replicas sharing the data dir keep each other's
 
     def record(self, results: Results) -> None:
         """Every successful row of a comparison: its output size over its latency (warm median if repeated)."""

@@ -15,9 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
-
-from studio.core.files import VersionedJson, write_text_atomically
+from studio.core.files import VersionedJson
 
 VERSION = 1
 FILE_NAME = "tuning.json"
@@ -56,16 +54,13 @@ class TuningBook:
 
         A read-only data directory loses the record, not the run: the next process tunes again.
         """
+
+        def change(book: dict[str, Any]) -> None:
+            machine = book["machines"].setdefault(machine_id, {"fingerprint": fingerprint})
+            machine.setdefault(section, {})[model_id] = record
+
         with self._lock:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                with FileLock(str(self.path) + ".lock", timeout=30):
-                    book = self.read()
-                    machine = book["machines"].setdefault(machine_id, {"fingerprint": fingerprint})
-                    machine.setdefault(section, {})[model_id] = record
-                    write_text_atomically(self.path, json.dumps(book, indent=1, sort_keys=True))
-            except OSError:
-                pass
+            self._file.update(change)
 
     def machine(self, machine_id: str) -> dict[str, Any]:
         """Everything known about one machine ({"fingerprint", "models"}), empty when never tuned."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -115,6 +116,32 @@ def test_a_comparison_feeds_the_book_and_predicts_by_output_pixels(settings, sma
     assert book.predict_seconds("bicubic-x4", 300, 200) is None  # never measured: no guess
     stored = json.loads((settings.data_dir / "speed.json").read_text())
     assert set(stored["machines"][book.machine]) == {"lanczos-x4|classical|fp32", "unsharp-mask|classical|fp32"}
+
+
+def _record_many_forms(data_dir: str, name: str, count: int, start) -> None:
+    """One replica's process: `count` new forms, one write each, from the moment both processes are ready."""
+    book = book_for(dataclasses.replace(Settings(), data_dir=Path(data_dir)))
+    start.wait(60)
+    for index in range(count):
+        book.record_timing(f"{name}-{index}", "classical", "fp32", 1_000_000, 0.5)
+
+
+def test_books_of_two_processes_sharing_a_data_dir_keep_each_others_records(settings):
+    """Replicas share one data dir: each writes under the file lock, reading what the other wrote first."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(2)
+    workers = [
+        context.Process(target=_record_many_forms, args=(str(settings.data_dir), name, 100, start))
+        for name in ("a", "b")
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert [worker.exitcode for worker in workers] == [0, 0]
+    assert len(book_for(settings).entries()) == 200  # not one form lost to the other process's write
 
 
 def test_failed_rows_are_not_recorded(settings):
