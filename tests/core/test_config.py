@@ -87,6 +87,8 @@ READ = {
         },
     ),
     "STUDIO_PREFETCH": (" lanczos-x4 , Defaults,lanczos-x4", {"prefetch": ("lanczos-x4", PREFETCH_DEFAULTS)}),
+    "STUDIO_DEMO_CACHE": ("0", {"demo_cache": False}),
+    "GRADIO_SERVER_NAME": ("0.0.0.0", {"server_name": "0.0.0.0"}),
     "XDG_CACHE_HOME": (
         "/tmp/xdg",
         {
@@ -99,6 +101,9 @@ READ = {
 NOT_SETTINGS = {
     "GRADIO_ANALYTICS_ENABLED",  # read by Gradio itself; prepare_gradio_environment sets its default
     "SPACES_ZERO_GPU",  # set by Hugging Face on ZeroGPU hardware and read by the `spaces` package itself
+    "GRADIO_TEMP_DIR",  # read by Gradio; use_temp_folder sets its default (the server's own folder)
+    "TMPDIR",  # read by Python's tempfile (the server's folder's base); use_temp_folder points it there
+    "CUDA_VISIBLE_DEVICES",  # read by CUDA itself (PyTorch): the GPUs a replica sees
 }
 
 
