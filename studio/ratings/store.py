@@ -27,6 +27,10 @@ class RatingsError(StudioError, ValueError):
     exit_code = 2
 
 
+class DatabaseUnavailable(StudioError):
+    """The ratings database cannot be reached or opened: the server's (or the operator's) problem, not the input's."""
+
+
 def sqlite_file(folder: Path) -> Path:
     return folder / "ratings.sqlite3"
 
@@ -80,7 +84,13 @@ class Database:
         self.files_dir = files_dir
         self.tables = build_tables()
         if url.startswith("sqlite"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(url.removeprefix("sqlite:///")).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseUnavailable(
+                    f"cannot create the ratings database's folder {folder}: {exc.strerror or exc}"
+                ) from None
             self.engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
 
             @event.listens_for(self.engine, "connect")
@@ -99,7 +109,21 @@ class Database:
 
         else:
             self.engine = create_engine(url, pool_pre_ping=True)
-        self.applied = self.migrate()  # the migrations this open ran (empty when up to date)
+        self.applied = self._open()  # the migrations this open ran (empty when up to date)
+
+    def _open(self) -> list[str]:
+        """Migrate; a database that cannot be reached or opened (a server down, a wrong password, an unwritable
+        file) is one line naming it (without its password), not a driver's three-line message."""
+        from sqlalchemy.exc import InterfaceError, OperationalError
+
+        try:
+            return self.migrate()
+        except (OperationalError, InterfaceError) as exc:
+            reason = str(exc.orig or exc).strip().splitlines()
+            shown = self.engine.url.render_as_string(hide_password=True)
+            raise DatabaseUnavailable(
+                f"cannot open the ratings database {shown}: {reason[0] if reason else type(exc).__name__}"
+            ) from None
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:

@@ -101,3 +101,27 @@ def test_opening_a_fresh_database_from_several_places_at_once(new_store_url: Cal
     for thread in threads:
         thread.join()
     assert sorted(results, key=len) == [[], [], [], ["0001_initial"]]
+
+
+def test_a_database_that_cannot_be_opened_is_one_line_without_its_password(tmp_path: Path) -> None:
+    from studio.core.errors import StudioError
+
+    with pytest.raises(StudioError) as refused:  # nothing listens on port 1
+        Database("postgresql://rater:secret@127.0.0.1:1/votes", tmp_path / "files")
+    text = str(refused.value)
+    assert text.startswith("cannot open the ratings database postgresql+psycopg://rater:***@127.0.0.1:1/votes: ")
+    assert "Connection refused" in text and "secret" not in text and "\n" not in text
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    unwritable = r"^cannot create the ratings database's folder .*a-file/ratings: Not a directory$"
+    with pytest.raises(StudioError, match=unwritable):
+        Database(f"sqlite:///{blocker}/ratings/ratings.sqlite3", tmp_path / "files")
+
+
+def test_the_cli_says_the_database_is_unreachable_in_one_line() -> None:
+    from tests.cli.helpers import studio
+
+    result = studio("leaderboard", env={"STUDIO_DB_URL": "postgresql://rater:secret@127.0.0.1:1/votes"})
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("error: cannot open the ratings database postgresql+psycopg://rater:***@127.0.0.1:1/votes")
