@@ -45,6 +45,11 @@ def serve_app(scratch: Scratch) -> None:
         logging.getLogger("studio.server").info(
             "removed the temporary folders of %d server(s) stopped without cleaning up", len(scratch.removed)
         )
+    if settings.persistent_unusable:  # the page says the data is not kept; the operator also learns why
+        logging.getLogger("studio.server").warning(
+            "STUDIO_PERSISTENT_DIR=%s is not a writable folder: the data is not kept across restarts",
+            settings.persistent_unusable,
+        )
     services = Services(settings)
     if settings.autotune and settings.tune_at_start:
         from studio.engine.warmup import tune_in_background

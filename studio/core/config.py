@@ -159,6 +159,7 @@ class Settings:
     rate_votes: Rate = field(default_factory=lambda: Rate(30, 120))  # STUDIO_RATE_VOTES: votes and MOS scores
     trusted_proxies: tuple[str, ...] = ()  # STUDIO_TRUSTED_PROXIES: whose X-Forwarded-For names the client
     persistent_dir: Path | None = None  # persistent storage in use (STUDIO_PERSISTENT_DIR; on a Space, /data)
+    persistent_unusable: Path | None = None  # STUDIO_PERSISTENT_DIR when it names no writable folder (a typo?)
     data_persistent: bool | None = None  # whether data_dir is on it; None: not asked for (off a Space, no variable)
     prefetch: tuple[str, ...] = ()  # STUDIO_PREFETCH: model ids (or "defaults") loaded at start, in order
 
@@ -229,6 +230,11 @@ class Settings:
             rate_votes=rate(env, "STUDIO_RATE_VOTES", Rate(30, 120)),
             trusted_proxies=proxies(env.get("STUDIO_TRUSTED_PROXIES", "")),
             persistent_dir=persistent,
+            persistent_unusable=(
+                Path(env["STUDIO_PERSISTENT_DIR"]).expanduser()
+                if env.get("STUDIO_PERSISTENT_DIR") and persistent is None
+                else None
+            ),
             data_persistent=(persistent is not None and _inside(data_dir, persistent)) if _storage_asked(env) else None,
             prefetch=prefetch(env),
         )

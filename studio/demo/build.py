@@ -130,6 +130,7 @@ def build_entry(services: Services, plan: PlannedExample) -> Entry:
     failed = [row for row in results.rows if not row.ok]
     if failed:
         raise UsageError(f"{failed[0].model_id} failed: {failed[0].error}")
+    services.speed.record(results)  # the page's predicted times (and a live run's ETA) learn from the build too
     parent = demo_dir(services.settings)
     work = parent / f".build-{plan.folder_name}-{uuid.uuid4().hex[:8]}"
     try:

@@ -62,7 +62,10 @@ LIVE = "**Live run**: computed now, on this server."  # a Run's results, told ap
 
 def precomputed_text(built: str) -> str:
     """The mark of an example's stored results (studio/demo), with when they were built."""
-    return f"**Precomputed** (demo cache, built {built}); press Run to run it live."
+    return (
+        f"**Precomputed results**, built {built}: every figure on this page was measured then. "
+        "Press Run to run it live."
+    )
 
 
 def status_text(results: Results, origin: str | None = None) -> str:

@@ -328,6 +328,9 @@ def test_explicit_folders_win_over_the_persistent_storage(tmp_path):
     )
     assert settings.db_url == "postgresql+psycopg://u:p@127.0.0.1:5432/votes"
     assert settings.persistent_dir == storage and settings.data_persistent is False  # the data dir is not on it
+    assert settings.persistent_unusable is None
+    missing = Settings.from_env(space_env(tmp_path / "typo"))
+    assert missing.persistent_dir is None and missing.persistent_unusable == tmp_path / "typo"  # app.py warns
     inside = Settings.from_env(space_env(storage, STUDIO_DATA_DIR=str(storage / "mine")))
     assert inside.data_dir == storage / "mine" and inside.data_persistent is True
 

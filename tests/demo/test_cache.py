@@ -60,6 +60,7 @@ def test_build_then_hit_gives_equal_results(services):
     (built,) = build_cache(services, names=[ANIME])
     assert built.status == "built" and built.models == ("bicubic-x2", "lanczos-x2"), built
     assert built.line().startswith("built anime-frame.png (anime x2): bicubic-x2, lanczos-x2 in ")
+    assert services.speed.predict_seconds("lanczos-x2", 200, 150) is not None  # the build feeds the speed book
     (again,) = build_cache(services, names=[ANIME])
     assert again.status == "up to date" and again.built_at == built.built_at
     assert again.line().startswith("up to date anime-frame.png (anime x2): bicubic-x2, lanczos-x2 (built ")

@@ -102,7 +102,7 @@ def test_a_click_shows_the_stored_comparison_within_a_second_with_no_model(page,
     print(f"\nclick to sliders, table and plot: {', '.join(f'{time:.0f} ms' for time in times)}")
     assert min(times) < WITHIN_MS, times
     status = page.locator("#status").inner_text()
-    assert "Precomputed (demo cache, built " in status and "press Run to run it live" in status, status
+    assert "Precomputed results, built " in status and "Press Run to run it live" in status, status
     assert [row["model"] for row in table_records(page)] == ["Bicubic x2", "Lanczos x2"]
     page.wait_for_selector("#zoom-viewer .sv-panel[data-key='lanczos-x2'] img", timeout=10_000)
     assert page.locator("#download-report").is_enabled()

@@ -54,7 +54,7 @@ def test_a_fresh_entry_shows_the_whole_comparison_from_files(services, tmp_path,
     status, results = values[0], values[1]
     first, marker = status.split("  \n")
     assert first == "Input **anime-frame.png** · 200x150"
-    assert marker.startswith("**Precomputed** (demo cache, built ") and marker.endswith("press Run to run it live.")
+    assert marker.startswith("**Precomputed results**, built ") and marker.endswith("Press Run to run it live.")
     assert [row.model_id for row in results.rows] == ["bicubic-x2", "lanczos-x2"]
     outputs, csv, zipped, report, progress = values[-5:]
     gradio = str(tmp_path / "gradio")
