@@ -14,6 +14,11 @@ class StudioError(Exception):
         return str(self.args[0]) if self.args else self.__class__.__name__
 
 
+class ServerFaultError(StudioError):
+    """The server's own resources failed (its database, its disk). The command line's user runs the machine and
+    reads the one line; a web visitor is shown an error id instead, since the text names the server's paths."""
+
+
 class UsageError(StudioError, ValueError):
     """The user asked for something malformed (a flag, a parameter value)."""
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from studio.core.errors import StudioError
+from studio.core.errors import ServerFaultError, StudioError
 
 BUSY_TIMEOUT_MS = 30_000
 MIGRATION_LOCK = 7_300_011  # PostgreSQL advisory lock key: one process migrates at a time
@@ -27,7 +27,7 @@ class RatingsError(StudioError, ValueError):
     exit_code = 2
 
 
-class DatabaseUnavailable(StudioError):
+class DatabaseUnavailable(ServerFaultError):
     """The ratings database cannot be reached or opened: the server's (or the operator's) problem, not the input's."""
 
 
@@ -90,7 +90,7 @@ class Database:
             except OSError as exc:
                 raise DatabaseUnavailable(
                     f"cannot create the ratings database's folder {folder}: {exc.strerror or exc}"
-                ) from None
+                ) from exc
             self.engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
 
             @event.listens_for(self.engine, "connect")
@@ -123,7 +123,7 @@ class Database:
             shown = self.engine.url.render_as_string(hide_password=True)
             raise DatabaseUnavailable(
                 f"cannot open the ratings database {shown}: {reason[0] if reason else type(exc).__name__}"
-            ) from None
+            ) from exc
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:

@@ -23,7 +23,7 @@ import gradio as gr
 from gradio.exceptions import InvalidPathError
 
 from studio.core import telemetry
-from studio.core.errors import StudioError
+from studio.core.errors import ServerFaultError, StudioError
 
 logger = logging.getLogger("studio.ui")
 GUARDED = "__studio_guarded__"
@@ -88,7 +88,7 @@ def _settle(endpoint: str, error: Exception) -> tuple[str, BaseException]:
     """(outcome, what to raise instead of `error`): a user error as one line, a fault as its id."""
     if isinstance(error, gr.Error):
         return "user_error", error
-    if isinstance(error, StudioError):
+    if isinstance(error, StudioError) and not isinstance(error, ServerFaultError):
         return "user_error", gr.Error(one_line(error) or type(error).__name__)
     return "fault", gr.Error(fault_message(log_fault(error, endpoint)), print_exception=False)
 

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import gradio as gr
 
 from studio.core import telemetry
-from studio.core.errors import StudioError
+from studio.core.errors import ServerFaultError, StudioError
 from studio.core.vocabulary import TASKS
 from studio.ratings.store import Database
 from studio.ratings.store_items import round_names
@@ -40,9 +40,12 @@ def rater_of(request: gr.Request | None) -> Rater:
 
 
 def refusing(action: Callable[[], T]) -> T:
-    """Run `action`; a refusal from the store (or any StudioError) becomes one line on the page."""
+    """Run `action`; a refusal from the store (or any StudioError) becomes one line on the page. A database that
+    cannot be opened is the server's fault, not the rater's: it goes on to the fault handler (an error id)."""
     try:
         return action()
+    except ServerFaultError:
+        raise
     except StudioError as exc:
         raise gr.Error(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
 

@@ -29,7 +29,9 @@ def test_a_database_that_cannot_be_written_is_not_ready(env, tmp_path):
     services = Services(Settings.from_env({**env, "STUDIO_DATA_DIR": str(tmp_path / "a-file")}))
     result = readiness(services)
     assert not result.ready
-    assert result.reason.startswith("database: not writable: NotADirectoryError")
+    assert result.reason.startswith(
+        "database: not writable: DatabaseUnavailable: cannot create the ratings database's folder"
+    )
     assert result.as_json() == {"status": "not ready", "checks": result.checks, "reason": result.reason}
     assert "\n" not in result.reason
 

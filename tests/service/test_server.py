@@ -103,7 +103,9 @@ def test_readyz_is_503_with_the_reason_when_the_database_cannot_be_written(unrea
     response = httpx.get(unready_app.url + "readyz")
     assert response.status_code == 503
     body = response.json()
-    assert body["status"] == "not ready" and body["reason"].startswith("database: not writable: NotADirectoryError")
+    assert body["status"] == "not ready" and body["reason"].startswith(
+        "database: not writable: DatabaseUnavailable: cannot create the ratings database's folder"
+    )
 
 
 def test_metrics_count_a_real_compare_its_models_and_a_refused_vote(app_server, photo_path):

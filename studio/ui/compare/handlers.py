@@ -15,7 +15,7 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-from studio.core.errors import StudioError
+from studio.core.errors import ServerFaultError, StudioError
 from studio.core.media import DecodedImage, decode
 from studio.engine.compare import iterate
 from studio.engine.export import format_for
@@ -33,6 +33,7 @@ from studio.ui.compare.request_form import build_recipe
 from studio.ui.compare.runs import StopFlags
 from studio.ui.compare.viewer import cache_folder, png_path, viewer_update
 from studio.ui.downloads import write_report_file, write_run_files
+from studio.ui.faults import fault_message, log_fault
 from studio.ui.run_guard import RunGuard
 
 
@@ -166,6 +167,9 @@ def report_file(services: Services, results: Results) -> str | None:
     with a one-line warning when it cannot be written (the run's other results stand)."""
     try:
         return write_report_file(results, services.ratings_if_any)
+    except ServerFaultError as exc:  # the ratings database: its text names the server's paths
+        gr.Warning(f"The report could not be written: {fault_message(log_fault(exc, 'run'))}")
+        return None
     except (StudioError, OSError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).split("\n", 1)[0]
         gr.Warning(f"The report could not be written: {reason or type(exc).__name__}")
