@@ -36,6 +36,25 @@ from studio.ui.run_guard import RunGuard
 from studio.ui.zerogpu import compare_api_duration, on_gpu
 
 
+def api_request(
+    services: Services, model_ids, metric_ids, degrade, reference_path, preview, params_json, backend, precision, device
+) -> CompareRequest:
+    """The request /compare runs, from its arguments (also what its ZeroGPU duration is estimated from)."""
+    return CompareRequest.build(
+        services.registry,
+        model_ids,
+        metrics=list(metric_ids) if metric_ids else None,
+        degrade=degrade,
+        with_reference=bool(reference_path),
+        preview=preview,
+        backend=backend,
+        precision=precision,
+        device=device,
+        params=params_json,
+        max_models=MAX_MODELS,
+    )
+
+
 def compare_api(
     services: Services,
     image_path,
@@ -52,18 +71,8 @@ def compare_api(
     try:
         if not image_path:
             raise gr.Error("image is required")
-        request = CompareRequest.build(
-            services.registry,
-            model_ids,
-            metrics=list(metric_ids) if metric_ids else None,
-            degrade=degrade,
-            with_reference=bool(reference_path),
-            preview=preview,
-            backend=backend,
-            precision=precision,
-            device=device,
-            params=params_json,
-            max_models=MAX_MODELS,
+        request = api_request(
+            services, model_ids, metric_ids, degrade, reference_path, preview, params_json, backend, precision, device
         )
         image = decode(image_path, services.settings.max_pixels)
         reference = decode(reference_path, services.settings.max_pixels) if reference_path else None

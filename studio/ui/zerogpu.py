@@ -26,7 +26,7 @@ import gradio as gr
 import spaces
 
 from studio.core.errors import StudioError
-from studio.engine.request import MAX_MODELS, CompareRequest
+from studio.engine.request import CompareRequest
 from studio.engine.speed import model_input_size
 from studio.services import Services
 from studio.ui.choices import AUTO
@@ -162,24 +162,16 @@ def compare_run_duration(services: Services) -> Callable[..., int]:
 
 
 def compare_api_duration(services: Services) -> Callable[..., int]:
-    """For api.compare_api(services, ...): the request built as the endpoint builds it (parameters aside: they do
-    not change the speed book's prediction)."""
+    """For api.compare_api(services, ...): the request built as the endpoint builds it (api.api_request)."""
+    from studio.ui.api import api_request  # here: api.py imports this module
 
-    def seconds(image=None, models=None, _metrics=None, degrade=None, reference=None, preview=512, _params=None,
+    def seconds(image=None, models=None, metrics=None, degrade=None, reference=None, preview=512, params=None,
                 backend=AUTO, precision=AUTO, device=AUTO, *rest, **named):  # fmt: skip
         if not models:
             return FLOOR_S
         try:
-            request = CompareRequest.build(
-                services.registry,
-                models,
-                degrade=degrade,
-                with_reference=bool(reference),
-                preview=preview,
-                backend=backend,
-                precision=precision,
-                device=device,
-                max_models=MAX_MODELS,
+            request = api_request(
+                services, models, metrics, degrade, reference, preview, params, backend, precision, device
             )
         except StudioError:
             return FLOOR_S
