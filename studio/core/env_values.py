@@ -42,18 +42,23 @@ def integer(env: dict[str, str], name: str, default: int, minimum: int = 1) -> i
     return value
 
 
-def seconds(env: dict[str, str], name: str, unset: str = "no budget") -> float | None:
-    """A positive number of seconds, or None when unset."""
+def positive(env: dict[str, str], name: str, unit: str, unset: str) -> float | None:
+    """A finite number above 0 of `unit` (seconds, dB), or None when unset; `unset` says what unset means."""
     raw = env.get(name, "").strip()
     if not raw:
         return None
     try:
         value = float(raw)
     except ValueError:
-        raise UsageError(f"{name}={raw!r} is not a number of seconds") from None
-    if not value > 0 or value == float("inf"):
-        raise UsageError(f"{name}={raw!r} must be a number of seconds above 0 (unset: {unset})")
+        raise UsageError(f"{name}={raw!r} is not a number of {unit}") from None
+    if not 0 < value < float("inf"):
+        raise UsageError(f"{name}={raw!r} must be a number of {unit} above 0 (unset: {unset})")
     return value
+
+
+def seconds(env: dict[str, str], name: str, unset: str = "no budget") -> float | None:
+    """A positive number of seconds, or None when unset."""
+    return positive(env, name, "seconds", unset)
 
 
 def limit_s(env: dict[str, str], name: str, default: float) -> float | None:
@@ -64,22 +69,14 @@ def limit_s(env: dict[str, str], name: str, default: float) -> float | None:
             if float(raw) == 0:
                 return None
         except ValueError:
-            pass  # _seconds says why
+            pass  # seconds() says why
     return seconds(env, name, f"{default:g}; 0: no limit") or default
 
 
 def decibels(env: dict[str, str], name: str, default: float) -> float:
     """A PSNR floor in dB (any positive number; unset: `default`)."""
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise UsageError(f"{name}={raw!r} is not a number of dB") from None
-    if not 0 < value < float("inf"):
-        raise UsageError(f"{name}={raw!r} must be a number of dB above 0 (unset: {default:g})")
-    return value
+    found = positive(env, name, "dB", f"{default:g}")
+    return default if found is None else found
 
 
 def choice(env: dict[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
