@@ -7,6 +7,7 @@ resized and re-attached on the way out.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import warnings
@@ -205,3 +206,12 @@ def check_encodable(width: int, height: int, fmt: str) -> None:
 def format_from_suffix(path: Path, default: str = "png") -> str:
     suffix = path.suffix.lower().lstrip(".")
     return suffix if suffix in ENCODE_FORMATS else default
+
+
+def png_name(rgb: np.ndarray) -> str:
+    """A picture's PNG file name from its pixels and shape (blake2b): the page writes each picture once under it
+    (ui/compare/viewer.png_path), and the demo cache stores its pictures under the same names, found, not encoded."""
+    pixels = np.ascontiguousarray(rgb, dtype=np.uint8)
+    digest = hashlib.blake2b(pixels.tobytes(), digest_size=16)
+    digest.update(repr(pixels.shape).encode())
+    return f"{digest.hexdigest()}.png"

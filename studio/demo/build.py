@@ -8,13 +8,11 @@ example unbuilt (the click then only fills the form, as without a cache) and is 
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import shutil
 import threading
 import time
 import uuid
-import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,19 +20,16 @@ from pathlib import Path
 import numpy as np
 
 from studio.core.errors import StudioError, UsageError
-from studio.core.media import decode, encode
+from studio.core.media import decode, encode, png_name
 from studio.core.resize import resize_to
 from studio.demo.cache import DISPLAY, DOWNLOADS, Entry, demo_dir, fresh_entry, save_results, write_entry
 from studio.demo.examples import PlannedExample, current_states, plan_examples
 from studio.engine.compare import run
-from studio.engine.export import write_run
+from studio.engine.export import report_name, write_run, write_run_zip
 from studio.engine.results import Results
 from studio.services import Services
 
 logger = logging.getLogger("studio.demo")
-ZIP_NAME = "enhance-studio-results.zip"  # the names the page's own downloads have (ui/downloads.py)
-REPORT_PREFIX = "enhance-studio-report-"
-RENAMED_PREFIX = "run_"
 LEFTOVER_S = 3600  # a hidden build folder older than this was left by a build that died: removed
 
 
@@ -64,15 +59,6 @@ class Outcome:
         return f"{head}: {models} (built {when} in {self.seconds:.1f} s)"
 
 
-def display_name(rgb: np.ndarray) -> str:
-    """The file name the page gives a picture (ui/compare/viewer.png_path: blake2b of pixels and shape), so a
-    stored display PNG is the very file the page would write, found instead of encoded."""
-    pixels = np.ascontiguousarray(rgb, dtype=np.uint8)
-    digest = hashlib.blake2b(pixels.tobytes(), digest_size=16)
-    digest.update(repr(pixels.shape).encode())
-    return f"{digest.hexdigest()}.png"
-
-
 def display_pictures(results: Results) -> list[np.ndarray]:
     """Every picture the page draws from a comparison: the input, the reference, each output and the input at
     each output's size (the before of its before/after slider)."""
@@ -88,7 +74,7 @@ def write_display(results: Results, folder: Path) -> list[str]:
     folder.mkdir(parents=True, exist_ok=True)
     names = []
     for picture in display_pictures(results):
-        name = display_name(picture)
+        name = png_name(picture)
         if name not in names:
             (folder / name).write_bytes(encode(picture, "png"))
             names.append(name)
@@ -102,17 +88,8 @@ def write_downloads(results: Results, source: Path, folder: Path, built_at: floa
     from studio.report.page import write_page
 
     outputs, csv_path = write_run(results, folder, "png")
-    zip_path = folder / ZIP_NAME
-    with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(folder.iterdir()):
-            if path != zip_path:
-                archive.write(path, RENAMED_PREFIX + path.name if path.name == results.source else path.name)
-        if results.source:
-            entry = zipfile.ZipInfo.from_file(source, results.source)
-            entry.external_attr = (0o644 & 0xFFFF) << 16
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(entry, source.read_bytes())
-    report = folder / f"{REPORT_PREFIX}{time.strftime('%Y%m%d-%H%M%S', time.localtime(built_at))}.html"
+    zip_path = write_run_zip(folder, {results.source: source} if results.source else {})
+    report = folder / report_name(built_at)
     write_page(comparison_page(results, None), report)  # no ratings section: they change after the build
     return {
         "outputs": tuple(outputs[row.model_id].name for row in results.rows if row.ok),

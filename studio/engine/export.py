@@ -251,6 +251,36 @@ def write_run(results: Results, folder: Path, fmt: str = "png", prefix: str = ""
     return outputs, csv_path
 
 
+ZIP_NAME = "enhance-studio-results.zip"  # a run's everything-in-one download (the page's, the demo cache's)
+REPORT_PREFIX = "enhance-studio-report-"  # + time + .html: a run's HTML report
+RENAMED_PREFIX = "run_"  # a run file whose name a source file takes in the zip is stored as run_<name>
+
+
+def report_name(when: float) -> str:
+    """The HTML report's file name for a run finished at `when` (seconds since the epoch, local time)."""
+    import time
+
+    return f"{REPORT_PREFIX}{time.strftime('%Y%m%d-%H%M%S', time.localtime(when))}.html"
+
+
+def write_run_zip(folder: Path, sources: dict[str, Path]) -> Path:
+    """ZIP_NAME in `folder`: every file of the run's folder (write_run's), and each source file under the name
+    results.json records for it, byte for byte, so `studio compare --from results.json` repeats the run alone."""
+    import zipfile
+
+    zip_path = folder / ZIP_NAME
+    with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.iterdir()):
+            if path != zip_path:
+                archive.write(path, RENAMED_PREFIX + path.name if path.name in sources else path.name)
+        for name, path in sources.items():  # readable like the run's files (an upload's temp file may be 0600)
+            entry = zipfile.ZipInfo.from_file(path, name)
+            entry.external_attr = (0o644 & 0xFFFF) << 16
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(entry, path.read_bytes())
+    return zip_path
+
+
 def rating_item(results: Results) -> tuple[bytes, dict[str, bytes], dict[str, dict[str, float | None]]]:
     """What the store keeps of one comparison: the input raters see (PNG), each output (PNG) and its metrics."""
     from studio.core.media import encode

@@ -14,14 +14,13 @@ import shutil
 import tempfile
 import time
 import uuid
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from studio.core.errors import StudioError
 from studio.core.media import decode
-from studio.engine.export import write_run
+from studio.engine.export import report_name, write_run, write_run_zip
 from studio.engine.replay import pixels_sha256
 from studio.engine.results import Results
 
@@ -30,9 +29,6 @@ if TYPE_CHECKING:
 
 RUNS_DIR = Path(tempfile.gettempdir()) / "enhance-studio-runs"
 KEEP_SECONDS = 2 * 3600
-ZIP_NAME = "enhance-studio-results.zip"
-REPORT_PREFIX = "enhance-studio-report-"
-RENAMED_PREFIX = "run_"  # a run file whose name an upload takes in the zip is stored as run_<name>
 
 
 def remove_old_folders(parent: Path, keep_seconds: float, now: float) -> None:
@@ -71,7 +67,7 @@ def write_report_file(results: Results, open_store: Callable[[], Database | None
 
     now = time.time()
     text = comparison_page(results, open_store)
-    path = _fresh_folder(now) / f"{REPORT_PREFIX}{time.strftime('%Y%m%d-%H%M%S', time.localtime(now))}.html"
+    path = _fresh_folder(now) / report_name(now)
     write_page(text, path)
     return str(path)
 
@@ -90,16 +86,7 @@ def write_run_files(
     folder = _fresh_folder(time.time())
     outputs, csv_path = write_run(results, folder, fmt)
     sources = run_sources(results, source_file, reference_file)
-    zip_path = folder / ZIP_NAME
-    with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(folder.iterdir()):
-            if path != zip_path:
-                archive.write(path, RENAMED_PREFIX + path.name if path.name in sources else path.name)
-        for name, path in sources.items():  # readable like the run's files (an upload's temp file may be 0600)
-            entry = zipfile.ZipInfo.from_file(path, name)
-            entry.external_attr = (0o644 & 0xFFFF) << 16
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(entry, path.read_bytes())
+    zip_path = write_run_zip(folder, sources)
     return [str(path) for path in outputs.values()], str(csv_path), str(zip_path)
 
 

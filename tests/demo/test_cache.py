@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from studio.core.config import Settings
+from studio.core.media import png_name
 from studio.demo import cache
-from studio.demo.build import build_cache, display_name, display_pictures
+from studio.demo.build import build_cache, display_pictures
 from studio.demo.examples import EXAMPLES, current_states, plan_examples
 from studio.engine.compare import run
 from studio.engine.request import CompareRequest
@@ -123,7 +124,7 @@ def test_an_entry_holds_what_the_page_shows_ready_made(services):
     (plan,) = plan_examples(services, current_states(services), [ANIME])
     entry = cache.fresh_entry(services.settings, plan)
     results = entry.results()
-    wanted = {display_name(picture) for picture in display_pictures(results)}
+    wanted = {png_name(picture) for picture in display_pictures(results)}
     assert set(entry.display) == wanted  # input, outputs, and the input at the outputs' size (the sliders' before)
     assert all((entry.folder / cache.DISPLAY / name).is_file() for name in wanted)
     downloads = entry.folder / cache.DOWNLOADS

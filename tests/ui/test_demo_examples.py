@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from studio.core.config import Settings
-from studio.demo.build import build_cache, display_name
+from studio.core.media import png_name
+from studio.demo.build import build_cache
 from studio.demo.examples import current_states, plan_examples
 from studio.services import Services
 from studio.ui.compare import examples
@@ -28,7 +29,7 @@ def services(env, tmp_path, monkeypatch) -> Services:
 def test_the_display_names_are_the_pages_own(tmp_path):
     """A stored picture is found by the page only under the name viewer.png_path gives it."""
     picture = np.arange(5 * 7 * 3, dtype=np.uint8).reshape(5, 7, 3)
-    assert png_path(picture, tmp_path).name == display_name(picture)
+    assert png_path(picture, tmp_path).name == png_name(picture)
 
 
 def test_a_fresh_entry_shows_the_whole_comparison_from_files(services, tmp_path, monkeypatch):

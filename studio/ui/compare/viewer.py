@@ -10,7 +10,6 @@ caption states. The JavaScript and CSS live beside this module (package data).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import numpy as np
 from gradio.utils import get_upload_folder
 from PIL import Image
 
+from studio.core.media import png_name
 from studio.engine.results import Results
 from studio.ui.views import INPUT, REFERENCE
 
@@ -67,9 +67,7 @@ def png_path(rgb: np.ndarray, folder: Path) -> Path:
     A reused file has its time refreshed, so Gradio's cache cleaning (by age) never removes one a page still shows.
     """
     pixels = np.ascontiguousarray(rgb, dtype=np.uint8)
-    digest = hashlib.blake2b(pixels.tobytes(), digest_size=16)
-    digest.update(repr(pixels.shape).encode())
-    path = folder / f"{digest.hexdigest()}.png"
+    path = folder / png_name(pixels)
     try:
         os.utime(path)
     except FileNotFoundError:
