@@ -91,3 +91,10 @@ class RateLimitedError(StudioError):
 class TimeLimitError(UsageError):
     """A run with a model predicted to take longer than the server's time limit (STUDIO_RUN_TIMEOUT_S) without a
     point where it could stop: refused before it starts, the message naming a size that fits."""
+
+
+def described(exc: BaseException) -> str:
+    """'TypeName: first line of its message' (the type alone when it has none): an unexpected error in one line,
+    for /readyz, the start-up prefetch and the live view."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterable, Sequence
 
 from studio.core.env_values import PREFETCH_DEFAULTS
-from studio.core.errors import StudioError
+from studio.core.errors import StudioError, described
 from studio.engine.slot import compute_slot
 from studio.models.loader import Loader
 from studio.models.registry import Registry
@@ -104,7 +104,7 @@ class Prefetch:
                 logger.warning("prefetch %d/%d: %s failed: %s", index, count, model_id, exc)
                 continue
             except Exception as exc:  # a bug in one model's loading must not stop the others, nor go unseen
-                self._set(model_id, FAILED, _one_line(exc))
+                self._set(model_id, FAILED, described(exc))
                 logger.exception("prefetch %d/%d: %s failed", index, count, model_id)
                 continue
             self._set(model_id, LOADED)
@@ -118,11 +118,6 @@ def load_one(registry: Registry, loader: Loader, model_id: str) -> None:
     loader.fetch_weights(spec)
     with compute_slot():
         loader.load(spec, spec.resolve_params(), side=PREVIEW_SIDE)
-
-
-def _one_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
 def start_prefetch(

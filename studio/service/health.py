@@ -12,6 +12,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from studio.core.errors import described
 from studio.models.loader import model_state
 from studio.models.weights.store import CACHED, READY
 from studio.services import Services
@@ -37,11 +38,6 @@ class Readiness:
         return body
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-
-
 def _existing_parent(path: Path) -> Path:
     """`path`, or the nearest folder above it that exists (a data dir not made yet is on that disk)."""
     for candidate in (path, *path.parents):
@@ -60,7 +56,7 @@ def check_database(services: Services, result: Readiness) -> None:
     try:
         services.ratings.check_writable()
     except Exception as exc:  # any failure (a read-only disk, a lost server, a bad path) means not ready
-        result.record("database", False, f"not writable: {_one_line(exc)}")
+        result.record("database", False, f"not writable: {described(exc)}")
     else:
         result.record("database", True, "writable")
 
@@ -70,7 +66,7 @@ def check_disk(services: Services, result: Readiness) -> None:
     try:
         free_mb = shutil.disk_usage(_existing_parent(settings.data_dir)).free // 2**20
     except OSError as exc:
-        result.record("disk", False, f"cannot read free space of {settings.data_dir}: {_one_line(exc)}")
+        result.record("disk", False, f"cannot read free space of {settings.data_dir}: {described(exc)}")
         return
     ok = free_mb >= settings.min_free_mb
     relation = "at least" if ok else "under"

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from studio.core.errors import EnhanceError, StudioError, UsageError
+from studio.core.errors import EnhanceError, StudioError, UsageError, described
 from studio.core.media import DecodedImage
 from studio.core.resize import limit_long_side
 from studio.engine.enhance import run_enhancer
@@ -166,7 +166,7 @@ class LiveSession:
         except StudioError:
             raise
         except Exception as exc:  # a backend's own failure: one line for the status, never a traceback
-            raise EnhanceError(f"'{model_id}' failed to load: {_one_line(exc)}") from None
+            raise EnhanceError(f"'{model_id}' failed to load: {described(exc)}") from None
         self._model = (spec, enhancer)
         return self._model
 
@@ -199,12 +199,7 @@ def _enhance(enhancer: Enhancer, image: np.ndarray) -> np.ndarray:
     except StudioError:
         raise
     except Exception as exc:
-        raise EnhanceError(f"'{enhancer.info.model_id}' failed on a live frame: {_one_line(exc)}") from None
-
-
-def _one_line(exc: BaseException) -> str:
-    detail = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+        raise EnhanceError(f"'{enhancer.info.model_id}' failed on a live frame: {described(exc)}") from None
 
 
 def simulate_camera(
