@@ -35,6 +35,7 @@ def serve_app(scratch: Scratch) -> None:
     prepare_gradio_environment()  # before Gradio is imported
     from studio.service import http, server
     from studio.service.logs import configure_logging
+    from studio.service.loops import AppLoop
     from studio.service.metrics import Metrics
     from studio.services import Services
     from studio.ui import LIMITED_EVENTS, build_demo, clean_temp_folders, mount, queue_length
@@ -65,11 +66,17 @@ def serve_app(scratch: Scratch) -> None:
     build_in_background(services)  # STUDIO_DEMO_CACHE: the examples' precomputed results, rebuilt when stale
     metrics = Metrics(services, queue_length=lambda: queue_length(demo))
     housekeeping = [clean_temp_folders, scratch.sweep_partial_uploads]
+    app_loop = AppLoop(server.loop_factory()).start()
     app = http.build_app(
-        services, metrics, housekeeping=housekeeping, limited_events=LIMITED_EVENTS, at_exit=[scratch.close]
+        services,
+        metrics,
+        housekeeping=housekeeping,
+        limited_events=LIMITED_EVENTS,
+        at_exit=[scratch.close],
+        app_loop=app_loop,
     )
     mount(demo, settings, app, app_kwargs=http.gradio_app_kwargs())
-    server.serve(app, settings)
+    server.serve(app, settings, app_loop)
 
 
 if __name__ == "__main__":

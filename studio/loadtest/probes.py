@@ -3,14 +3,27 @@ server's resident memory and CPU time (process.py)."""
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Protocol
 
 from studio.loadtest import process
 from studio.loadtest.outcomes import Record, UnexpectedAnswer, timed_call
 
 HEALTH_CLIENT = -1  # the Record.client of a health probe
+PROBE_EXIT_S = 30.0  # how long the probe process gets to send its records and end (a probe in flight: its timeout)
+
+
+class StopFlag(Protocol):
+    """A threading.Event, or a multiprocessing one."""
+
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -22,9 +35,18 @@ class Sample:
     cpu_s: float
 
 
+def run_every(every_s: float, tick: Callable[[], None], stopped: StopFlag) -> None:
+    """Call `tick()` every `every_s` seconds on a fixed schedule until `stopped` is set (a slow tick delays the
+    next one, never piles them up)."""
+    due = time.monotonic()
+    while not stopped.is_set():
+        tick()
+        due = max(due + every_s, time.monotonic())
+        stopped.wait(due - time.monotonic())
+
+
 class Ticker(threading.Thread):
-    """Calls `tick()` every `every_s` seconds on a fixed schedule until stopped (a slow tick delays the next one,
-    never piles them up)."""
+    """A thread that calls `tick()` every `every_s` seconds (run_every) until stopped."""
 
     def __init__(self, every_s: float, name: str):
         super().__init__(name=name, daemon=True)
@@ -32,11 +54,7 @@ class Ticker(threading.Thread):
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        due = time.monotonic()
-        while not self.stopped.is_set():
-            self.tick()
-            due = max(due + self.every_s, time.monotonic())
-            self.stopped.wait(due - time.monotonic())
+        run_every(self.every_s, self.tick, self.stopped)
 
     def tick(self) -> None:
         raise NotImplementedError
@@ -46,29 +64,50 @@ class Ticker(threading.Thread):
         self.join()
 
 
-class HealthProbe(Ticker):
-    """GET /healthz `rate` times a second over one kept-alive connection, as a load balancer's probe does."""
+class HealthProbe:
+    """GET /healthz `rate` times a second over one kept-alive connection, as a load balancer's probe does.
+
+    From a process of its own: in a thread of the driver its times also held the wait for the driver's GIL
+    among the clients' threads (up to half a second as 20 sessions closed at the end of a run), which is no
+    time of the server's.
+    """
 
     def __init__(self, url: str, rate: float, origin: float, timeout_s: float):
-        import httpx
-
-        super().__init__(1.0 / rate, "healthz-probe")
-        self.http = httpx.Client(base_url=url, timeout=timeout_s)
-        self.origin = origin
+        context = multiprocessing.get_context("spawn")  # the driver has threads by now: never fork it
+        self._stopped = context.Event()
+        self._receiving, sending = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=_probe,
+            args=(url, rate, origin, timeout_s, self._stopped, sending),
+            name="healthz-probe",
+            daemon=True,
+        )
         self.records: list[Record] = []
 
-    def check(self) -> None:
-        response = self.http.get("healthz")
-        response.raise_for_status()
-        if response.json() != {"status": "ok"}:
-            raise UnexpectedAnswer(f"/healthz said {response.text[:80]!r}")
-
-    def tick(self) -> None:
-        self.records.append(timed_call("healthz", HEALTH_CLIENT, self.origin, self.check))
+    def start(self) -> None:
+        self._process.start()
 
     def stop(self) -> None:
-        super().stop()
-        self.http.close()
+        self._stopped.set()
+        self.records = self._receiving.recv() if self._receiving.poll(PROBE_EXIT_S) else []
+        self._process.join(PROBE_EXIT_S)
+
+
+def _probe(url: str, rate: float, origin: float, timeout_s: float, stopped: StopFlag, sending: Connection) -> None:
+    """The probe process: its records go back through `sending` once `stopped` is set."""
+    import httpx
+
+    records: list[Record] = []
+    with httpx.Client(base_url=url, timeout=timeout_s) as http:
+
+        def check() -> None:
+            response = http.get("healthz")
+            response.raise_for_status()
+            if response.json() != {"status": "ok"}:
+                raise UnexpectedAnswer(f"/healthz said {response.text[:80]!r}")
+
+        run_every(1.0 / rate, lambda: records.append(timed_call("healthz", HEALTH_CLIENT, origin, check)), stopped)
+    sending.send(records)
 
 
 class MemorySampler(Ticker):

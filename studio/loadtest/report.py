@@ -64,7 +64,8 @@ def _setup_lines(result: LoadResult) -> list[str]:
         f"{config.image_side}x{config.image_side} PNG with {', '.join(config.models)} (metric: sharpness), "
         f"otherwise `/new_pair` then a random `/vote_*` at once. {_turnover(config.session_actions)} After a "
         f"refusal or an error a client waits {config.backoff_s:g} s. One request may take {config.timeout_s:g} s.",
-        f"- **Probes**: `GET /healthz` {config.health_rate:g} times a second over one kept-alive connection; the "
+        f"- **Probes**: `GET /healthz` {config.health_rate:g} times a second over one kept-alive connection, from a "
+        "process of its own (as a load balancer's probe: not among the clients' threads); the "
         f"server's resident memory (VmRSS) and CPU time from /proc every second. Warm-up: the first "
         f"{config.warmup_s:g} s. The driver ran on the same machine (loopback) and used "
         f"{result.driver_cpu_s:.1f} s of CPU.",

@@ -31,6 +31,7 @@ from studio.core.errors import RateLimitedError
 from studio.core.ratelimit import LOGINS, RateLimiter
 from studio.service.health import Readiness, readiness
 from studio.service.logs import ACCESS_LOGGER, REQUEST_ID
+from studio.service.loops import STALL_S, AppLoop
 from studio.service.metrics import Metrics
 from studio.service.sessions import StaleSessions
 from studio.services import Services
@@ -235,6 +236,7 @@ def build_app(
     every_s: float = HOUSEKEEPING_EVERY_S,
     limited_events: Mapping[str, str] | None = None,
     at_exit: Sequence[Callable[[], None]] = (),
+    app_loop: AppLoop | None = None,
 ) -> FastAPI:
     """The server's FastAPI app with /healthz, /readyz, /metrics and its middleware; Gradio is mounted on it later.
 
@@ -242,6 +244,8 @@ def build_app(
     `at_exit` jobs when it stops cleanly, after Gradio's own cleaning (uvicorn ends the process right after a
     SIGTERM shutdown, so code after `serve` never runs).
     `limited_events` (api_name -> runs or votes, from the UI) are answered 429 over their address's limit.
+    `app_loop` is the loop the app runs on when /healthz is answered on another (service/loops.py): /healthz
+    then says 503 once it has stalled for STALL_S.
     """
 
     @contextlib.asynccontextmanager
@@ -260,9 +264,12 @@ def build_app(
     app = FastAPI(title="Enhance Studio", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
 
     @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        """Liveness: answers from the event loop itself, touching nothing else."""
-        return {"status": "ok"}
+    async def healthz() -> JSONResponse:
+        """Liveness, touching nothing else: ok while the app's loop keeps turning."""
+        stalled = app_loop.stalled_s() if app_loop is not None else 0.0
+        if stalled > STALL_S:
+            return JSONResponse({"status": "stalled", "app_loop_stalled_s": round(stalled, 1)}, status_code=503)
+        return JSONResponse({"status": "ok"})
 
     @app.get("/readyz", include_in_schema=False)
     def readyz() -> JSONResponse:  # a plain def: FastAPI runs it in a worker thread (it touches disk and database)

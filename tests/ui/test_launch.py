@@ -27,7 +27,12 @@ def launched(monkeypatch) -> dict:
         return real_mount(fastapi_app, blocks, **kwargs)
 
     monkeypatch.setattr(gr, "mount_gradio_app", recording_mount)
-    monkeypatch.setattr(server, "serve", lambda fastapi_app, settings: calls.update(app=fastapi_app, settings=settings))
+
+    def recording_serve(fastapi_app, settings, app_loop) -> None:
+        calls.update(app=fastapi_app, settings=settings)
+        app_loop.stop()  # nothing is served: the app's loop thread ends here
+
+    monkeypatch.setattr(server, "serve", recording_serve)
     monkeypatch.setattr(logs, "configure_logging", lambda log_format: calls.update(log_format=log_format))
     monkeypatch.setenv("SPACE_ID", "someone/enhance-studio")
     monkeypatch.setenv("STUDIO_PREFETCH", "none")  # no loads left running in the test process (test_space_app.py)
