@@ -7,6 +7,7 @@ for globals.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -51,6 +52,25 @@ class Services:
                 folder = self.settings.data_dir / "ratings"
                 self._ratings = Database(self.settings.db_url or sqlite_url(folder), folder / "files")
             return self._ratings
+
+    def forget_ratings_store(self) -> None:
+        """Close the ratings database and remove its SQLite file (and journal files): for a store this process
+        created only to restore into, when that restore failed. A STUDIO_DB_URL database is never removed."""
+        from studio.ratings.store import sqlite_file
+
+        with self._ratings_lock:
+            if self._ratings is not None:
+                self._ratings.dispose()
+                self._ratings = None
+        if self.settings.db_url:
+            return
+        folder = self.settings.data_dir / "ratings"
+        database = sqlite_file(folder)
+        for path in (database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")):
+            path.unlink(missing_ok=True)
+        for empty in (folder / "files", folder):  # the folders it made, when nothing else is in them
+            with contextlib.suppress(OSError):
+                empty.rmdir()
 
     def ratings_if_any(self) -> Database | None:
         """The ratings database when there is one to read (STUDIO_DB_URL, or the SQLite file exists), else None:

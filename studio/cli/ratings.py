@@ -28,7 +28,7 @@ from studio.cli.common import (
 )
 from studio.cli.prepare_round import cmd_prepare
 from studio.cli.tables import format_table, markdown_table
-from studio.core.errors import UsageError
+from studio.core.errors import StudioError, UsageError
 from studio.core.vocabulary import TASKS
 
 if TYPE_CHECKING:
@@ -74,7 +74,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     save = add_command(
         actions, "backup", cmd_backup, "copy the whole store (votes, scores, items, images) into one file, live"
     )
-    save.add_argument("file", type=Path, metavar="FILE", help="the archive to write (a tar file; gzip for .gz/.tgz)")
+    save.add_argument("file", type=Path, metavar="FILE", help="the archive to write: .tar, or .tar.gz/.tgz (gzip)")
+    save.add_argument("--force", action="store_true", help="replace FILE when it exists")
 
     back = add_command(actions, "restore", cmd_restore, "restore a backup into the configured store (an empty one)")
     back.add_argument("file", type=Path, metavar="FILE", help="a file `studio ratings backup` wrote")
@@ -156,7 +157,7 @@ def cmd_backup(args: argparse.Namespace, services: Services) -> int:
     db = services.ratings_if_any()
     if db is None:
         raise UsageError(f"nothing to back up: no ratings store in {services.settings.data_dir / 'ratings'}")
-    done = backup(db, args.file)
+    done = backup(db, args.file, force=args.force)
     manifest = done.manifest
     size = args.file.stat().st_size / 1e6
     print(
@@ -174,7 +175,13 @@ def cmd_restore(args: argparse.Namespace, services: Services) -> int:
     from studio.ratings.backup import describe, restore
     from studio.ratings.store_backup import KIND_NAMES
 
-    done = restore(services.ratings, args.file, force=args.force)
+    fresh = services.ratings_if_any() is None  # no store yet: a failed restore must not leave an empty one
+    try:
+        done = restore(services.ratings, args.file, force=args.force)
+    except StudioError:
+        if fresh:
+            services.forget_ratings_store()
+        raise
     manifest = done.manifest
     if done.replaced is not None:
         print(f"replaced what the store held: {describe(done.replaced)}")

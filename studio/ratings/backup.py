@@ -42,6 +42,7 @@ FORMAT, FORMAT_VERSION = "enhance-studio-ratings-backup", 1
 MANIFEST = "manifest.json"
 MANIFEST_LIMIT = 256 * 1024 * 1024
 GZIP_SUFFIXES = (".gz", ".tgz")
+BACKUP_SUFFIXES = (".tar", ".tar.gz", ".tgz")  # what a backup is named: a .zip name would hold a tar
 SAFE_NAME = re.compile(r"(database|files)(/[A-Za-z0-9_-][A-Za-z0-9._-]*)+")
 HEADLINE = (("items", "item"), ("votes", "vote"), ("mos_scores", "MOS score"))
 TABLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -85,12 +86,17 @@ def _digest(path: Path) -> dict[str, Any]:
 
 
 # ---- backup ----------------------------------------------------------------------------------
-def backup(db: Database, target: Path) -> Outcome:
-    """Snapshot the live store and write it with its files and manifest to `target`, atomically."""
+def backup(db: Database, target: Path, force: bool = False) -> Outcome:
+    """Snapshot the live store and write it with its files and manifest to `target`, atomically. An existing
+    file is replaced only when `force`: it may be the only copy of an earlier study."""
     if target.is_dir():
         raise RatingsError(f"{target} is a folder: name the backup file to write")
+    if not target.name.lower().endswith(BACKUP_SUFFIXES):
+        raise RatingsError(f"{target.name}: a backup is a tar archive: name it .tar, .tar.gz or .tgz")
     if not target.parent.is_dir():
         raise RatingsError(f"no such folder: {target.parent}")
+    if target.exists() and not force:
+        raise RatingsError(f"{target} exists: name a new file, or add --force to replace it")
     try:
         return _backup(db, target)
     except OSError as exc:  # a folder we may not write, a full disk, an unreadable image file

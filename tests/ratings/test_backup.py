@@ -203,6 +203,7 @@ def test_a_bad_file_is_refused_and_changes_nothing(
     assert main(["ratings", "restore", str(bad)]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("error: ") and re.search(message, line), line
+    assert not data.joinpath("ratings").exists()  # there was no store: the failed restore leaves none
     target = Database(sqlite_url(data / "ratings"), data / "ratings" / "files")
     try:
         assert all(not rows for name, rows in snapshot(target).items() if name != "migrations")
@@ -251,6 +252,32 @@ def test_the_cli_backs_up_and_restores_and_refuses_a_store_that_holds_votes(
     assert not (tmp_path / "nothing").exists() and not (tmp_path / "none.tar").exists()
 
 
+def test_a_backup_never_replaces_a_file_unasked_and_is_named_as_the_tar_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    source = Database(sqlite_url(tmp_path / "a" / "ratings"), tmp_path / "a" / "ratings" / "files")
+    fill(source, votes=2, scores=0)
+    source.dispose()
+    monkeypatch.delenv("STUDIO_DB_URL", raising=False)
+    monkeypatch.setenv("STUDIO_DATA_DIR", str(tmp_path / "a"))
+    earlier = tmp_path / "monday.tar"
+    earlier.write_bytes(b"the only copy of Monday's study")
+
+    assert main(["ratings", "backup", str(earlier)]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {earlier} exists: name a new file, or add --force to replace it"
+    assert earlier.read_bytes() == b"the only copy of Monday's study"
+    assert main(["ratings", "backup", str(tmp_path / "study.zip")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: study.zip: a backup is a tar archive: name it .tar, .tar.gz or .tgz"
+    )
+    assert not (tmp_path / "study.zip").exists()
+
+    assert main(["ratings", "backup", "--force", str(earlier)]) == 0
+    assert capsys.readouterr().out.startswith("backed up ")
+    with tarfile.open(earlier) as archive:
+        assert "manifest.json" in archive.getnames()
+
+
 @pytest.mark.slow  # two real processes
 def test_python_m_studio_backs_up_a_store_the_app_holds_open(tmp_path: Path) -> None:
     app = Database(sqlite_url(tmp_path / "a" / "ratings"), tmp_path / "a" / "ratings" / "files")
@@ -282,7 +309,7 @@ def test_an_interrupted_backup_leaves_the_old_file_and_nothing_else(
 
     monkeypatch.setattr(backup_module, "_write", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        backup(sqlite_store, target)
+        backup(sqlite_store, target, force=True)
     assert [p.name for p in target.parent.iterdir()] == ["study.tar"]
     assert target.read_bytes() == b"yesterday's backup"
 
