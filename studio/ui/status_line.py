@@ -7,16 +7,18 @@ The text is worked out on every page load, and a timer refreshes it while the pr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
 import gradio as gr
 
 from studio.core.config import Settings
-from studio.engine.prefetch import Prefetch
+from studio.engine.prefetch import LOADED, LOADING, WAITING, Prefetch
 from studio.services import Services
 
 REFRESH_S = 2.0  # how often an open page asks for the prefetch's progress while it runs
+NOT_AVAILABLE = "Not available on this server right now"  # the models the prefetch could not load
 
 
 def storage_text(settings: Settings) -> str:
@@ -39,20 +41,35 @@ def storage_text(settings: Settings) -> str:
     return f"{where}, outside the persistent storage (`{settings.persistent_dir}`): {lost}."
 
 
-def prefetch_text(prefetch: Prefetch | None) -> str:
-    """The prefetch's progress while it runs; once over, only its failures (nothing when every model loaded)."""
+def prefetch_text(prefetch: Prefetch | None, names: Mapping[str, str] | None = None) -> str:
+    """The prefetch's progress while it runs; once over, only the models that failed (nothing when every model
+    loaded). Models by name (`names`: id -> name; an id without one, such as a typo in STUDIO_PREFETCH, as given).
+
+    A failure's reason is not shown: it is for the operator (it may name paths, settings and commands), who finds
+    it in the server log and in /readyz; a visitor only needs to know which models are not there.
+    """
     if prefetch is None:
         return ""
-    if not prefetch.done:
-        return f"Loading models at start: {prefetch.summary()}."
-    failed = prefetch.failed
-    if not failed:
-        return ""
-    return "Models that failed to load at start: " + "; ".join(f"{key} ({why})" for key, why in failed.items()) + "."
+
+    def named(model_ids) -> str:
+        return ", ".join((names or {}).get(model_id, model_id) for model_id in model_ids)
+
+    failed = list(prefetch.failed)
+    if prefetch.done:
+        return f"{NOT_AVAILABLE}: {named(failed)} (failed to load at start)." if failed else ""
+    states = {model_id: prefetch.state(model_id) for model_id in prefetch.model_ids}
+    loaded, loading, waiting = ([m for m, s in states.items() if s == state] for state in (LOADED, LOADING, WAITING))
+    parts = [f"{len(loaded)} of {len(states)} models loaded" + (f": {named(loaded)}" if loaded else "")]
+    parts += [f"loading {named(loading)}"] if loading else []
+    parts += [f"{len(waiting)} waiting"] if waiting else []
+    parts += [f"failed: {named(failed)}"] if failed else []
+    return f"Loading models at start: {'; '.join(parts)}."
 
 
 def status_text(services: Services) -> str:
-    return "  \n".join(text for text in (storage_text(services.settings), prefetch_text(services.prefetch)) if text)
+    names = {spec.id: spec.name for spec in services.registry}
+    parts = (storage_text(services.settings), prefetch_text(services.prefetch, names))
+    return "  \n".join(text for text in parts if text)
 
 
 def refresh(services: Services) -> tuple[str, Any]:

@@ -85,12 +85,6 @@ def status_text(results: Results, origin: str | None = None) -> str:
     return "  \n".join(lines)
 
 
-def model_label(spec, state_label: str) -> str:
-    """'Name (x4, ncnn)', marked when its weights are fetched on first use (mirror, pip or Hub)."""
-    suffix = " — downloads on first use" if state_label == "not downloaded" else ""
-    return f"{spec.name} (x{spec.scale}, {spec.backend}){suffix}"
-
-
 def model_details(registry: Registry, model_ids: list[str], states: dict[str, str]) -> str:
     """A markdown table describing the chosen models (task, scale, license, state, description)."""
     if not model_ids:

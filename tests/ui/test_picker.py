@@ -18,10 +18,12 @@ from studio.demo.examples import EXAMPLES, plan_examples
 from studio.demo.presets import PRESETS
 from studio.engine.speed import RunPrediction
 from studio.models.loader import Form, fetch_problem, run_state
+from studio.models.weights.download import url_dest
 from studio.services import Services
 from studio.ui.choices import SYNTHETIC
 from studio.ui.compare import examples, picker
 from studio.ui.compare.request_form import RequestForm, request_from_form, upload_size
+from studio.ui.compare.wiring import build_compare_tab
 from studio.ui.models_tab import model_states
 
 ASTRONAUT = PROJECT_DIR / "assets" / "astronaut-lowres.jpg"  # 192x192
@@ -94,6 +96,30 @@ def test_the_picker_greys_what_cannot_run_and_keeps_the_rest(services):
     assert list(blocked) == ["not downloaded, and STUDIO_OFFLINE=1 is set"]
     assert "nafnet-gopro-width64" in [spec.id for spec in blocked["not downloaded, and STUDIO_OFFLINE=1 is set"]]
     assert "nafnet-gopro-width64" not in [spec.id for spec in picker._choosable(services, states, "deblur")]
+
+
+def test_each_page_load_labels_the_models_as_their_weights_are_now(env):
+    """The lists are built once per process; the start-up prefetch (or a run) may download a model's weights
+    after that, and the next page load says so. Network allowed, nothing fetched: a URL model is choosable."""
+    services = Services(Settings.from_env({**env, "STUDIO_OFFLINE": "0"}))
+    with gr.Blocks() as demo:
+        form, _ = build_compare_tab(services)
+    groups = list(form.picker.groups)
+    on_load = [fn for fn in demo.fns.values() if any(event == "load" for _, event in fn.targets)]
+    (load,) = [fn for fn in on_load if fn.outputs == groups]
+
+    def page_load() -> dict[str, str]:
+        updates = load.fn(*[control.value for control in load.inputs])
+        assert all("value" not in update for update in updates)  # the visitor's picks stay as they are
+        return {model_id: label for update in updates for label, model_id in update["choices"]}
+
+    assert page_load()["espcn-x4"] == "ESPCN x4 (OpenCV DNN) · espcn-x4 (x4, opencv-dnn fp32) — downloads on first use"
+    weights = url_dest(services.registry.get("espcn-x4").source.url, services.settings)  # where a fetch puts them
+    weights.parent.mkdir(parents=True)
+    weights.write_bytes(b"weights")
+    assert page_load()["espcn-x4"] == "ESPCN x4 (OpenCV DNN) · espcn-x4 (x4, opencv-dnn fp32)"
+    assert picker.states_now(services, form.picker)["espcn-x4"] == "cached"  # the presets count it as here
+    assert form.picker.states["espcn-x4"] == "not downloaded"  # as the page was built
 
 
 # -- presets and examples ----------------------------------------------------------------------

@@ -3,10 +3,15 @@ prefetch's progress, refreshed by a timer that stops itself once the prefetch is
 
 from __future__ import annotations
 
+import logging
+import time
+
 import gradio as gr
 
 from studio.core.config import Settings
-from studio.engine.prefetch import Prefetch
+from studio.engine.prefetch import LOADING, Prefetch, start_prefetch
+from studio.engine.slot import compute_slot
+from studio.service.health import readiness
 from studio.services import Services
 from studio.ui.status_line import build_status_line, refresh, storage_text
 
@@ -43,3 +48,26 @@ def test_the_line_follows_the_prefetch_and_its_timer_stops_when_it_is_over(setti
     with gr.Blocks() as later:
         build_status_line(services)  # a page built after the prefetch has no timer
     assert not [block for block in later.blocks.values() if isinstance(block, gr.Timer)]
+
+
+def test_visitors_see_which_models_failed_and_the_operator_sees_why(settings, caplog):
+    """Offline, a Hub model's weights cannot be had: its reason ('run `studio fetch ...`', settings) is for the
+    operator, in the log and /readyz; the page names the model only, while the prefetch runs and after."""
+    services = Services(settings)
+    swinir = "SwinIR-M x4 real-world (ONNX)"
+    with caplog.at_level(logging.WARNING, logger="studio.prefetch"), compute_slot():  # lanczos-x4 waits for it
+        prefetch = start_prefetch(("swinir-m-x4-realsr", "lanczos-x4"), (), services.registry, services.loader)
+        assert prefetch is not None and prefetch.thread is not None
+        services.prefetch = prefetch
+        deadline = time.monotonic() + 30
+        while prefetch.state("lanczos-x4") != LOADING and time.monotonic() < deadline:
+            time.sleep(0.01)
+        text, _ = refresh(services)
+        assert text == f"Loading models at start: 0 of 2 models loaded; loading Lanczos x4; failed: {swinir}."
+    prefetch.thread.join(timeout=30)
+    why = prefetch.failed["swinir-m-x4-realsr"]
+    assert "studio fetch swinir-m-x4-realsr" in why and "STUDIO_OFFLINE=1" in why
+    assert why in caplog.text and why in readiness(services).checks["prefetch"]
+    text, timer = refresh(services)
+    assert text == f"Not available on this server right now: {swinir} (failed to load at start)."
+    assert timer.active is False

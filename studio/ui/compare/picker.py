@@ -18,7 +18,7 @@ from studio.demo.examples import run_states
 from studio.demo.presets import PRESETS, Preset, counted, preset_models
 from studio.engine.request import MAX_MODELS
 from studio.engine.speed import RunPrediction, model_input_size, preview_that_fits
-from studio.models.loader import Form
+from studio.models.loader import Form, model_state
 from studio.models.schema import ModelSpec
 from studio.models.weights.store import NOT_DOWNLOADED, UNAVAILABLE
 from studio.services import Services
@@ -179,6 +179,14 @@ def _choosable(services: Services, states: dict[str, str], task: str) -> list[Mo
     return [s for s in services.registry.by_task(task) if not states[s.id].startswith(UNAVAILABLE)]
 
 
+def states_now(services: Services, picker: Picker) -> dict[str, str]:
+    """The picker's states with each listed model's weight state as it is now: the start-up prefetch, a run or
+    `studio fetch` may have downloaded it since the page was built (once per process). The lists keep the
+    models they were built with; only their labels and the presets' preferences follow the weights."""
+    listed = [spec for task in picker.group_tasks for spec in _choosable(services, picker.states, task)]
+    return {**picker.states, **{spec.id: str(model_state(spec, services.loader.store)) for spec in listed}}
+
+
 def build_picker(services: Services, states: dict[str, str]) -> Picker:
     """Presets, the per-task lists (tasks without a choosable model are left out), the prediction line
     and the greyed list of models that cannot run here."""
@@ -243,7 +251,8 @@ def _apply_preset(services: Services, picker: Picker, preset: Preset, path, prev
             model_input_size(*measured, limit, int(scale) if mode == SYNTHETIC and scale else 1) if measured else size
         )
     specs = [spec for task in picker.group_tasks for spec in _choosable(services, picker.states, task)]
-    chosen, note = preset_models(preset, specs, picker.states, partial(_predicted_or_none, services, size, b, p, d))
+    states = states_now(services, picker)  # a model downloaded since the page was built counts as here
+    chosen, note = preset_models(preset, specs, states, partial(_predicted_or_none, services, size, b, p, d))
     task_of = {spec.id: spec.task for spec in specs}
     return [*split_by_task(chosen, picker.group_tasks, task_of), note]
 
@@ -257,12 +266,12 @@ def _predicted_or_none(services: Services, size, backend, precision, device, mod
 
 
 def _relabel(services: Services, picker: Picker, backend, precision, device) -> list:
-    """The lists' labels for another backend, precision or device request (the chosen values stay)."""
+    """The lists' labels for the runtime requests and the weights as they are now (on each page load, and for
+    another backend, precision or device request); the chosen values stay."""
+    states = states_now(services, picker)
     return [
         gr.update(
-            choices=_choices(
-                services, _choosable(services, picker.states, task), picker.states, backend, precision, device
-            )
+            choices=_choices(services, _choosable(services, picker.states, task), states, backend, precision, device)
         )
         for task in picker.group_tasks
     ]
@@ -300,16 +309,25 @@ def wire_picker(picker: Picker, services: Services, form) -> None:
         api_name="relabel_models",
         show_progress="hidden",
     )
+    page = gr.context.Context.root_block
+    if page is not None:  # the labels were made when the page was built: say what has been downloaded since
+        quiet = {"api_name": False, "queue": False, "show_progress": "hidden"}
+        page.load(partial(_relabel, services, picker), runtime, groups, **quiet)
 
 
 def refresh_after(picker: Picker, services: Services, form, event) -> None:
-    """Chain a new prediction after `event` (a run: it has just added measurements to the speed book)."""
+    """Chain a new prediction and new labels after `event` (a run: it has just added measurements to the speed
+    book, and may have downloaded the weights of a model labelled 'downloads on first use')."""
     event.then(
         partial(predict, services),
         _prediction_inputs(picker, form),
         picker.prediction,
         api_name=False,
         show_progress="hidden",
+    )
+    runtime = [form.request.backend, form.request.precision, form.request.device]
+    event.then(
+        partial(_relabel, services, picker), runtime, list(picker.groups), api_name=False, show_progress="hidden"
     )
 
 
