@@ -22,9 +22,11 @@ from studio.models.weights.download import url_dest
 from studio.services import Services
 from studio.ui.choices import SYNTHETIC
 from studio.ui.compare import examples, picker
+from studio.ui.compare.handlers import describe
 from studio.ui.compare.request_form import RequestForm, request_from_form, upload_size
 from studio.ui.compare.wiring import build_compare_tab
 from studio.ui.models_tab import model_states
+from studio.ui.video.layout import build_form as build_video_form
 
 ASTRONAUT = PROJECT_DIR / "assets" / "astronaut-lowres.jpg"  # 192x192
 BY_LABEL = {preset.label: preset for preset in PRESETS}
@@ -423,3 +425,31 @@ def test_int8_labels_the_quantized_onnx_form_or_says_there_is_none(services):
     specs = [services.registry.get(m) for m in ("realesrgan-x4plus", "realesr-animevideov3-x2", "lanczos-x4")]
     labels = [label for label, _ in picker._choices(services, specs, all_here(services), None, "int8")]
     assert [label.rsplit(" (", 1)[1] for label in labels] == ["x4, onnx int8)", "x2, no int8)", "x4, classical)"]
+
+
+def test_the_video_list_and_the_model_details_say_what_is_downloaded_now(env):
+    """The Video tab's list and the Compare tab's model details, like the picker: the weights' state as it is
+    when they are shown, not as it was when the page was built."""
+    services = Services(Settings.from_env({**env, "STUDIO_OFFLINE": "0"}))
+    with gr.Blocks() as demo:
+        video_form = build_video_form(services)
+    (load,) = [
+        fn
+        for fn in demo.fns.values()
+        if any(event == "load" for _, event in fn.targets) and fn.outputs == [video_form.models]
+    ]
+
+    def video_label() -> str:
+        update = load.fn()
+        assert "value" not in update  # the picks stay
+        return dict((model_id, label) for label, model_id in update["choices"])["espcn-x4"]
+
+    def details() -> str:
+        return describe(services, ["espcn-x4"])
+
+    assert video_label().endswith(" — downloads on first use") and "not downloaded" in details()
+    weights = url_dest(services.registry.get("espcn-x4").source.url, services.settings)
+    weights.parent.mkdir(parents=True)
+    weights.write_bytes(b"weights")
+    assert not video_label().endswith(" — downloads on first use")
+    assert "not downloaded" not in details() and "cached" in details()

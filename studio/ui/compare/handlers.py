@@ -34,6 +34,7 @@ from studio.ui.compare.runs import StopFlags
 from studio.ui.compare.viewer import cache_folder, png_path, viewer_update
 from studio.ui.downloads import write_report_file, write_run_files
 from studio.ui.faults import fault_message, log_fault
+from studio.ui.models_tab import model_states
 from studio.ui.run_guard import RunGuard
 
 
@@ -64,8 +65,12 @@ def blur_controls(blur: str) -> tuple[Any, Any, Any]:
     return gr.update(visible=blur == "gauss"), gr.update(visible=blur == "motion"), gr.update(visible=blur == "motion")
 
 
-def describe(services: Services, states: dict[str, str], *chosen: list[str] | None) -> str:
-    return views.model_details(services.registry, [m for group in chosen for m in (group or [])], states)
+def describe(services: Services, *chosen: list[str] | None) -> str:
+    """The chosen models' details, with their weights' state now (not when the page was built: the start-up
+    prefetch or a run may have downloaded them since)."""
+    return views.model_details(
+        services.registry, [m for group in chosen for m in (group or [])], model_states(services)
+    )
 
 
 def kernel_picture(blur, sigma, length, angle) -> np.ndarray | None:

@@ -48,7 +48,7 @@ def build_compare_tab(services: Services) -> tuple[FormArea, ResultsArea]:
     )
     for group in request.model_groups:
         group.change(
-            partial(handlers.describe, services, states),
+            partial(handlers.describe, services),
             list(request.model_groups),
             form.details,
             api_name="model_details",

@@ -6,6 +6,7 @@ Only layout here: no handlers and no events (see wiring.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import gradio as gr
 
@@ -105,6 +106,11 @@ def model_choices(services: Services) -> list[tuple[str, str]]:
     ]
 
 
+def fresh_model_choices(services: Services) -> dict:
+    """The model list relabelled on a page load; the picks in it stay."""
+    return gr.update(choices=model_choices(services))
+
+
 def build_form(services: Services) -> VideoForm:
     """Upload and clip facts (left); models, options and layout (right)."""
     ids = {spec.id for spec in services.registry}
@@ -135,6 +141,10 @@ def build_form(services: Services) -> VideoForm:
                 info="every frame runs through each model; classical filters are the fast ones",
                 elem_id="video-models",
             )
+            page = gr.context.Context.root_block
+            if page is not None:  # labels as the weights are now: the start-up prefetch may have downloaded some
+                quiet = {"api_name": False, "queue": False, "show_progress": "hidden"}
+                page.load(partial(fresh_model_choices, services), None, models, **quiet)
             layout = gr.Radio(
                 [NO_LAYOUT, *LAYOUTS],
                 value="side-by-side",
