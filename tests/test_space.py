@@ -48,6 +48,10 @@ def test_the_front_matter_is_a_gradio_space_on_this_gradio_and_python():
     assert meta["python_version"] == f"{sys.version_info.major}.{sys.version_info.minor}"
     assert (REPO_ROOT / meta["app_file"]).is_file()
     assert meta["title"] and meta["license"]
+    # the Space gets OAUTH_CLIENT_ID and OPENID_PROVIDER_URL, so STUDIO_HF_LOGIN can be turned on in its settings,
+    # and gradio[oauth]'s libraries are pinned (tests/service/test_hf_login.py signs in through them)
+    assert meta["hf_oauth"] is True
+    assert {"authlib", "itsdangerous"} <= set(requirements())
 
 
 def test_requirements_pin_every_package_as_installed_with_spaces_among_them():

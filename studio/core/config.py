@@ -26,8 +26,9 @@ from studio.core.env_values import (
     rate,
     seconds,
 )
+from studio.core.errors import UsageError
 from studio.core.ratelimit import Rate
-from studio.core.vocabulary import LOG_FORMATS, MACHINE_CLASSES
+from studio.core.vocabulary import HF_LOGINS, LOG_FORMATS, MACHINE_CLASSES
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 PROJECT_DIR = PACKAGE_DIR.parent  # the clone (app.py, assets/); absent from an installed wheel
@@ -52,6 +53,20 @@ def _hf_cache(env: dict[str, str]) -> Path:
 def _storage_asked(env: dict[str, str]) -> bool:
     """Whether persistent storage is expected: STUDIO_PERSISTENT_DIR is set, or this is a Space (SPACE_ID)."""
     return bool(env.get("STUDIO_PERSISTENT_DIR") or env.get("SPACE_ID"))
+
+
+def hf_login(env: dict[str, str]) -> str:
+    """STUDIO_HF_LOGIN, which needs a Space whose README asks for OAuth (`hf_oauth: true`): the Space then sets
+    OAUTH_CLIENT_ID and OPENID_PROVIDER_URL, which Gradio's login routes use. Elsewhere Gradio would fake a user
+    from the local Hub token: refused here rather than letting anyone rate as that user."""
+    mode = choice(env, "STUDIO_HF_LOGIN", HF_LOGINS, "off")
+    space = env.get("SYSTEM") == "spaces" and env.get("SPACE_ID")  # what Gradio takes for a Space
+    if mode != "off" and not (space and env.get("OAUTH_CLIENT_ID") and env.get("OPENID_PROVIDER_URL")):
+        raise UsageError(
+            f"STUDIO_HF_LOGIN={mode} needs a Hugging Face Space with `hf_oauth: true` in its README "
+            "(SYSTEM=spaces, SPACE_ID, OAUTH_CLIENT_ID and OPENID_PROVIDER_URL are not all set)"
+        )
+    return mode
 
 
 def _persistent_dir(env: dict[str, str]) -> Path | None:
@@ -154,6 +169,7 @@ class Settings:
     mcp_server: bool = False  # STUDIO_MCP_SERVER: also serve the app's events as MCP tools (gradio[mcp])
     fetch_timeout_s: float = 60.0  # STUDIO_FETCH_TIMEOUT_S: a weights host that has not answered by then has failed
     fetch_max_s: float = 1800.0  # STUDIO_FETCH_MAX_S: the most one model's weights download may take
+    hf_login: str = "off"  # STUDIO_HF_LOGIN: ratings (the rating tabs need a Hugging Face login) or all (runs too)
     accounts: Accounts | None = None  # STUDIO_AUTH: the logins the whole web app asks for (hashed; None: open)
     rate_runs: Rate = field(default_factory=Rate)  # STUDIO_RATE_RUNS: model runs a minute per session, per address
     rate_votes: Rate = field(default_factory=lambda: Rate(30, 120))  # STUDIO_RATE_VOTES: votes and MOS scores
@@ -225,6 +241,7 @@ class Settings:
             mcp_server=flag(env, "STUDIO_MCP_SERVER"),
             fetch_timeout_s=seconds(env, "STUDIO_FETCH_TIMEOUT_S", "60") or 60.0,
             fetch_max_s=seconds(env, "STUDIO_FETCH_MAX_S", "1800") or 1800.0,
+            hf_login=hf_login(env),
             accounts=Accounts.parse(env["STUDIO_AUTH"]) if env.get("STUDIO_AUTH", "").strip() else None,
             rate_runs=rate(env, "STUDIO_RATE_RUNS", Rate(5, 20) if env.get("SPACE_ID") else Rate()),
             rate_votes=rate(env, "STUDIO_RATE_VOTES", Rate(30, 120)),

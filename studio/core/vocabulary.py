@@ -19,6 +19,7 @@ OUTPUT_FORMATS = ("png", "jpeg", "webp")
 TRAIN_ARCHITECTURES = ("espcn", "dae", "deblurnet", "dmcnn", "dncnn")  # `studio train`: our own networks
 TRAIN_TASKS = ("deblur", "denoise", "sr")  # what `studio train` trains for (sr: super-resolution)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")  # what a folder of images holds
+HF_LOGINS = ("off", "ratings", "all")  # STUDIO_HF_LOGIN: who must sign in with Hugging Face (on a Space)
 LOG_FORMATS = ("plain", "json")  # the web server's log: plain lines, or one JSON object per line
 
 # Registry `options` values (studio/models/options.py) and the code that acts on them.

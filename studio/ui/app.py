@@ -18,6 +18,7 @@ from studio.ui.arena_tab import build_arena_tab
 from studio.ui.compare import build_compare_tab
 from studio.ui.downloads import clean_old_runs as clean_old_downloads
 from studio.ui.faults import guard_events, log_user_errors_in_one_line
+from studio.ui.hf_login import login_button
 from studio.ui.leaderboard_tab import build_leaderboard_tab
 from studio.ui.models_tab import build_models_tab
 from studio.ui.mos_tab import build_mos_tab
@@ -128,6 +129,7 @@ def build_demo(services: Services) -> gr.Blocks:
     with gr.Blocks(title="Enhance Studio", delete_cache=(1800, 3600)) as demo:
         gr.Markdown(INTRO)
         build_status_line(services)  # on a Space: whether data persists; while models load at start, their progress
+        login_button(services.settings)  # STUDIO_HF_LOGIN: Sign in with Hugging Face (and Gradio's OAuth routes)
         with gr.Tabs(elem_id="tabs") as tabs:
             with gr.Tab("Compare", id="compare"):
                 compare_form, _ = build_compare_tab(services)

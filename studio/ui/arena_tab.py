@@ -144,7 +144,7 @@ def vote(services: Services, rater: Rater, pair: ArenaPair | None, winner: str) 
 
 def _voter(services: Services, winner: str):
     def on_vote(pair: ArenaPair | None, request: gr.Request) -> list:
-        return vote(services, rater_of(request), pair, winner)
+        return vote(services, rater_of(request, services.settings), pair, winner)
 
     return on_vote
 
@@ -153,7 +153,7 @@ def build_arena_tab(services: Services) -> ArenaTab:
     tab = build_layout()
 
     def new_pair(round_name: str | None, task: str | None, request: gr.Request) -> list:
-        return draw(services, rater_of(request), round_name, task)
+        return draw(services, rater_of(request, services.settings), round_name, task)
 
     drawn = tab.new_pair.click(new_pair, [tab.round, tab.task], tab.draw_outputs(), api_name="new_pair", **RATING_EVENT)
     zoom_inputs = [tab.state, tab.zoom_x, tab.zoom_y, tab.zoom_size]

@@ -15,6 +15,7 @@ import gradio as gr
 from studio.core.errors import RateLimitedError
 from studio.core.ratelimit import RUNS, VOTES
 from studio.services import Services
+from studio.ui.hf_login import hf_user, require_hf_user
 
 # Events by api_name -> the limit they count under; app.py hands this to the service, which answers a POST to
 # /gradio_api/call/<name> with 429 and Retry-After while the caller's address is over that limit.
@@ -32,11 +33,13 @@ LIMITED_EVENTS = {
 
 
 def visitor(request: gr.Request | None) -> tuple[str | None, str | None]:
-    """(session key, client address) of the event's caller; None where unknown (not limited under it)."""
+    """(session key, client address) of the event's caller; None where unknown (not limited under it). A
+    signed-in Hugging Face user or STUDIO_AUTH login is one key however many pages it opens."""
     username = getattr(request, "username", None)
     session = getattr(request, "session_hash", None)
     client = getattr(request, "client", None)
-    key = f"login:{username}" if username else (str(session) if session else None)
+    hf = hf_user(request)
+    key = f"hf:{hf}" if hf else f"login:{username}" if username else (str(session) if session else None)
     return key, getattr(client, "host", None)
 
 
@@ -49,4 +52,6 @@ def check(services: Services, kind: str, session: str | None, address: str | Non
 
 
 def check_request(services: Services, kind: str, request: gr.Request | None) -> None:
+    if kind == RUNS:  # STUDIO_HF_LOGIN=all: model runs need a Hugging Face sign-in too
+        require_hf_user(services.settings, request, "run models", scope="all")
     check(services, kind, *visitor(request))

@@ -105,10 +105,10 @@ def build_mos_tab(services: Services, tab: gr.Tab) -> MosTab:
     view = build_layout()
 
     def next_image(request: gr.Request) -> list:
-        return draw(services, rater_of(request))
+        return draw(services, rater_of(request, services.settings))
 
     def submit_score(task: MosTask | None, score: int | None, request: gr.Request) -> list:
-        return submit(services, rater_of(request), task, score)
+        return submit(services, rater_of(request, services.settings), task, score)
 
     view.next_image.click(
         next_image,

@@ -10,10 +10,12 @@ from typing import Any, TypeVar
 import gradio as gr
 
 from studio.core import telemetry
+from studio.core.config import Settings
 from studio.core.errors import ServerFaultError, StudioError
 from studio.core.vocabulary import TASKS
 from studio.ratings.store import Database
 from studio.ratings.store_items import round_names
+from studio.ui.hf_login import require_hf_user
 from studio.ui.ratings_views import ALL
 
 T = TypeVar("T")
@@ -25,18 +27,23 @@ RATING_EVENT = {"concurrency_limit": None, "show_progress": "minimal"}
 
 @dataclass(frozen=True)
 class Rater:
-    id: str  # "login:<name>" when the app runs with auth, else the browser session
+    id: str  # "hf:<user>" signed in with Hugging Face, "login:<name>" under STUDIO_AUTH, else the browser session
     ip: str | None
 
 
-def rater_of(request: gr.Request | None) -> Rater:
-    """The logged-in name when auth is on, otherwise Gradio's per-page-load session hash."""
+def rater_of(request: gr.Request | None, settings: Settings) -> Rater:
+    """The Hugging Face user when signed in (required under STUDIO_HF_LOGIN), the logged-in name when
+    STUDIO_AUTH is on, otherwise Gradio's per-page-load session hash."""
+    client = getattr(request, "client", None)
+    address = getattr(client, "host", None)
+    hf = require_hf_user(settings, request, "rate")
+    if hf:
+        return Rater(id=f"hf:{hf}", ip=address)
     username = getattr(request, "username", None)
     session = getattr(request, "session_hash", None)
     if not username and not session:
         raise gr.Error("No session: rate from the page, or from a gradio_client Client (one session each).")
-    client = getattr(request, "client", None)
-    return Rater(id=f"login:{username}" if username else str(session), ip=getattr(client, "host", None))
+    return Rater(id=f"login:{username}" if username else str(session), ip=address)
 
 
 def refusing(action: Callable[[], T]) -> T:
