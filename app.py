@@ -7,6 +7,7 @@ The Gradio app (studio/ui) is mounted on the service's FastAPI app (studio/servi
 from __future__ import annotations
 
 import logging
+import sys
 from typing import TYPE_CHECKING
 
 from studio.core.config import Settings, prepare_gradio_environment, use_persistent_storage, use_temp_folder
@@ -17,7 +18,18 @@ if TYPE_CHECKING:
 
 def main() -> None:
     """Serve the app from a temporary folder of this server's own (removed at exit, or by the next server to
-    start if this one is killed: studio/service/scratch.py)."""
+    start if this one is killed: studio/service/scratch.py). A setting it cannot start with (a bad
+    environment variable) is one line and exit status 2, as the CLI's."""
+    from studio.core.errors import StudioError
+
+    try:
+        serve_in_scratch()
+    except StudioError as exc:
+        print(f"error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def serve_in_scratch() -> None:
     from studio.service.scratch import claim_scratch
 
     scratch = claim_scratch()

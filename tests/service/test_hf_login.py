@@ -4,6 +4,8 @@ Before signing in, rating is refused in one line; after it, votes are stored as 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import types
 import urllib.parse
 
@@ -16,7 +18,9 @@ from studio.core.errors import UsageError
 from studio.ratings.store_transfer import votes_frame
 from studio.ui.hf_login import SIGN_IN, hf_user, require_hf_user
 from tests.appserver import AppServer
+from tests.environment import clean_env
 from tests.fakeoidc import CLIENT_ID, CLIENT_SECRET, FakeOpenIdProvider
+from tests.paths import REPO_ROOT
 from tests.ui.browser import launch_chromium, require_chromium
 from tests.ui.ratings import data_env, open_store, seed_round
 
@@ -144,3 +148,20 @@ def test_the_page_signs_in_with_hugging_face_and_back(app_server):
         page.wait_for_url(app_server.url + "*", timeout=60_000)  # back from the provider
         page.locator("#hf-login", has_text="Logout (alice)").wait_for(timeout=60_000)
         context.close()
+
+
+@pytest.mark.slow  # a real process
+def test_the_app_started_with_hf_login_off_a_space_says_why_in_one_line(tmp_path):
+    started = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=REPO_ROOT,
+        env=clean_env({**data_env(tmp_path), "STUDIO_HF_LOGIN": "ratings", "GRADIO_SERVER_PORT": "1"}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert started.returncode == 2
+    assert started.stderr.strip().splitlines() == [
+        "error: STUDIO_HF_LOGIN=ratings needs a Hugging Face Space with `hf_oauth: true` in its README "
+        "(SYSTEM=spaces, SPACE_ID, OAUTH_CLIENT_ID and OPENID_PROVIDER_URL are not all set)"
+    ]
