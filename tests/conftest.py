@@ -79,6 +79,18 @@ def silent():
 
 
 @pytest.fixture
+def silent_hub(env: dict[str, str], silent: SilentHost, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """`env` online, its Hub the silent host, answers awaited for 1 s (STUDIO_FETCH_TIMEOUT_S)."""
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    env.pop("HF_HUB_OFFLINE")
+    env.pop("STUDIO_OFFLINE")
+    env.update({"HF_ENDPOINT": silent.url, "STUDIO_FETCH_TIMEOUT_S": "1"})
+    return env
+
+
+@pytest.fixture
 def online_hub(fake_hub: FakeHub, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> FakeHub:
     """The fake Hub reachable through huggingface_hub's real code path."""
     import huggingface_hub.constants

@@ -23,25 +23,12 @@ from studio.models.weights.download import Budget
 from studio.models.weights.store import WeightStore
 from studio.models.weights.watch import NoAnswer, run_watched
 from tests.cli.helpers import ONLINE, hub_entry, stderr_lines, studio, write_registry
-from tests.fakehub import SilentHost
 from tests.models.test_weights import ADVICE, hub_spec, net_spec
 
 HUB_ADVICE = (
     "run `studio fetch m` on a machine with network access, or copy its Hugging Face cache (HF_HOME) from a "
     "machine that has it, or set HF_ENDPOINT to a Hub mirror"
 )
-
-
-@pytest.fixture
-def silent_hub(env: dict[str, str], silent: SilentHost, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """`env` online, its Hub the silent host, answers awaited for 1 s."""
-    import huggingface_hub.constants
-
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
-    env.pop("HF_HUB_OFFLINE")
-    env.pop("STUDIO_OFFLINE")
-    env.update({"HF_ENDPOINT": silent.url, "STUDIO_FETCH_TIMEOUT_S": "1"})
-    return env
 
 
 def test_a_silent_hub_fails_after_the_timeout_in_one_line_and_is_not_asked_again(silent_hub, silent, monkeypatch):

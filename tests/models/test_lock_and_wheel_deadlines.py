@@ -24,18 +24,6 @@ LOCK_ADVICE = "run `studio lock` again on a machine with network access, or set 
 WHEEL = "fake_models_pkg-1.0-cp311-none-manylinux1_x86_64.whl"
 
 
-@pytest.fixture
-def silent_hub(env: dict[str, str], silent: SilentHost, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """`env` online, its Hub the silent host, answers awaited for 1 s (as in test_fetch_deadline)."""
-    import huggingface_hub.constants
-
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
-    env.pop("HF_HUB_OFFLINE")
-    env.pop("STUDIO_OFFLINE")
-    env.update({"HF_ENDPOINT": silent.url, "STUDIO_FETCH_TIMEOUT_S": "1"})
-    return env
-
-
 def registry_of(tmp_path: Path, entry: dict) -> tuple[Path, bytes]:
     path = write_registry(tmp_path / "registry.yaml", entry)
     return path, path.read_bytes()
