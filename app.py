@@ -19,14 +19,14 @@ if TYPE_CHECKING:
 def main() -> None:
     """Serve the app from a temporary folder of this server's own (removed at exit, or by the next server to
     start if this one is killed: studio/service/scratch.py). A setting it cannot start with (a bad
-    environment variable) is one line and exit status 2, as the CLI's."""
-    from studio.core.errors import StudioError
+    environment variable) is one line and the error's exit status (2 for a bad setting), as the CLI's."""
+    from studio.core.errors import StudioError, first_line
 
     try:
         serve_in_scratch()
     except StudioError as exc:
-        print(f"error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)
-        raise SystemExit(2) from None
+        print(f"error: {first_line(exc)}", file=sys.stderr)
+        raise SystemExit(exc.exit_code) from None
 
 
 def serve_in_scratch() -> None:

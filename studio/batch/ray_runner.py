@@ -27,7 +27,7 @@ from studio.batch.job import BatchJob, CellOutcome, Emit
 from studio.batch.local import failure_text, run_image
 from studio.batch.plan import Cell, by_image
 from studio.batch.records import failed_record
-from studio.core.errors import UsageError
+from studio.core.errors import UsageError, first_line
 
 if TYPE_CHECKING:
     from studio.models.loader import Loader
@@ -171,8 +171,7 @@ class RayRunner:
                 f"{where} wants its auth token: set RAY_AUTH_MODE=token and RAY_AUTH_TOKEN "
                 "(or RAY_AUTH_TOKEN_PATH; `ray get-auth-token` on the head node prints it)"
             )
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return f"cannot start or join {where}: {detail}"
+        return f"cannot start or join {where}: {first_line(exc)}"
 
     def _start_pools(self, ray: Any, models: list[str]) -> None:
         unique = list(dict.fromkeys(models))

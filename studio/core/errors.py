@@ -93,6 +93,11 @@ class TimeLimitError(UsageError):
     point where it could stop: refused before it starts, the message naming a size that fits."""
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an error's message (its type's name when it has none): a user's one-line error."""
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
 def described(exc: BaseException) -> str:
     """'TypeName: first line of its message' (the type alone when it has none): an unexpected error in one line,
     for /readyz, the start-up prefetch and the live view."""

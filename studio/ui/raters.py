@@ -11,7 +11,7 @@ import gradio as gr
 
 from studio.core import telemetry
 from studio.core.config import Settings
-from studio.core.errors import ServerFaultError, StudioError
+from studio.core.errors import ServerFaultError, StudioError, first_line
 from studio.core.vocabulary import TASKS
 from studio.ratings.store import Database
 from studio.ratings.store_items import round_names
@@ -54,7 +54,7 @@ def refusing(action: Callable[[], T]) -> T:
     except ServerFaultError:
         raise
     except StudioError as exc:
-        raise gr.Error(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+        raise gr.Error(first_line(exc)) from None
 
 
 def counts_votes(kind: str) -> Callable[[Callable[..., T]], Callable[..., T]]:

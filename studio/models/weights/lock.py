@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 from studio.core.config import Settings
-from studio.core.errors import RegistryError, WeightsError, WeightsNotAvailableError
+from studio.core.errors import RegistryError, WeightsError, WeightsNotAvailableError, described
 from studio.models.registry import parse_registry_file
 from studio.models.schema import COMMIT_RE, HubSource, SourceSpec, UrlSource
 from studio.models.weights.download import Budget, remember_failure, sha256_of
@@ -55,8 +55,7 @@ def _resolve_commit(repo_id: str, revision: str, settings: Settings) -> str:
     except (HfHubHTTPError, OSError) as exc:
         raise WeightsError(f"cannot resolve {repo_id}@{revision}: {str(exc).splitlines()[0]}") from None
     except Exception as exc:  # the HTTP client's own transport errors (a refused connection): not OSErrors
-        why = (str(exc).splitlines() or [""])[0]
-        raise WeightsError(f"cannot resolve {repo_id}@{revision}: {type(exc).__name__}: {why}") from None
+        raise WeightsError(f"cannot resolve {repo_id}@{revision}: {described(exc)}") from None
     if not info.sha:
         raise WeightsError(f"the Hub returned no commit for {repo_id}@{revision}")
     return info.sha
