@@ -16,6 +16,7 @@ from studio.core.vocabulary import TASKS
 from studio.ratings.store import Database
 from studio.ratings.store_items import round_names
 from studio.ui.hf_login import require_hf_user
+from studio.ui.limits import visitor
 from studio.ui.ratings_views import ALL
 
 T = TypeVar("T")
@@ -32,18 +33,13 @@ class Rater:
 
 
 def rater_of(request: gr.Request | None, settings: Settings) -> Rater:
-    """The Hugging Face user when signed in (required under STUDIO_HF_LOGIN), the logged-in name when
-    STUDIO_AUTH is on, otherwise Gradio's per-page-load session hash."""
-    client = getattr(request, "client", None)
-    address = getattr(client, "host", None)
-    hf = require_hf_user(settings, request, "rate")
-    if hf:
-        return Rater(id=f"hf:{hf}", ip=address)
-    username = getattr(request, "username", None)
-    session = getattr(request, "session_hash", None)
-    if not username and not session:
+    """The caller as the limits know them (ui/limits.visitor): the Hugging Face user when signed in (required
+    under STUDIO_HF_LOGIN), the logged-in name when STUDIO_AUTH is on, otherwise Gradio's per-page-load session."""
+    require_hf_user(settings, request, "rate")
+    key, address = visitor(request)
+    if key is None:
         raise gr.Error("No session: rate from the page, or from a gradio_client Client (one session each).")
-    return Rater(id=f"login:{username}" if username else str(session), ip=address)
+    return Rater(id=key, ip=address)
 
 
 def refusing(action: Callable[[], T]) -> T:
