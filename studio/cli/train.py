@@ -37,6 +37,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     command.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     command.add_argument("--register", action="store_true", help="add the trained model to your user registry")
     command.add_argument("--no-perceptual", action="store_true", help="leave the VGG perceptual term out")
+    command.add_argument(
+        "--adversarial",
+        action="store_true",
+        help="add a PatchGAN discriminator (LSGAN loss) for sr and deblur; judged with NIQE/BRISQUE too",
+    )
     command.add_argument("--no-evaluate", action="store_true", help="skip the held-out comparison at the end")
 
 
@@ -57,6 +62,7 @@ def cmd_train(args: argparse.Namespace, services: Services) -> int:
         checkpoint_every=args.checkpoint_every,
         validate_every=args.validate_every,
         perceptual=not args.no_perceptual,
+        adversarial=args.adversarial,
         data=args.data,
     )
     request = TrainRequest(

@@ -45,7 +45,13 @@ ACTIVATION_BYTES = {
     "compact": 3_200,  # SRVGGNetCompact (realesr-animevideov3 x2, x3, x4: one network): 195 MB for 256x256
     "lapsrn": 6_500,
     "fsrcnn": 1_500,
-    "espcn": 1_000,
+    "espcn": 1_000,  # also our trained ESPCN, torch fp32: 710 B (x2), 980 B (x4) at 256x256
+    # Our trained networks (studio/models/archs/baselines.py), torch fp32, 2 threads, 256 and 512 px: the bare
+    # network's figure, and the engine's whole run (input and output tensors too) where an entry ships
+    "dmcnn": 1_600,  # 1356 B bare; 381 MB for a 512x512 run (1452 B)
+    "dncnn": 1_000,  # 973 B bare
+    "deblurnet": 900,  # 753 B bare
+    "dae": 750,  # 634 B bare
 }
 # Entries whose registry options name no architecture, by their network file's name.
 ARCHITECTURE_BY_FILE = {"realesr-animevideov3": "compact"}
@@ -86,7 +92,11 @@ class Footprint:
 def architecture(spec: ModelSpec) -> str | None:
     """The measured family a network belongs to (ACTIVATION_BYTES' keys), or None when unknown."""
     options = spec.options
-    for name in (getattr(options, "convert", None), getattr(options, "algorithm", None)):
+    for name in (
+        getattr(options, "convert", None),
+        getattr(options, "algorithm", None),
+        getattr(options, "architecture", None),
+    ):
         if name:
             return str(name)
     if spec.source.package is not None:

@@ -106,9 +106,12 @@ class OnnxOptions(NeuralOptions):
 
 
 class TorchOptions(NeuralOptions):
-    """Size rules come from the network (spandrel); `tileable: false` forbids tiling it."""
+    """Size rules come from the network (spandrel); `tileable: false` forbids tiling it. `architecture` names a
+    network family whose memory was measured (engine/footprint.ACTIVATION_BYTES), as our trained entries do:
+    without it a run is budgeted as the heaviest network measured."""
 
     tileable: bool = True
+    architecture: str | None = None
 
 
 OPTIONS_BY_BACKEND: dict[str, type[Options]] = {

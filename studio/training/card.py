@@ -14,7 +14,7 @@ from studio.training.degradations import (
     MOTION_LENGTH,
     POISSON_PEAK,
 )
-from studio.training.evaluate import Evaluation
+from studio.training.evaluate import NO_REFERENCE, Evaluation
 from studio.training.export import PAPERS, TASK_NAMES
 from studio.training.loop import VALIDATION_SIDE, TrainConfig, TrainState
 
@@ -131,6 +131,12 @@ def render(facts: CardFacts) -> str:
             evaluation_table(evaluation, facts.model_id),
             "",
         ]
+        no_reference = [m for m in evaluation.metrics if m in NO_REFERENCE[config.task]]
+        if no_reference:
+            lines += [
+                f"{' and '.join(no_reference)}: no-reference, lower is better (how natural, not how faithful).",
+                "",
+            ]
         margin = evaluation.margin(facts.model_id)
         best = evaluation.best_baseline(facts.model_id)
         if margin is not None and best is not None:

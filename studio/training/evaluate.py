@@ -30,6 +30,9 @@ BASELINES = {
     "sr": ("bicubic-x{scale}", "lanczos-x{scale}"),
 }
 METRICS = {"sr": ("psnr_y", "ssim_y", "psnr"), "deblur": ("psnr", "ssim"), "denoise": ("psnr", "ssim")}
+# Where a sharper-looking guess may beat the blurry mean (and --adversarial is offered), how natural the outputs
+# look is judged too, without the reference; lower is better for both.
+NO_REFERENCE = {"sr": ("niqe", "brisque"), "deblur": ("niqe", "brisque"), "denoise": ()}
 INPUT_ROW = "(the degraded input)"  # deblur and denoise: what doing nothing scores, the floor every model must clear
 
 
@@ -81,34 +84,53 @@ def evaluate(
     loader: Loader,
     on_image: Callable[[int, int, str], None] | None = None,
 ) -> Evaluation:
-    """Run the trained model and the baselines on every held-out image; average the scores."""
+    """Run the trained model and the baselines on every held-out image; average the scores.
+
+    The task's no-reference metrics are columns only where they could be computed for every image: one that
+    cannot run here (its files unreachable offline) is left out, not a failure.
+    """
     with_trained = Registry([*registry, spec])
     models = (spec.id, *baselines(task, scale))
+    metrics = (*METRICS[task], *NO_REFERENCE[task])
     request = CompareRequest.build(
-        with_trained, models, list(METRICS[task]), with_reference=True, preview=None, precision="fp32", max_models=None
+        with_trained, models, list(metrics), with_reference=True, preview=None, precision="fp32", max_models=None
     )
-    result = Evaluation(task, METRICS[task])
     rows = (*models, INPUT_ROW) if task != "sr" else models
-    scores: dict[str, dict[str, list[float]]] = {m: {k: [] for k in METRICS[task]} for m in rows}
+    scores: dict[str, dict[str, list[float]]] = {m: {k: [] for k in metrics} for m in rows}
+    inputs: dict[str, str] = {}
+    errors: dict[str, str] = {}
     names = sorted(images.held_out)
     for index, name in enumerate(names):
         if on_image:
             on_image(index, len(names), name)
         degraded, reference, what = held_out_input(task, images.held_out[name], scale, index)
-        result.inputs[name] = what.detail
+        inputs[name] = what.detail
         results = compare.run(request, DecodedImage(degraded), with_trained, loader, reference=DecodedImage(reference))
         if task != "sr":
-            for metric in METRICS[task]:
-                scores[INPUT_ROW][metric].append(get_metric(metric)(degraded, reference, MetricContext(scale=1)))
+            for metric in metrics:
+                value = _score_input(metric, degraded, reference, loader)
+                if value is not None:
+                    scores[INPUT_ROW][metric].append(value)
         for row in results.rows:
             if row.error:
-                result.errors.setdefault(row.model_id, row.error)
+                errors.setdefault(row.model_id, row.error)
                 continue
-            for metric in METRICS[task]:
+            for metric in metrics:
                 value = row.metrics.get(metric)
                 if value is not None:
                     scores[row.model_id][metric].append(value)
+    complete = [m for m in metrics if m in METRICS[task] or all(len(s[m]) == len(names) for s in scores.values())]
+    result = Evaluation(task, tuple(complete), inputs=inputs, errors=errors)
     for model_id, per_metric in scores.items():
-        if all(per_metric.values()):
-            result.means[model_id] = {metric: float(np.mean(values)) for metric, values in per_metric.items()}
+        if all(per_metric[m] for m in complete):
+            result.means[model_id] = {metric: float(np.mean(per_metric[metric])) for metric in complete}
     return result
+
+
+def _score_input(metric: str, degraded: np.ndarray, reference: np.ndarray, loader: Loader) -> float | None:
+    """The degraded input's own score (the floor), or None where a no-reference metric cannot run here."""
+    spec = get_metric(metric)
+    context = MetricContext(scale=1, store=loader.store)
+    if spec.availability(loader.store) is not None:
+        return None
+    return spec(degraded, reference if spec.kind == "full-reference" else None, context)

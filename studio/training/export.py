@@ -63,8 +63,9 @@ def registry_entry(
         "link": link,
         "tags": ["trained"],
     }
+    entry["options"] = {"architecture": config.arch}  # its measured memory per pixel (engine/footprint.py)
     if config.arch in NOT_TILEABLE:
-        entry["options"] = {"tileable": False}
+        entry["options"]["tileable"] = False
     return entry
 
 

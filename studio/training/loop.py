@@ -22,6 +22,7 @@ import numpy as np
 from studio.core.errors import UsageError
 from studio.metrics.fullref import crop_border, psnr, ssim, to_y
 from studio.models.backends.torch import run_eager
+from studio.training.adversarial import Adversary
 from studio.training.data import ImageSet
 from studio.training.degradations import held_out_input, training_pair
 
@@ -30,7 +31,7 @@ WARMUP_SHARE = 0.02
 BLUR_MARGIN = 16  # px read around a deblurring patch, then cut away: the longest kernel's radius
 VALIDATION_SIDE = 192  # px of sharp image per held-out crop while training (the final evaluation uses it all)
 # Fields that must match for --resume to continue a run (steps, checkpoint and validation intervals may change).
-RESUME_KEYS = ("arch", "task", "scale", "data", "patch", "batch", "lr", "seed", "hyper", "perceptual")
+RESUME_KEYS = ("arch", "task", "scale", "data", "patch", "batch", "lr", "seed", "hyper", "perceptual", "adversarial")
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class TrainConfig:
     checkpoint_every: int = 200
     validate_every: int = 100
     perceptual: bool = True
+    adversarial: bool = False  # a PatchGAN discriminator joins the loss (sr and deblur)
     hyper: dict[str, int] = field(default_factory=dict)
     data: str = "builtin"  # a folder, or "builtin": part of the run (its held-out split), so --resume checks it
 
@@ -178,11 +180,11 @@ def check_resume(out: Path, config: TrainConfig, resume: bool) -> dict[str, Any]
         saved = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:
         raise UsageError(f"--resume: cannot read {path}: {str(exc).splitlines()[0][:160]}") from None
-    before = saved.get("config", {})
+    before = {**_config_dict(TrainConfig(config.arch, config.task)), **saved.get("config", {})}  # older runs: defaults
     for key in RESUME_KEYS:
-        if before.get(key) != _config_dict(config).get(key):
+        if before[key] != _config_dict(config)[key]:
             raise UsageError(
-                f"--resume: {key} was {before.get(key)!r} in {path}, now {_config_dict(config).get(key)!r} "
+                f"--resume: {key} was {before[key]!r} in {path}, now {_config_dict(config)[key]!r} "
                 "(resume with the same settings, or start another --out)"
             )
     if saved["step"] > config.steps:
@@ -217,10 +219,13 @@ def train(
 
     torch.set_num_threads(threads)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    adversary = Adversary.create(config.steps, config.lr, config.weight_decay) if config.adversarial else None
     state = TrainState(step=0, seconds=0.0, curve=Curve())
     if saved is not None:
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
+        if adversary is not None:
+            adversary.load_state_dict(saved["adversary"])
         state = TrainState(step=int(saved["step"]), seconds=float(saved["seconds"]), curve=Curve(list(saved["curve"])))
     pairs = validation_set(config, images)
 
@@ -233,6 +238,8 @@ def train(
             "seconds": state.seconds,
             "curve": state.curve.rows,
         }
+        if adversary is not None:
+            payload["adversary"] = adversary.state_dict()
         _save(_checkpoint_path(out), payload)
         if on_checkpoint:
             on_checkpoint(state)
@@ -242,14 +249,20 @@ def train(
     loss_value = float("nan")
     try:
         while state.step < config.steps:
+            factor = _lr_factor(state.step, config.steps)
             for group in optimizer.param_groups:
-                group["lr"] = config.lr * _lr_factor(state.step, config.steps)
+                group["lr"] = config.lr * factor
             inputs, targets = sample_batch(config, images, state.step)
+            target = torch.from_numpy(targets)
             output = model(torch.from_numpy(inputs))
-            loss = loss_fn(output, torch.from_numpy(targets))
+            loss = loss_fn(output, target)
+            if adversary is not None:
+                loss = loss + adversary.generator_term(output, state.step)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if adversary is not None:
+                adversary.train_discriminator(output, target, state.step, factor)
             loss_value = float(loss.detach())
             state.step += 1
             state.seconds = time.perf_counter() - started

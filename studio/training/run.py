@@ -21,7 +21,8 @@ from studio.core.vocabulary import TRAIN_TASKS
 from studio.engine.provenance import machine_info
 from studio.models.archs.baselines import ARCH_CODES, TASKS_BY_ARCH
 from studio.models.schema import MODEL_ID_PATTERN, ModelSpec
-from studio.training import card, curves
+from studio.training import adversarial, card, curves
+from studio.training.adversarial import ADVERSARIAL_TASKS
 from studio.training.data import BUILTIN, check_patch_size, load_images
 from studio.training.evaluate import Evaluation, evaluate
 from studio.training.export import entry_yaml, register, registered_here, registry_entry, save_weights
@@ -90,6 +91,8 @@ def check(request: TrainRequest, registry: Registry) -> None:
         value = getattr(config, key)
         if not low <= value <= high:
             raise UsageError(f"--{key.replace('_', '-')} must be between {low:g} and {high:g}, got {value:g}")
+    if config.adversarial and config.task not in ADVERSARIAL_TASKS:
+        raise UsageError(f"--adversarial is for super-resolution and deblurring networks, not {config.task}")
     if config.patch % 4:
         raise UsageError(f"--patch must be a multiple of 4 (the networks downsample twice), got {config.patch}")
     if request.name is not None and not re.match(MODEL_ID_PATTERN, request.name):
@@ -110,6 +113,8 @@ def command_line(request: TrainRequest, out: Path) -> str:
     parts.append(f"--seed {config.seed}")
     if not config.perceptual:
         parts.append("--no-perceptual")
+    if config.adversarial:
+        parts.append("--adversarial")
     if request.name:
         parts.append(f"--name {request.name}")
     parts.append(f"--out {out}")
@@ -142,6 +147,8 @@ def run_training(
     model = build(config.arch, scale=config.scale, **config.hyper)
     parameters = sum(p.numel() for p in model.parameters())
     loss = TrainingLoss(loader.store, config.perceptual)
+    if config.adversarial:
+        loss.report.terms += (adversarial.describe(config.steps),)
     note(
         f"{request.model_id}: {config.arch}, {parameters:,} parameters; {len(images.train)} training images, "
         f"{len(images.held_out)} held out ({', '.join(sorted(images.held_out))}); loss {loss.report.describe()}"

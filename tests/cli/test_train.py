@@ -223,3 +223,30 @@ def test_resume_finishes_a_run_registers_it_and_refuses_other_data(photos, tmp_p
 def test_bad_numbers_exit_2(photos, user_env, flag, message):
     result = train("dncnn", "denoise", photos, *flag, env=user_env)
     assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+def test_adversarial_training_is_carded_and_judged_without_a_reference(photo, tmp_path, user_env, model_settings):
+    """An adversarial SR run names its loss and command in the card, and the evaluation adds NIQE and BRISQUE
+    (their files from the test mirror; NIQE needs two 96 px blocks, so these crops are 192x96); a denoiser
+    refuses the option in one line."""
+    mirror = {"STUDIO_WEIGHTS_MIRROR": model_settings.weights_mirror}
+    photos = tmp_path / "wide"
+    photos.mkdir()
+    for index in range(5):
+        save_image(photos / f"crop{index}.png", photo[60 * index : 60 * index + 96, 40 * index : 40 * index + 192])
+    out = tmp_path / "gan"
+    result = train(
+        "espcn", "sr", photos, "--scale", "2", "--adversarial", "--out", str(out), env={**user_env, **mirror}
+    )
+    assert result.returncode == 0, result.stderr
+    card = (out / "espcn-sr-x2.md").read_text()
+    assert "adversarial x0.005 (PatchGAN, LSGAN, spectral norm; from step 0)" in card
+    assert "--adversarial" in card
+    header = next(line for line in card.splitlines() if line.startswith("| model |"))
+    assert header == "| model | psnr_y | ssim_y | psnr | niqe | brisque |"
+    assert "niqe and brisque: no-reference, lower is better" in card
+    refused = train("dncnn", "denoise", photos, "--adversarial", env=user_env)
+    lines = [line for line in refused.stderr.splitlines() if line.strip()]
+    assert refused.returncode == 2 and lines == [
+        "error: --adversarial is for super-resolution and deblurring networks, not denoise"
+    ]

@@ -129,12 +129,14 @@ from studio.models.cache import EnhancerCache
 from studio.models.loader import Loader
 from studio.models.registry import load_registry
 
-model, side, tile = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]) or None
+model, side, tile, backend = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]) or None, sys.argv[4]
 settings = Settings.from_env()
 registry, loader = load_registry(settings), Loader(settings, EnhancerCache(4096))
-request = CompareRequest.build(registry, [model], metrics=[], preview=None, backend="ncnn", precision="fp32", tile=tile)
+request = CompareRequest.build(
+    registry, [model], metrics=[], preview=None, backend=backend, precision="fp32", tile=tile
+)
 spec = registry.get(model)
-loader.load(spec, spec.resolve_params(), "ncnn", "fp32", None)  # loading is not part of what is measured
+loader.load(spec, spec.resolve_params(), backend, "fp32", None)  # loading is not part of what is measured
 image = DecodedImage(rgb=cv2.resize(data.astronaut(), (side, side), interpolation=cv2.INTER_CUBIC))
 before = _status_kb("VmRSS") / 1024
 with PeakMemory() as probe:
@@ -148,7 +150,7 @@ print(json.dumps({
 """
 
 
-def measure(model_settings, model: str, side: int, tile: int = 0) -> dict:
+def measure(model_settings, model: str, side: int, tile: int = 0, backend: str = "ncnn") -> dict:
     """Peak and kept memory of one run of `model` on a side x side photo, in a fresh interpreter."""
     import json
     import subprocess
@@ -165,7 +167,7 @@ def measure(model_settings, model: str, side: int, tile: int = 0) -> dict:
         }
     )
     done = subprocess.run(
-        [sys.executable, "-c", MEASURE, model, str(side), str(tile)],
+        [sys.executable, "-c", MEASURE, model, str(side), str(tile), backend],
         capture_output=True, text=True, env=env, timeout=300, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
@@ -186,3 +188,12 @@ def test_realcugan_activations_are_not_kept_after_the_run(model_settings):
     found = measure(model_settings, "realcugan-se-x2", 300)
     assert found["ok"] and found["added_mb"] > 500 and found["kept_mb"] < 150, found
     assert found["added_mb"] <= found["predicted_mb"], found
+
+
+@pytest.mark.parametrize("model", ["studio-dmcnn-deblur", "studio-dncnn-denoise"])
+def test_our_trained_networks_are_budgeted_by_their_measured_family(model_settings, model):
+    """Their entries name their architecture; without it a 768x576 frame was budgeted 24 GB (the heaviest
+    network measured) and refused at full size."""
+    found = measure(model_settings, model, 512, backend="torch")
+    assert found["ok"] and found["output"] == [512, 512]
+    assert found["added_mb"] <= found["predicted_mb"] <= 3 * found["added_mb"] + 64, found

@@ -20,6 +20,14 @@ SHIPPED = {  # id -> (task, scale, the baseline it must beat (None: the best cla
 MAX_BYTES = 5 * 2**20
 
 
+def _card_score(weights, model_id: str) -> float:
+    """The headline (first) metric the model card's evaluation table gives this model."""
+    for line in weights.with_suffix(".md").read_text().splitlines():
+        if line.startswith(f"| **{model_id}** (this model) |"):
+            return float(line.split("|")[2])
+    raise AssertionError(f"no evaluation row for {model_id} in its card")
+
+
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory):
     from studio.core.config import Settings
@@ -49,6 +57,7 @@ def test_each_shipped_model_meets_its_target_on_the_held_out_set(registry, setti
     result = evaluate(registry.get(model_id), task, scale, images, registry, Loader(settings))
     assert not result.errors, result.errors
     score = result.means[model_id][result.headline]
+    assert score == pytest.approx(_card_score(registry.get(model_id).source.file, model_id), abs=0.05)
     beaten = result.best_baseline(model_id)[1] if baseline is None else result.means[baseline][result.headline]
     assert score - beaten >= target, (model_id, result.means)
     if task == "denoise":

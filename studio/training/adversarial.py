@@ -1,0 +1,109 @@
+"""`studio train --adversarial`: a small PatchGAN discriminator and its LSGAN objective.
+
+The discriminator (after Isola et al. 2017, pix2pix) scores overlapping
+patches of an image as real or restored; the generator is pushed towards
+outputs it scores as real. Least-squares targets (Mao et al. 2017, LSGAN)
+keep the gradients steady on a CPU-sized run, and spectral normalisation
+keeps the discriminator from overpowering a network of a few hundred
+thousand parameters. The adversarial term joins only after a share of the
+steps, once the pixel losses have taught the network to restore at all: a
+discriminator facing a random network learns nothing useful.
+
+It is offered for the super-resolution and deblurring networks (the tasks
+where a sharper-looking guess can beat the blurry mean); PSNR usually falls
+a little, so these tasks' evaluations carry no-reference metrics too (training/evaluate.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+ADVERSARIAL_TASKS = ("sr", "deblur")
+ADVERSARIAL_WEIGHT = 0.005  # of the generator's loss, beside L1 (1) and SSIM (0.2)
+START_SHARE = 0.25  # the adversarial term joins after this share of the steps
+DISCRIMINATOR_LR_SHARE = 0.5  # the discriminator's peak learning rate, as a share of the generator's
+DISCRIMINATOR_WIDTH = 32
+
+
+def build_discriminator(width: int = DISCRIMINATOR_WIDTH) -> Any:
+    """Four stride-2 convolutions and a 3x3 scoring layer: one score per ~46 px patch of the input."""
+    from torch import nn
+    from torch.nn.utils.parametrizations import spectral_norm
+
+    def block(cin: int, cout: int) -> list[Any]:
+        return [spectral_norm(nn.Conv2d(cin, cout, 4, stride=2, padding=1)), nn.LeakyReLU(0.2, inplace=True)]
+
+    return nn.Sequential(
+        *block(3, width),
+        *block(width, width * 2),
+        *block(width * 2, width * 4),
+        spectral_norm(nn.Conv2d(width * 4, width * 4, 3, padding=1)),
+        nn.LeakyReLU(0.2, inplace=True),
+        spectral_norm(nn.Conv2d(width * 4, 1, 3, padding=1)),
+    )
+
+
+def describe(steps: int) -> str:
+    """The loss term as the log and the model card name it."""
+    return f"adversarial x{ADVERSARIAL_WEIGHT:g} (PatchGAN, LSGAN, spectral norm; from step {start_step(steps)})"
+
+
+def start_step(steps: int) -> int:
+    return int(steps * START_SHARE)
+
+
+@dataclass
+class Adversary:
+    """The discriminator, its optimiser, and the two halves of the LSGAN game."""
+
+    discriminator: Any
+    optimizer: Any
+    steps: int
+    lr: float
+    last_loss: float = float("nan")  # the discriminator's, for the log
+
+    @classmethod
+    def create(cls, steps: int, lr: float, weight_decay: float) -> Adversary:
+        import torch
+
+        discriminator = build_discriminator()
+        optimizer = torch.optim.AdamW(
+            discriminator.parameters(), lr=lr * DISCRIMINATOR_LR_SHARE, weight_decay=weight_decay, betas=(0.5, 0.999)
+        )
+        return cls(discriminator, optimizer, steps, lr * DISCRIMINATOR_LR_SHARE)
+
+    def active(self, step: int) -> bool:
+        return step >= start_step(self.steps)
+
+    def generator_term(self, output: Any, step: int) -> Any:
+        """The generator's part: its outputs should score as real (1). Zero before the start step."""
+        if not self.active(step):
+            return output.new_zeros(())
+        for parameter in self.discriminator.parameters():
+            parameter.requires_grad_(False)
+        score = self.discriminator(output)
+        for parameter in self.discriminator.parameters():
+            parameter.requires_grad_(True)
+        return ADVERSARIAL_WEIGHT * ((score - 1) ** 2).mean()
+
+    def train_discriminator(self, output: Any, target: Any, step: int, lr_factor: float) -> None:
+        """One discriminator step on this batch: real patches towards 1, restored ones towards 0."""
+        if not self.active(step):
+            return
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.lr * lr_factor
+        real = self.discriminator(target)
+        fake = self.discriminator(output.detach())
+        loss = 0.5 * (((real - 1) ** 2).mean() + (fake**2).mean())
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.last_loss = float(loss.detach())
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"discriminator": self.discriminator.state_dict(), "optimizer": self.optimizer.state_dict()}
+
+    def load_state_dict(self, saved: dict[str, Any]) -> None:
+        self.discriminator.load_state_dict(saved["discriminator"])
+        self.optimizer.load_state_dict(saved["optimizer"])
