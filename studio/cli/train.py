@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from studio.cli.common import add_command
+from studio.core.errors import UsageError
 from studio.core.vocabulary import TRAIN_ARCHITECTURES, TRAIN_TASKS
+from studio.training.adversarial import DEFAULT_WEIGHT
 
 if TYPE_CHECKING:
     from studio.services import Services
@@ -40,7 +42,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     command.add_argument(
         "--adversarial",
         action="store_true",
-        help="add a PatchGAN discriminator (LSGAN loss) for sr and deblur; judged with NIQE/BRISQUE too",
+        help="add a PatchGAN discriminator (LSGAN loss) for sr and deblur: sharper-looking, a little less faithful",
+    )
+    command.add_argument(
+        "--adversarial-weight",
+        type=float,
+        metavar="W",
+        help=f"the adversarial term's weight beside L1 (1) (default with --adversarial: {DEFAULT_WEIGHT:g})",
     )
     command.add_argument("--no-evaluate", action="store_true", help="skip the held-out comparison at the end")
 
@@ -48,6 +56,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 def cmd_train(args: argparse.Namespace, services: Services) -> int:
     from studio.training.loop import TrainConfig
     from studio.training.run import TrainRequest, run_training
+
+    if args.adversarial_weight is not None and not args.adversarial:
+        raise UsageError("--adversarial-weight needs --adversarial")
 
     scale = args.scale if args.scale is not None else (2 if args.task == "sr" else 1)
     config = TrainConfig(
@@ -63,6 +74,7 @@ def cmd_train(args: argparse.Namespace, services: Services) -> int:
         validate_every=args.validate_every,
         perceptual=not args.no_perceptual,
         adversarial=args.adversarial,
+        adversarial_weight=DEFAULT_WEIGHT if args.adversarial_weight is None else args.adversarial_weight,
         data=args.data,
     )
     request = TrainRequest(

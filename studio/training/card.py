@@ -11,6 +11,7 @@ from studio.training.degradations import (
     DEBLUR_NOISE,
     DEFOCUS_SIGMA,
     DENOISE_SIGMA,
+    KERNEL_SHARES,
     MOTION_LENGTH,
     POISSON_PEAK,
 )
@@ -20,8 +21,10 @@ from studio.training.loop import VALIDATION_SIDE, TrainConfig, TrainState
 
 RECIPES = {
     "deblur": (
-        f"45 % camera shake (random-trajectory kernels), 40 % straight motion at a random angle (both "
-        f"{MOTION_LENGTH[0]:g}-{MOTION_LENGTH[1]:g} px of travel), 15 % defocus (Gaussian sigma "
+        f"{KERNEL_SHARES['trajectory']:.0%} camera shake (random-trajectory kernels), "
+        f"{KERNEL_SHARES['line']:.0%} straight motion at a random angle (both "
+        f"{MOTION_LENGTH[0]:g}-{MOTION_LENGTH[1]:g} px of travel), "
+        f"{KERNEL_SHARES['defocus']:.0%} defocus (Gaussian sigma "
         f"{DEFOCUS_SIGMA[0]:g}-{DEFOCUS_SIGMA[1]:g}); then Gaussian noise sigma "
         f"{DEBLUR_NOISE[0]:g}-{DEBLUR_NOISE[1]:g}"
     ),

@@ -22,7 +22,7 @@ import numpy as np
 from studio.core.errors import UsageError
 from studio.metrics.fullref import crop_border, psnr, ssim, to_y
 from studio.models.backends.torch import run_eager
-from studio.training.adversarial import Adversary
+from studio.training.adversarial import DEFAULT_WEIGHT, Adversary
 from studio.training.data import ImageSet
 from studio.training.degradations import held_out_input, training_pair
 
@@ -31,7 +31,10 @@ WARMUP_SHARE = 0.02
 BLUR_MARGIN = 16  # px read around a deblurring patch, then cut away: the longest kernel's radius
 VALIDATION_SIDE = 192  # px of sharp image per held-out crop while training (the final evaluation uses it all)
 # Fields that must match for --resume to continue a run (steps, checkpoint and validation intervals may change).
-RESUME_KEYS = ("arch", "task", "scale", "data", "patch", "batch", "lr", "seed", "hyper", "perceptual", "adversarial")
+RESUME_KEYS = (
+    "arch", "task", "scale", "data", "patch", "batch", "lr", "seed", "hyper", "perceptual", "adversarial",
+    "adversarial_weight",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class TrainConfig:
     validate_every: int = 100
     perceptual: bool = True
     adversarial: bool = False  # a PatchGAN discriminator joins the loss (sr and deblur)
+    adversarial_weight: float = DEFAULT_WEIGHT
     hyper: dict[str, int] = field(default_factory=dict)
     data: str = "builtin"  # a folder, or "builtin": part of the run (its held-out split), so --resume checks it
 
@@ -219,7 +223,9 @@ def train(
 
     torch.set_num_threads(threads)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    adversary = Adversary.create(config.steps, config.lr, config.weight_decay) if config.adversarial else None
+    adversary = None
+    if config.adversarial:
+        adversary = Adversary.create(config.steps, config.lr, config.weight_decay, config.adversarial_weight)
     state = TrainState(step=0, seconds=0.0, curve=Curve())
     if saved is not None:
         model.load_state_dict(saved["model"])

@@ -93,6 +93,8 @@ def check(request: TrainRequest, registry: Registry) -> None:
             raise UsageError(f"--{key.replace('_', '-')} must be between {low:g} and {high:g}, got {value:g}")
     if config.adversarial and config.task not in ADVERSARIAL_TASKS:
         raise UsageError(f"--adversarial is for super-resolution and deblurring networks, not {config.task}")
+    if not 0 < config.adversarial_weight <= 1:
+        raise UsageError(f"--adversarial-weight must be above 0 and at most 1, got {config.adversarial_weight:g}")
     if config.patch % 4:
         raise UsageError(f"--patch must be a multiple of 4 (the networks downsample twice), got {config.patch}")
     if request.name is not None and not re.match(MODEL_ID_PATTERN, request.name):
@@ -115,6 +117,8 @@ def command_line(request: TrainRequest, out: Path) -> str:
         parts.append("--no-perceptual")
     if config.adversarial:
         parts.append("--adversarial")
+        if config.adversarial_weight != adversarial.DEFAULT_WEIGHT:
+            parts.append(f"--adversarial-weight {config.adversarial_weight:g}")
     if request.name:
         parts.append(f"--name {request.name}")
     parts.append(f"--out {out}")
@@ -148,7 +152,7 @@ def run_training(
     parameters = sum(p.numel() for p in model.parameters())
     loss = TrainingLoss(loader.store, config.perceptual)
     if config.adversarial:
-        loss.report.terms += (adversarial.describe(config.steps),)
+        loss.report.terms += (adversarial.describe(config.steps, config.adversarial_weight),)
     note(
         f"{request.model_id}: {config.arch}, {parameters:,} parameters; {len(images.train)} training images, "
         f"{len(images.held_out)} held out ({', '.join(sorted(images.held_out))}); loss {loss.report.describe()}"

@@ -240,11 +240,13 @@ def test_adversarial_training_is_carded_and_judged_without_a_reference(photo, tm
     )
     assert result.returncode == 0, result.stderr
     card = (out / "espcn-sr-x2.md").read_text()
-    assert "adversarial x0.005 (PatchGAN, LSGAN, spectral norm; from step 0)" in card
+    assert "adversarial x0.05 (PatchGAN, LSGAN, spectral norm; from step 0)" in card
     assert "--adversarial" in card
     header = next(line for line in card.splitlines() if line.startswith("| model |"))
     assert header == "| model | psnr_y | ssim_y | psnr | niqe | brisque |"
     assert "niqe and brisque: no-reference, lower is better" in card
+    alone = train("espcn", "sr", photos, "--adversarial-weight", "0.1", env=user_env)
+    assert alone.returncode == 2 and alone.stderr.strip() == "error: --adversarial-weight needs --adversarial"
     refused = train("dncnn", "denoise", photos, "--adversarial", env=user_env)
     lines = [line for line in refused.stderr.splitlines() if line.strip()]
     assert refused.returncode == 2 and lines == [

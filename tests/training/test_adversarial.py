@@ -108,3 +108,13 @@ def test_adversarial_denoising_is_refused_in_one_line():
         UsageError, match="^--adversarial is for super-resolution and deblurring networks, not denoise$"
     ):
         check(TrainRequest(config), Registry([]))
+
+
+def test_the_weight_is_checked_and_part_of_the_run(settings, tmp_path):
+    for weight in (0.0, -0.1, 1.5):
+        config = TrainConfig("espcn", "sr", scale=2, adversarial=True, adversarial_weight=weight)
+        with pytest.raises(UsageError, match="^--adversarial-weight must be above 0 and at most 1"):
+            check(TrainRequest(config), Registry([]))
+    _run(settings, tmp_path, config=TrainConfig(**{**CONFIG.__dict__, "steps": 4}))
+    with pytest.raises(UsageError, match="adversarial_weight was 0.05"):
+        check_resume(tmp_path, TrainConfig(**{**CONFIG.__dict__, "adversarial_weight": 0.2}), resume=True)

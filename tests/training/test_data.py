@@ -71,6 +71,17 @@ def test_trajectory_kernels_are_normalised_centred_and_seeded():
     np.testing.assert_array_equal(same, degradations.trajectory_kernel(np.random.default_rng(3), 11.0))
 
 
+def test_deblurring_kernels_come_in_their_shares_and_are_normalised():
+    rng = np.random.default_rng(0)
+    kinds = {"trajectory": 0, "line": 0, "defocus": 0}
+    for _ in range(1000):
+        kernel, what = degradations.blur_kernel(rng)
+        assert kernel.sum() == pytest.approx(1.0) and (kernel >= 0).all()
+        kinds["defocus" if what.kind == "defocus" else what.detail.split()[0]] += 1
+    for kind, share in degradations.KERNEL_SHARES.items():
+        assert abs(kinds[kind] / 1000 - share) < 0.04, kinds
+
+
 def test_held_out_inputs_are_fixed_per_seed():
     sharp = np.random.default_rng(0).integers(0, 256, (64, 66, 3), dtype=np.uint8)
     for task, scale in (("deblur", 1), ("denoise", 1), ("sr", 4)):
