@@ -30,7 +30,7 @@ DISCRIMINATOR_WIDTH = 32
 
 
 def build_discriminator(width: int = DISCRIMINATOR_WIDTH) -> Any:
-    """Four stride-2 convolutions and a 3x3 scoring layer: one score per ~46 px patch of the input."""
+    """Three stride-2 convolutions, a 3x3 one and a 3x3 scoring layer: one score per 54 px patch, every 8 px."""
     from torch import nn
     from torch.nn.utils.parametrizations import spectral_norm
 
