@@ -22,20 +22,27 @@ if TYPE_CHECKING:
 
 def register(commands: argparse._SubParsersAction) -> None:
     command = add_command(commands, "train", cmd_train, "train a small deblur / denoise / SR network on your images")
-    command.formatter_class = argparse.ArgumentDefaultsHelpFormatter
     command.add_argument("arch", choices=TRAIN_ARCHITECTURES, help="espcn (SR), dae, deblurnet, dmcnn, dncnn")
-    command.add_argument("--data", default="builtin", help="a folder of sharp images, or 'builtin' (default)")
+    command.add_argument("--data", default="builtin", help="a folder of sharp images, or 'builtin' (the default)")
     command.add_argument("--task", required=True, choices=TRAIN_TASKS)
-    command.add_argument("--scale", type=int, default=None, help="super-resolution factor: 2, 3 or 4")
-    command.add_argument("--steps", type=int, default=2000)
-    command.add_argument("--patch", type=int, default=48, metavar="PX", help="input patch side (multiple of 4)")
-    command.add_argument("--batch", type=int, default=16)
-    command.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (AdamW)")
-    command.add_argument("--seed", type=int, default=0)
-    command.add_argument("--checkpoint-every", type=int, default=200, metavar="N")
-    command.add_argument("--validate-every", type=int, default=100, metavar="N")
-    command.add_argument("--out", type=Path, help="output folder (default: STUDIO_DATA_DIR/trained/NAME)")
-    command.add_argument("--name", help="the model id (default: ARCH-TASK[-xN])")
+    command.add_argument("--scale", type=int, default=None, help="super-resolution factor: 2, 3 or 4 (default 2)")
+    command.add_argument("--steps", type=int, default=2000, help="optimiser steps (default 2000)")
+    command.add_argument(
+        "--patch", type=int, default=48, metavar="PX", help="input patch side, a multiple of 4 (default 48)"
+    )
+    command.add_argument("--batch", type=int, default=16, help="patches per step (default 16)")
+    command.add_argument("--lr", type=float, default=2e-3, help="peak learning rate, AdamW (default 0.002)")
+    command.add_argument(
+        "--seed", type=int, default=0, help="the same seed gives the same weights on a CPU (default 0)"
+    )
+    command.add_argument(
+        "--checkpoint-every", type=int, default=200, metavar="N", help="steps between checkpoints (default 200)"
+    )
+    command.add_argument(
+        "--validate-every", type=int, default=100, metavar="N", help="steps between validations (default 100)"
+    )
+    command.add_argument("--out", type=Path, help="output folder (default STUDIO_DATA_DIR/trained/NAME)")
+    command.add_argument("--name", help="the model id (default ARCH-TASK[-xN])")
     command.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     command.add_argument("--register", action="store_true", help="add the trained model to your user registry")
     command.add_argument("--no-perceptual", action="store_true", help="leave the VGG perceptual term out")
@@ -112,7 +119,8 @@ def cmd_train(args: argparse.Namespace, services: Services) -> int:
     if outcome.registered:
         verb = "replaced the entry of the same id in" if outcome.replaced else "registered in"
         print(f"{verb} {outcome.registered}: try `studio compare IMAGE -m {request.model_id}` (a running app shows it")
-        print("after a restart)")
+        print("after a restart); its entry:\n")
+        print(outcome.entry.rstrip())
     else:
         print(
             "registry entry (add it to a registry file, or register it: the same command with --resume --register):\n"

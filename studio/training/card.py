@@ -87,7 +87,11 @@ def render(facts: CardFacts) -> str:
         "",
         f"{title} ({paper}), trained by Enhance Studio's `studio train` for **{TASK_NAMES[config.task]}**"
         + (f" at x{config.scale}" if config.task == "sr" else "")
-        + ". Our own weights, under Apache-2.0.",
+        + (
+            ". Our own weights, under Apache-2.0."
+            if images.source == BUILTIN
+            else ". Weights learned from your images: their terms follow those images'."
+        ),
         "",
         "| | |",
         "|---|---|",

@@ -57,7 +57,7 @@ def registry_entry(
         "scale": config.scale,
         "backend": "torch",
         "source": {"file": str(weights), "sha256": sha256},
-        "license": "Apache-2.0",
+        "license": "Apache-2.0" if data == "builtin" else "as the training images",
         "description": f"{title} trained by `studio train` for {steps} steps on "
         + ("the built-in set." if data == "builtin" else f"the images in {data}."),
         "link": link,

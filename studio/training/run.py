@@ -90,7 +90,9 @@ def check(request: TrainRequest, registry: Registry) -> None:
     for key, (low, high) in LIMITS.items():
         value = getattr(config, key)
         if not low <= value <= high:
-            raise UsageError(f"--{key.replace('_', '-')} must be between {low:g} and {high:g}, got {value:g}")
+            raise UsageError(
+                f"--{key.replace('_', '-')} must be between {_number(low)} and {_number(high)}, got {_number(value)}"
+            )
     if config.adversarial and config.task not in ADVERSARIAL_TASKS:
         raise UsageError(f"--adversarial is for super-resolution and deblurring networks, not {config.task}")
     if not 0 < config.adversarial_weight <= 1:
@@ -99,8 +101,29 @@ def check(request: TrainRequest, registry: Registry) -> None:
         raise UsageError(f"--patch must be a multiple of 4 (the networks downsample twice), got {config.patch}")
     if request.name is not None and not re.match(MODEL_ID_PATTERN, request.name):
         raise UsageError(f"--name '{request.name}' is not a valid model id (lower-case letters, digits, . _ -)")
-    if request.model_id in registry and "trained" not in registry.get(request.model_id).tags:
-        raise UsageError(f"--name '{request.model_id}' is already a catalogue model; pick another name")
+    if request.model_id in registry:
+        existing = registry.get(request.model_id)
+        if "trained" not in existing.tags:
+            raise UsageError(f"--name '{request.model_id}' is already a catalogue model; pick another name")
+        if request.register and is_shipped(existing):
+            raise UsageError(
+                f"--name '{request.model_id}' is a model the studio ships: --register would replace it for every "
+                "run on this machine (pick another name)"
+            )
+
+
+def is_shipped(spec: ModelSpec) -> bool:
+    """One of the networks we trained and ship (weights in the package), which a user's run may retrain under
+    its own name (to reproduce it) but never register over."""
+    from studio.core.config import BUILTIN_REGISTRY
+
+    shipped = (BUILTIN_REGISTRY.parent / "trained").resolve()
+    return spec.source.file is not None and spec.source.file.resolve().is_relative_to(shipped)
+
+
+def _number(value: float) -> str:
+    """1000000 as 1000000, not 1e+06; a learning rate as 1e-07."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def command_line(request: TrainRequest, out: Path) -> str:

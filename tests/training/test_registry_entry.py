@@ -75,3 +75,19 @@ def test_a_bad_entry_in_trained_yaml_names_the_file(env):
     (folder / "trained.yaml").write_text(yaml.safe_dump({"models": [{"id": "x"}]}))
     with pytest.raises(RegistryError, match="trained.yaml"):
         load_registry(Settings.from_env(env))
+
+
+def test_a_shipped_model_may_be_retrained_by_name_but_never_registered_over(env):
+    """The cards' own reproduce commands train under the shipped id; --register would replace the shipped
+    model for every later run, so that is refused (a user's earlier trained model may still be replaced)."""
+    from studio.training.run import TrainRequest, check
+
+    registry = load_registry(Settings.from_env(env))
+    config = TrainConfig("dmcnn", "deblur")
+    check(TrainRequest(config, name="studio-dmcnn-deblur"), registry)
+    with pytest.raises(UsageError, match="^--name 'studio-dmcnn-deblur' is a model the studio ships: --register"):
+        check(TrainRequest(config, name="studio-dmcnn-deblur", register=True), registry)
+    with pytest.raises(UsageError, match="already a catalogue model"):
+        check(TrainRequest(config, name="wiener-gaussian"), registry)
+    mine = registry_entry(config, "my-dmcnn", Path("/tmp/elsewhere/my.safetensors"), "a" * 64, 5, "/photos")
+    assert mine["license"] == "as the training images" and mine["options"]["architecture"] == "dmcnn"
