@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from studio.core.errors import StudioError
 from studio.core.media import DecodedImage
 from studio.engine import compare
 from studio.engine.request import CompareRequest
-from studio.metrics import get_metric
+from studio.metrics import FULL_REFERENCE, get_metric
 from studio.metrics.base import MetricContext
 from studio.models.loader import Loader
 from studio.models.registry import Registry
@@ -108,7 +109,7 @@ def evaluate(
         results = compare.run(request, DecodedImage(degraded), with_trained, loader, reference=DecodedImage(reference))
         if task != "sr":
             for metric in metrics:
-                value = _score_input(metric, degraded, reference, loader)
+                value = _score_input(metric, degraded, reference, results.unavailable, loader)
                 if value is not None:
                     scores[INPUT_ROW][metric].append(value)
         for row in results.rows:
@@ -127,10 +128,17 @@ def evaluate(
     return result
 
 
-def _score_input(metric: str, degraded: np.ndarray, reference: np.ndarray, loader: Loader) -> float | None:
-    """The degraded input's own score (the floor), or None where a no-reference metric cannot run here."""
-    spec = get_metric(metric)
-    context = MetricContext(scale=1, store=loader.store)
-    if spec.availability(loader.store) is not None:
+def _score_input(
+    metric: str, degraded: np.ndarray, reference: np.ndarray, unavailable: dict[str, str], loader: Loader
+) -> float | None:
+    """The degraded input's own score (the floor), or None where the metric cannot run here (`unavailable`, as the
+    comparison found) or not on this image (NIQE on one smaller than two 96 px blocks), as for the models' rows."""
+    if metric in unavailable:
         return None
-    return spec(degraded, reference if spec.kind == "full-reference" else None, context)
+    spec = get_metric(metric)
+    try:
+        return spec(
+            degraded, reference if spec.kind == FULL_REFERENCE else None, MetricContext(scale=1, store=loader.store)
+        )
+    except StudioError:
+        return None

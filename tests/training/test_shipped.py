@@ -65,3 +65,17 @@ def test_each_shipped_model_meets_its_target_on_the_held_out_set(registry, setti
     if task == "deblur":
         assert result.gain_over_input(model_id) > 0.05  # it restores (by 0.12 dB), not only beats the filters
     assert np.isfinite(list(result.means[model_id].values())).all()
+
+
+def test_held_out_images_too_small_for_niqe_leave_its_column_out(model_settings):
+    """NIQE needs two 96 px blocks: on smaller held-out images (a user's folder) its column is dropped, for the
+    input's row as for the models', instead of failing the evaluation at the end of a run."""
+    from studio.models.loader import Loader
+    from studio.training.data import ImageSet
+
+    registry = load_registry(model_settings)
+    photo = builtin_images().held_out["chelsea"]
+    images = ImageSet("small", held_out={"a": photo[:100, :100], "b": photo[100:200, 100:200]})
+    result = evaluate(registry.get("studio-dmcnn-deblur"), "deblur", 1, images, registry, Loader(model_settings))
+    assert result.metrics == ("psnr", "ssim", "brisque") and not result.errors
+    assert set(result.means["(the degraded input)"]) == {"psnr", "ssim", "brisque"}
