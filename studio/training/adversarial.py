@@ -65,7 +65,6 @@ class Adversary:
     steps: int
     lr: float
     weight: float
-    last_loss: float = float("nan")  # the discriminator's, for the log
 
     @classmethod
     def create(cls, steps: int, lr: float, weight_decay: float, weight: float = DEFAULT_WEIGHT) -> Adversary:
@@ -91,10 +90,11 @@ class Adversary:
             parameter.requires_grad_(True)
         return self.weight * ((score - 1) ** 2).mean()
 
-    def train_discriminator(self, output: Any, target: Any, step: int, lr_factor: float) -> None:
-        """One discriminator step on this batch: real patches towards 1, restored ones towards 0."""
+    def train_discriminator(self, output: Any, target: Any, step: int, lr_factor: float) -> float | None:
+        """One discriminator step on this batch: real patches towards 1, restored ones towards 0. Its loss, or
+        None before the start step."""
         if not self.active(step):
-            return
+            return None
         for group in self.optimizer.param_groups:
             group["lr"] = self.lr * lr_factor
         real = self.discriminator(target)
@@ -103,7 +103,7 @@ class Adversary:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        self.last_loss = float(loss.detach())
+        return float(loss.detach())
 
     def state_dict(self) -> dict[str, Any]:
         return {"discriminator": self.discriminator.state_dict(), "optimizer": self.optimizer.state_dict()}

@@ -185,10 +185,11 @@ def check_resume(out: Path, config: TrainConfig, resume: bool) -> dict[str, Any]
     except Exception as exc:
         raise UsageError(f"--resume: cannot read {path}: {str(exc).splitlines()[0][:160]}") from None
     before = {**_config_dict(TrainConfig(config.arch, config.task)), **saved.get("config", {})}  # older runs: defaults
+    now = _config_dict(config)
     for key in RESUME_KEYS:
-        if before[key] != _config_dict(config)[key]:
+        if before[key] != now[key]:
             raise UsageError(
-                f"--resume: {key} was {before[key]!r} in {path}, now {_config_dict(config)[key]!r} "
+                f"--resume: {key} was {before[key]!r} in {path}, now {now[key]!r} "
                 "(resume with the same settings, or start another --out)"
             )
     if saved["step"] > config.steps:

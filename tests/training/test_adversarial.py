@@ -65,8 +65,8 @@ def test_the_adversarial_term_waits_then_pushes_towards_real():
     assert float(term.detach()) > 0 and output.grad is not None and output.grad.abs().sum() > 0
     assert all(p.grad is None for p in adversary.discriminator.parameters())  # the generator's step leaves D alone
     before = {k: v.clone() for k, v in adversary.discriminator.state_dict().items()}
-    adversary.train_discriminator(output, torch.rand(2, 3, 32, 32), step=2, lr_factor=1.0)
-    assert np.isfinite(adversary.last_loss)
+    assert adversary.train_discriminator(output, torch.rand(2, 3, 32, 32), step=1, lr_factor=1.0) is None
+    assert np.isfinite(adversary.train_discriminator(output, torch.rand(2, 3, 32, 32), step=2, lr_factor=1.0))
     assert any(not torch.equal(v, adversary.discriminator.state_dict()[k]) for k, v in before.items())
 
 
