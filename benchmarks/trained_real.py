@@ -82,8 +82,8 @@ def main(data: Path) -> None:
             for row in result["rows"]:
                 scores = {m: row.get(f"{m.upper()} ↓") for m in METRICS}
                 if row is result["rows"][0] and row["scale"] == 1 and not row.get("error"):
-                    # at scale 1 the "vs bicubic" baseline is the input itself: its own score is score - delta
-                    floor = {m: scores[m] - row[f"{m.upper()} Δ vs bicubic"] for m in METRICS}
+                    # at scale 1 the "vs input" baseline is the input itself: its own score is score - delta
+                    floor = {m: scores[m] - row[f"{m.upper()} Δ vs input"] for m in METRICS}
                     rows.append((photo.name, what, "(the input)", "", floor))
                 rows.append((photo.name, what, row["model"], row.get("error") or "", scores))
                 if row.get("error"):

@@ -30,6 +30,12 @@ def timing_columns(results: Results) -> tuple[str, ...]:
     return ("output", "load ms", "latency ms", "first ms", *(("warm ms",) if repeated else ()), "MP/s", "peak MB")
 
 
+def delta_column(metric_name: str) -> str:
+    """A no-reference metric's change over the input: scored at the output's size, so the input is upscaled by
+    bicubic where the model enlarges it and taken as it is where the model keeps its size."""
+    return f"{metric_name} Δ vs input"
+
+
 def results_records(results: Results) -> list[dict[str, Any]]:
     """One dict per model, every dict with the same keys in the same order: identity, size and timing
     (empty for a failed model), each metric (with its arrow) and its delta, flag, error, notes, and the
@@ -64,8 +70,8 @@ def results_records(results: Results) -> list[dict[str, Any]]:
             record.update({key: timings[key] for key in columns})
         for spec in results.metrics:
             record[spec.label] = _round(row.metrics.get(spec.id))
-            if spec.kind != FULL_REFERENCE:  # no-reference scores also compare with the bicubic baseline
-                record[f"{spec.name} Δ vs bicubic"] = _round(row.deltas.get(spec.id))
+            if spec.kind != FULL_REFERENCE:  # no-reference scores also compare with the input's own score
+                record[delta_column(spec.name)] = _round(row.deltas.get(spec.id))
         record["flag"] = row.flag or ""
         record["error"] = row.error or ""
         record["notes"] = "; ".join(row.notes)

@@ -42,6 +42,9 @@ INTRO = (
 PAGE_CSS = """
 #model-details td, #model-details th { word-break: normal !important; overflow-wrap: normal !important; }
 #model-details td:last-child { overflow-wrap: break-word !important; min-width: 14em; }
+/* Result slots: a grid of equal tiles (a flex row stretched a lone wrapped tile across the page). */
+#slots { display: grid !important; grid-template-columns: repeat(auto-fit, minmax(260px, 1fr)); align-items: start; }
+#slots > .column { min-width: 0 !important; width: auto !important; }
 """
 
 

@@ -61,7 +61,8 @@ DOWNLOADS_OFF = (
 
 def build_models_tab(services: Services) -> None:
     gr.Markdown(
-        "Every model in `model_registry.yaml`. **ready**: runs now; **cached**: downloaded before; "
+        "Every model in the catalogue: `model_registry.yaml` and the user registries merged with it (the models "
+        "`studio train --register` adds). **ready**: runs now; **cached**: downloaded before; "
         "**not downloaded**: fetched on first use when the network or a weights mirror allows. "
         "**runs here as**: the form, precision and device a run picks on this machine when none is asked for "
         "(**auto-tuned**: measured here, the fastest form within the fidelity floor; `studio tune`). "

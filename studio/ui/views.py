@@ -74,7 +74,8 @@ def status_text(results: Results, origin: str | None = None) -> str:
     source = f"**{results.source}** · " if results.source else ""
     lines = [f"Input {source}{results.input.size[0]}x{results.input.size[1]}", *([origin] if origin else [])]
     if results.preview_note:
-        lines.append(f"**Preview**: {results.preview_note} — untick the preview limit for full size.")
+        sizes = results.preview_note.removeprefix("preview: ")  # the engine's note names itself; the label does here
+        lines.append(f"**Preview**: {sizes} — untick the preview limit for full size.")
     if results.recipe:
         lines.append(f"**Degradation** (reproducible): `{results.recipe.to_text()}`")
     if results.cancelled:

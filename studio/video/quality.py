@@ -3,8 +3,7 @@
 Flicker = mean absolute difference between consecutive output frames divided by the same for the
 input upscaled (bicubic) to the output's size: 1 means the model changes from frame to frame exactly
 as much as the input does, above 1 it adds flicker, below 1 it steadies the picture. The input is
-compared at the output's size so an upscaler is judged against the "Δ vs bicubic" baseline the image
-table uses.
+compared at the output's size, as the image table's "Δ vs input" columns compare it.
 """
 
 from __future__ import annotations

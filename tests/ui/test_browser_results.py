@@ -99,6 +99,8 @@ def test_a_failed_model_shows_its_error_in_its_own_slot_and_row(finished_page):
     assert image_sizes(page, "#slot-3 img") == [[64, 48], [64, 48]]  # unsharp-mask, on the 64x48 input
     assert not page.locator("#error-0").is_visible() and not page.locator("#error-3").is_visible()
     assert not page.locator("#slot-4").is_visible()
+    boxes = [page.locator(f"#slot-{index}").bounding_box() for index in range(4)]
+    assert max(b["width"] for b in boxes) - min(b["width"] for b in boxes) < 2  # equal tiles, no lone wide one
     rows = {row["model"]: row for row in table_records(page)}
     assert "cannot load ONNX model broken.onnx" in rows["Broken x2 (corrupt weights)"]["error"]
     assert rows["Broken x2 (corrupt weights)"]["PSNR-Y ↑"] == rows["Broken x2 (corrupt weights)"]["latency ms"] == ""

@@ -5,6 +5,7 @@ Pure functions (no server, no browser): what the browser tests then check on the
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import xml.etree.ElementTree as ET
 
@@ -82,7 +83,7 @@ def test_the_compact_table_names_models_and_keeps_the_failure_in_its_row(referen
     assert full["flag"][2] == "x2 output scored against a x4 degradation: not comparable with the x4 rows"
     assert "⚑ **Lanczos x2**: x2 output scored against a x4 degradation" in table.table_note(reference_run)
     assert list(full["id"]) == ["lanczos-x4", "bicubic-x4", "lanczos-x2", "nafnet-gopro-width64"]
-    assert {"backend", "precision", "first ms", "Sharpness Δ vs bicubic", "params"} <= set(full.columns)
+    assert {"backend", "precision", "first ms", "Sharpness Δ vs input", "params"} <= set(full.columns)
     assert "warm ms" not in full.columns  # ran once: the column would always be empty
 
 
@@ -157,6 +158,8 @@ def test_display_names_label_the_free_comparison(reference_run):
 def test_the_status_names_the_source_and_a_cancel(reference_run):
     assert status_text(reference_run).startswith("Input **photo.png** · 32x24")
     assert "LPIPS" not in status_text(reference_run)  # said once, under the table
+    previewed = dataclasses.replace(reference_run, preview_note="preview: 64x48 reduced to 32x24")
+    assert "**Preview**: 64x48 reduced to 32x24 — untick" in status_text(previewed)
 
 
 def test_a_cancelled_run_keeps_what_finished_and_says_so(engine, photo):

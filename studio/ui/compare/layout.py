@@ -231,7 +231,7 @@ def build_results() -> ResultsArea:
     results_state = gr.State(None)
     gr.Markdown("### Before / after")
     slots = []
-    with gr.Row(equal_height=False):
+    with gr.Row(equal_height=False, elem_id="slots"):  # laid out as a grid of equal tiles (app.PAGE_CSS)
         for index in range(MAX_MODELS):
             with gr.Column(visible=False, min_width=300, elem_id=f"slot-{index}") as column:
                 header = gr.Markdown()

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from studio.engine.export import results_records
+from studio.engine.export import delta_column, results_records
 from studio.engine.results import Results
 from studio.metrics import FULL_REFERENCE, MetricSpec
 
@@ -55,7 +55,7 @@ def _columns(results: Results, records: list[dict[str, Any]], full: bool) -> lis
     labels = [spec.label for spec in metrics]
     if not full:
         return [*COMPACT_TIMING, *labels, "error"]  # a flagged row's name is marked; the note says why
-    deltas = [f"{spec.name} Δ vs bicubic" for spec in metrics if spec.kind != FULL_REFERENCE]
+    deltas = [delta_column(spec.name) for spec in metrics if spec.kind != FULL_REFERENCE]
     identity = ["id", "backend", "precision", "vs fp32 dB", "device", "scale"]
     timing = [key for key in (records[0] if records else {}) if key in DIGITS or key == "output"]
     return [*identity, *timing, *labels, *deltas, "flag", "error", "notes", "params"]
@@ -87,7 +87,7 @@ def _metric_labels(results: Results) -> dict[str, str]:
     for spec in shown_metrics(results):
         labels[spec.label] = spec.id
         if spec.kind != FULL_REFERENCE:
-            labels[f"{spec.name} Δ vs bicubic"] = ""
+            labels[delta_column(spec.name)] = ""
     return labels
 
 
