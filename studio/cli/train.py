@@ -41,6 +41,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     command.add_argument(
         "--validate-every", type=int, default=100, metavar="N", help="steps between validations (default 100)"
     )
+    command.add_argument(
+        "--hyper",
+        action="append",
+        default=[],
+        metavar="NAME=N",
+        help="a network size, repeatable: espcn features, depth, relu; dae features; deblurnet features, blocks; "
+        "dmcnn features, kernel; dncnn features, depth (README: studio train)",
+    )
     command.add_argument("--out", type=Path, help="output folder (default STUDIO_DATA_DIR/trained/NAME)")
     command.add_argument("--name", help="the model id (default ARCH-TASK[-xN])")
     command.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
@@ -57,12 +65,28 @@ def register(commands: argparse._SubParsersAction) -> None:
         metavar="W",
         help=f"the adversarial term's weight beside L1 (1) (default with --adversarial: {DEFAULT_WEIGHT:g})",
     )
-    command.add_argument("--no-evaluate", action="store_true", help="skip the held-out comparison at the end")
+    command.add_argument(
+        "--no-evaluate",
+        action="store_true",
+        help="skip the held-out comparison at the end (a card keeps one made before for the same weights)",
+    )
+
+
+def _hyper(values: list[str]) -> dict[str, int]:
+    """--hyper NAME=N pairs as a dict (their names are checked against the architecture by the run)."""
+    hyper = {}
+    for text in values:
+        name, _, number = text.partition("=")
+        if not name or not number.strip().lstrip("-").isdigit():
+            raise UsageError(f"--hyper takes NAME=INTEGER (e.g. features=32), got '{text}'")
+        hyper[name.strip()] = int(number)
+    return hyper
 
 
 def cmd_train(args: argparse.Namespace, services: Services) -> int:
     from studio.training.loop import TrainConfig
-    from studio.training.run import TrainRequest, run_training
+    from studio.training.request import TrainRequest
+    from studio.training.run import run_training
 
     if args.adversarial_weight is not None and not args.adversarial:
         raise UsageError("--adversarial-weight needs --adversarial")
@@ -83,6 +107,7 @@ def cmd_train(args: argparse.Namespace, services: Services) -> int:
         adversarial=args.adversarial,
         adversarial_weight=DEFAULT_WEIGHT if args.adversarial_weight is None else args.adversarial_weight,
         data=args.data,
+        hyper=_hyper(args.hyper),
     )
     request = TrainRequest(
         config=config,

@@ -22,6 +22,11 @@ def write_csv(curve: Curve, path: Path) -> None:
             writer.writerow({key: f"{row[key]:.6g}" for key in FIELDS})
 
 
+def _dashed(draw: ImageDraw.ImageDraw, y: float, left: int, right: int, colour: tuple[int, int, int]) -> None:
+    for x in range(left, right, 12):
+        draw.line((x, y, min(x + 6, right), y), fill=colour, width=1)
+
+
 def _axis_range(values: list[float]) -> tuple[float, float]:
     low, high = min(values), max(values)
     pad = (high - low) * 0.08 or 0.5
@@ -29,7 +34,8 @@ def _axis_range(values: list[float]) -> tuple[float, float]:
 
 
 def write_png(curve: Curve, path: Path, title: str, psnr_label: str) -> None:
-    """PSNR (left axis, blue) and SSIM (right axis, red) against the step."""
+    """PSNR (left axis, blue) and SSIM (right axis, red) against the step from 0, with a dashed line at the PSNR
+    doing nothing scores (curve.floor), which the PSNR axis always includes."""
     image = Image.new("RGB", (WIDTH, HEIGHT), "white")
     draw = ImageDraw.Draw(image)
     left, right, top, bottom = MARGIN, WIDTH - MARGIN, 48, HEIGHT - 44
@@ -43,12 +49,20 @@ def write_png(curve: Curve, path: Path, title: str, psnr_label: str) -> None:
     last_step = max(row["step"] for row in rows) or 1
     for key, side in (("psnr", left), ("ssim", right)):
         values = [row[key] for row in rows]
+        if key == "psnr" and curve.floor is not None:
+            values.append(curve.floor[1])
         low, high = _axis_range(values)
         points = [
             (left + (right - left) * row["step"] / last_step, bottom - (bottom - top) * (row[key] - low) / (high - low))
             for row in rows
         ]
         colour = COLOURS[key]
+        if key == "psnr" and curve.floor is not None:
+            name, level = curve.floor
+            y = bottom - (bottom - top) * (level - low) / (high - low)
+            _dashed(draw, y, left, right, (110, 110, 110))
+            label = f"{name}: {level:.2f} dB"  # at the right end: the first points sit on the line's left
+            draw.text((right - 6 - draw.textlength(label), y - 14), label, fill=(90, 90, 90))
         if len(points) > 1:
             draw.line(points, fill=colour, width=2)
         for x, y in points:

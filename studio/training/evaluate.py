@@ -8,8 +8,10 @@ would run them with a ground-truth image.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -70,6 +72,25 @@ class Evaluation:
         if best is None or trained_id not in self.means:
             return None
         return self.means[trained_id][self.headline] - best[1]
+
+
+def save_evaluation(evaluation: Evaluation, path: Path, sha256: str) -> None:
+    """Keep the evaluation beside the weights it scored, so a later `--no-evaluate` pass (a resumed finished run,
+    a --register) writes the same table into the card instead of dropping it."""
+    path.write_text(json.dumps({"sha256": sha256, **asdict(evaluation)}, indent=1))
+
+
+def load_evaluation(path: Path, sha256: str) -> Evaluation | None:
+    """The saved evaluation of exactly these weights (same sha256), or None (none kept, unreadable, or older)."""
+    try:
+        saved = json.loads(path.read_text())
+        if saved.pop("sha256") != sha256:
+            return None
+        return Evaluation(
+            saved["task"], tuple(saved["metrics"]), means=saved["means"], inputs=saved["inputs"], errors=saved["errors"]
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def baselines(task: str, scale: int) -> tuple[str, ...]:

@@ -10,31 +10,24 @@ lost; the weights exported at each checkpoint are usable at once.
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from studio.core.errors import UsageError
 from studio.metrics.fullref import crop_border, psnr, ssim, to_y
 from studio.models.backends.torch import run_eager
 from studio.training.adversarial import DEFAULT_WEIGHT, Adversary
+from studio.training.checkpoint import checkpoint_path, config_dict, save
 from studio.training.data import ImageSet
 from studio.training.degradations import held_out_input, training_pair
 
-CHECKPOINT = "checkpoint.pt"
 WARMUP_SHARE = 0.02
 BLUR_MARGIN = 16  # px read around a deblurring patch, then cut away: the longest kernel's radius
 VALIDATION_SIDE = 192  # px of sharp image per held-out crop while training (the final evaluation uses it all)
-# Fields that must match for --resume to continue a run (steps, checkpoint and validation intervals may change).
-RESUME_KEYS = (
-    "arch", "task", "scale", "data", "patch", "batch", "lr", "seed", "hyper", "perceptual", "adversarial",
-    "adversarial_weight",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -71,6 +64,9 @@ class Curve:
     """Validation PSNR/SSIM on the held-out crops, and the training loss, by step."""
 
     rows: list[dict[str, float]] = field(default_factory=list)
+    # What doing nothing scores on the same crops (the degraded input; bicubic for super-resolution): the level
+    # the plot draws, so a short run's few points read against it rather than against auto-zoomed axes.
+    floor: tuple[str, float] | None = None
 
     def add(self, step: int, loss: float, psnr_db: float, ssim_value: float, seconds: float) -> None:
         self.rows.append({"step": step, "loss": loss, "psnr": psnr_db, "ssim": ssim_value, "seconds": seconds})
@@ -145,6 +141,19 @@ def validation_set(config: TrainConfig, images: ImageSet) -> list[tuple[np.ndarr
     return pairs
 
 
+def floor(config: TrainConfig, pairs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[str, float]:
+    """(name, mean PSNR) of doing nothing on the validation crops, scored as validate() scores the network."""
+    from studio.models.backends.classical import resize
+
+    border = config.scale if config.scale > 1 else 0
+    psnrs = []
+    for degraded, reference in pairs:
+        output = crop_border(resize(degraded, config.scale) if config.task == "sr" else degraded, border)
+        target = crop_border(reference, border)
+        psnrs.append(psnr(to_y(output), to_y(target)) if config.task == "sr" else psnr(output, target))
+    return ("bicubic" if config.task == "sr" else "input"), float(np.mean(psnrs))
+
+
 def validate(model: Any, config: TrainConfig, pairs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[float, float]:
     """Mean PSNR (luma for super-resolution, RGB otherwise; border = scale) and mean SSIM over the crops."""
     model.eval()
@@ -159,55 +168,6 @@ def validate(model: Any, config: TrainConfig, pairs: list[tuple[np.ndarray, np.n
     return float(np.mean(psnrs)), float(np.mean(ssims))
 
 
-def _checkpoint_path(out: Path) -> Path:
-    return out / CHECKPOINT
-
-
-def _config_dict(config: TrainConfig) -> dict[str, Any]:
-    return asdict(config)
-
-
-def check_resume(out: Path, config: TrainConfig, resume: bool) -> dict[str, Any] | None:
-    """The checkpoint to continue from, or None for a fresh run; one-line errors where the two disagree."""
-    import torch
-
-    path = _checkpoint_path(out)
-    if not path.exists():
-        if resume:
-            raise UsageError(f"--resume: {out} holds no {CHECKPOINT} to continue from")
-        return None
-    if not resume:
-        raise UsageError(
-            f"{out} already holds a training run ({CHECKPOINT}): add --resume to continue it, or give another --out"
-        )
-    try:
-        saved = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise UsageError(f"--resume: cannot read {path}: {str(exc).splitlines()[0][:160]}") from None
-    before = {**_config_dict(TrainConfig(config.arch, config.task)), **saved.get("config", {})}  # older runs: defaults
-    now = _config_dict(config)
-    for key in RESUME_KEYS:
-        if before[key] != now[key]:
-            raise UsageError(
-                f"--resume: {key} was {before[key]!r} in {path}, now {now[key]!r} "
-                "(resume with the same settings, or start another --out)"
-            )
-    if saved["step"] > config.steps:
-        raise UsageError(
-            f"--resume: the run in {out} already took {saved['step']} steps, more than --steps {config.steps}"
-        )
-    return saved  # at exactly --steps, nothing is trained: the run is finished (weights, evaluation, card)
-
-
-def _save(path: Path, payload: dict[str, Any]) -> None:
-    """Write atomically: a crash mid-write leaves the previous checkpoint whole."""
-    import torch
-
-    partial = path.with_suffix(".partial")
-    torch.save(payload, str(partial))
-    os.replace(partial, path)
-
-
 def train(
     model: Any,
     config: TrainConfig,
@@ -218,8 +178,10 @@ def train(
     threads: int,
     on_progress: Progress | None = None,
     on_checkpoint: Callable[[TrainState], object] | None = None,
+    run: dict[str, Any] | None = None,
 ) -> TrainState:
-    """Run (or continue) the loop to `config.steps`; returns at the end or on Ctrl-C, with a checkpoint written."""
+    """Run (or continue) the loop to `config.steps`; returns at the end or on Ctrl-C, with a checkpoint written
+    (carrying `run`, the run's checkpoint.identity, for --resume to check)."""
     import torch
 
     torch.set_num_threads(threads)
@@ -235,10 +197,11 @@ def train(
             adversary.load_state_dict(saved["adversary"])
         state = TrainState(step=int(saved["step"]), seconds=float(saved["seconds"]), curve=Curve(list(saved["curve"])))
     pairs = validation_set(config, images)
+    state.curve.floor = floor(config, pairs)
 
     def checkpoint() -> None:
         payload = {
-            "config": _config_dict(config),
+            "config": config_dict(config),
             "model": model.state_dict(),
             "optimizer": optimizer.state_dict(),
             "step": state.step,
@@ -247,7 +210,9 @@ def train(
         }
         if adversary is not None:
             payload["adversary"] = adversary.state_dict()
-        _save(_checkpoint_path(out), payload)
+        if run is not None:
+            payload["run"] = run
+        save(checkpoint_path(out), payload)
         if on_checkpoint:
             on_checkpoint(state)
 

@@ -67,6 +67,11 @@ class TrainingLoss:
         terms = ["L1", f"SSIM x{SSIM_WEIGHT:g}"] + ([f"VGG16 perceptual x{PERCEPTUAL_WEIGHT:g}"] if self._vgg else [])
         self.report = LossReport(tuple(terms), skipped)
 
+    @property
+    def perceptual(self) -> bool:
+        """Whether the VGG term is in the loss (asked for, and its weights found)."""
+        return self._vgg is not None
+
     def __call__(self, output: Any, target: Any) -> Any:
         import torch.nn.functional as F
 

@@ -3,13 +3,13 @@
 The front end (cli/train.py) parses arguments into TrainRequest and shows
 progress; everything the run writes goes into its output folder:
 NAME.safetensors, NAME.md (the model card), entry.yaml, curve.csv,
-curve.png and checkpoint.pt (optimiser state too: for --resume, not for
-shipping).
+curve.png, evaluation.json (the card's table, kept for a later
+`--no-evaluate` pass over the same weights) and checkpoint.pt (optimiser
+state too: for --resume, not for shipping).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,47 +17,24 @@ from typing import TYPE_CHECKING
 
 from studio.core.errors import UsageError
 from studio.core.files import writable_folder
-from studio.core.vocabulary import TRAIN_TASKS
 from studio.engine.provenance import machine_info
-from studio.models.archs.baselines import ARCH_CODES, TASKS_BY_ARCH
-from studio.models.schema import MODEL_ID_PATTERN, ModelSpec
-from studio.training import adversarial, card, curves
-from studio.training.adversarial import ADVERSARIAL_TASKS
+from studio.models.schema import ModelSpec
+from studio.training import adversarial, card, checkpoint, curves
+from studio.training.checkpoint import check_resume
 from studio.training.data import BUILTIN, check_patch_size, load_images
-from studio.training.evaluate import Evaluation, evaluate
+from studio.training.evaluate import Evaluation, evaluate, load_evaluation, save_evaluation
 from studio.training.export import entry_yaml, register, registered_here, registry_entry, save_weights
-from studio.training.loop import Progress, TrainConfig, TrainState, check_resume, train
+from studio.training.loop import Progress, TrainConfig, TrainState, train
 from studio.training.losses import TrainingLoss
+from studio.training.request import TrainRequest, check
 
 if TYPE_CHECKING:
     from studio.core.config import Settings
     from studio.models.loader import Loader
     from studio.models.registry import Registry
 
-LIMITS = {
-    "steps": (1, 1_000_000),
-    "patch": (16, 512),
-    "batch": (1, 256),
-    "seed": (0, 2**32 - 1),
-    "lr": (1e-7, 1.0),
-    "checkpoint_every": (1, 1_000_000),
-    "validate_every": (1, 1_000_000),
-}
 ENTRY_FILE = "entry.yaml"
-
-
-@dataclass(frozen=True)
-class TrainRequest:
-    config: TrainConfig
-    out: Path | None = None  # default: DATA_DIR/trained/NAME
-    name: str | None = None  # the model id; default: the config's name
-    resume: bool = False
-    register: bool = False
-    evaluate: bool = True
-
-    @property
-    def model_id(self) -> str:
-        return self.name or self.config.name
+EVALUATION_FILE = "evaluation.json"
 
 
 @dataclass
@@ -74,58 +51,6 @@ class TrainOutcome:
     skipped: dict[str, str] = field(default_factory=dict)
 
 
-def check(request: TrainRequest, registry: Registry) -> None:
-    """One-line UsageErrors for anything that cannot train, before any data is read."""
-    config = request.config
-    if config.arch not in ARCH_CODES:
-        raise UsageError(f"unknown architecture '{config.arch}' (use one of {', '.join(ARCH_CODES)})")
-    if config.task not in TRAIN_TASKS:
-        raise UsageError(f"--task must be one of {', '.join(TRAIN_TASKS)}, got '{config.task}'")
-    if config.task not in TASKS_BY_ARCH[config.arch]:
-        raise UsageError(f"{config.arch} trains for {' or '.join(TASKS_BY_ARCH[config.arch])}, not {config.task}")
-    if config.task == "sr" and config.scale not in (2, 3, 4):
-        raise UsageError(f"--scale must be 2, 3 or 4 for super-resolution, got {config.scale}")
-    if config.task != "sr" and config.scale != 1:
-        raise UsageError(f"--scale applies to super-resolution only ({config.task} networks keep the size)")
-    for key, (low, high) in LIMITS.items():
-        value = getattr(config, key)
-        if not low <= value <= high:
-            raise UsageError(
-                f"--{key.replace('_', '-')} must be between {_number(low)} and {_number(high)}, got {_number(value)}"
-            )
-    if config.adversarial and config.task not in ADVERSARIAL_TASKS:
-        raise UsageError(f"--adversarial is for super-resolution and deblurring networks, not {config.task}")
-    if not 0 < config.adversarial_weight <= 1:
-        raise UsageError(f"--adversarial-weight must be above 0 and at most 1, got {config.adversarial_weight:g}")
-    if config.patch % 4:
-        raise UsageError(f"--patch must be a multiple of 4 (the networks downsample twice), got {config.patch}")
-    if request.name is not None and not re.match(MODEL_ID_PATTERN, request.name):
-        raise UsageError(f"--name '{request.name}' is not a valid model id (lower-case letters, digits, . _ -)")
-    if request.model_id in registry:
-        existing = registry.get(request.model_id)
-        if "trained" not in existing.tags:
-            raise UsageError(f"--name '{request.model_id}' is already a catalogue model; pick another name")
-        if request.register and is_shipped(existing):
-            raise UsageError(
-                f"--name '{request.model_id}' is a model the studio ships: --register would replace it for every "
-                "run on this machine (pick another name)"
-            )
-
-
-def is_shipped(spec: ModelSpec) -> bool:
-    """One of the networks we trained and ship (weights in the package), which a user's run may retrain under
-    its own name (to reproduce it) but never register over."""
-    from studio.core.config import BUILTIN_REGISTRY
-
-    shipped = (BUILTIN_REGISTRY.parent / "trained").resolve()
-    return spec.source.file is not None and spec.source.file.resolve().is_relative_to(shipped)
-
-
-def _number(value: float) -> str:
-    """1000000 as 1000000, not 1e+06; a learning rate as 1e-07."""
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
-
-
 def command_line(request: TrainRequest, out: Path) -> str:
     """The command that reproduces this run (what the card records)."""
     config = request.config
@@ -133,6 +58,7 @@ def command_line(request: TrainRequest, out: Path) -> str:
     if config.task == "sr":
         parts.append(f"--scale {config.scale}")
     parts += [f"--steps {config.steps}", f"--patch {config.patch}", f"--batch {config.batch}"]
+    parts += [f"--hyper {name}={value}" for name, value in sorted(config.hyper.items())]
     if config.lr != TrainConfig.lr:
         parts.append(f"--lr {config.lr:g}")
     parts.append(f"--seed {config.seed}")
@@ -169,11 +95,12 @@ def run_training(
     if images.source != BUILTIN and out.resolve().is_relative_to(Path(images.source).resolve()):
         raise UsageError(f"--out {out} is inside the --data folder: its curve.png would be trained on next time")
     out = writable_folder(out)
-    saved = check_resume(out, config, request.resume)
+    loss = TrainingLoss(loader.store, config.perceptual)
+    run = checkpoint.identity(request.model_id, loss.perceptual)
+    saved = check_resume(out, config, request.resume, run)
     torch.manual_seed(config.seed)
     model = build(config.arch, scale=config.scale, **config.hyper)
     parameters = sum(p.numel() for p in model.parameters())
-    loss = TrainingLoss(loader.store, config.perceptual)
     if config.adversarial:
         loss.report.terms += (adversarial.describe(config.steps, config.adversarial_weight),)
     note(
@@ -188,7 +115,7 @@ def run_training(
         curves.write_png(state.curve, out / "curve.png", f"{request.model_id}: held-out validation", psnr_label)
         return save_weights(model, weights)
 
-    state = train(model, config, images, loss, out, saved, settings.threads, on_progress, export)
+    state = train(model, config, images, loss, out, saved, settings.threads, on_progress, export, run)
     sha256 = export(state)
     entry = registry_entry(config, request.model_id, weights.resolve(), sha256, state.step, images.source)
     evaluation = None
@@ -196,6 +123,9 @@ def run_training(
         spec = ModelSpec.model_validate(entry)
         note(f"evaluating on {len(images.held_out)} held-out image(s) against the classical baselines")
         evaluation = evaluate(spec, config.task, config.scale, images, registry, loader)
+        save_evaluation(evaluation, out / EVALUATION_FILE, sha256)
+    elif not state.interrupted:
+        evaluation = load_evaluation(out / EVALUATION_FILE, sha256)
     facts = card.CardFacts(
         config=config,
         model_id=request.model_id,

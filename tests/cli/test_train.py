@@ -216,9 +216,33 @@ def test_resume_finishes_a_run_registers_it_and_refuses_other_data(photos, tmp_p
     assert listed.returncode == 0, listed.stderr
 
 
+def test_a_finished_run_resumed_keeps_its_evaluation_and_its_name(photos, tmp_path, user_env):
+    """--resume --register --no-evaluate on a finished run writes the card again with the evaluation it had (same
+    weights, same table); --no-perceptual matches a run whose VGG term was skipped; another --name is refused."""
+    out = tmp_path / "run"
+    args = ("train", "dae", "--task", "denoise", "--data", str(photos), *TINY, "--out", str(out))
+    assert studio(*args, env=user_env).returncode == 0
+    card = out / "dae-denoise.md"
+    table = [line for line in card.read_text().splitlines() if line.startswith("| **dae-denoise** (this model)")]
+    assert len(table) == 1
+    again = studio(*args, "--resume", "--register", "--no-evaluate", "--no-perceptual", env=user_env)
+    assert again.returncode == 0, again.stderr
+    assert table[0] in card.read_text().splitlines() and "registered in" in again.stdout
+    assert "--no-perceptual" in card.read_text()
+    other = studio(*args, "--resume", "--name", "other", env=user_env)
+    assert other.returncode == 2 and "trains 'dae-denoise', not 'other'" in other.stderr, other.stderr
+    assert len(other.stderr.strip().splitlines()) == 1
+    assert not (out / "other.safetensors").exists()
+
+
 @pytest.mark.parametrize(
     ("flag", "message"),
-    [(("--lr", "-1"), "--lr must be between"), (("--checkpoint-every", "0"), "--checkpoint-every must be")],
+    [
+        (("--lr", "-1"), "--lr must be between"),
+        (("--checkpoint-every", "0"), "--checkpoint-every must be"),
+        (("--hyper", "features"), "--hyper takes NAME=INTEGER (e.g. features=32), got 'features'"),
+        (("--hyper", "blocks=2"), "--hyper: dncnn has no 'blocks' (it has features, depth)"),
+    ],
 )
 def test_bad_numbers_exit_2(photos, user_env, flag, message):
     result = train("dncnn", "denoise", photos, *flag, env=user_env)

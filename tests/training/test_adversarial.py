@@ -12,9 +12,10 @@ from studio.models.archs.baselines import build
 from studio.models.registry import Registry
 from studio.models.weights.store import WeightStore
 from studio.training import adversarial
-from studio.training.loop import TrainConfig, check_resume, train
+from studio.training.checkpoint import check_resume
+from studio.training.loop import TrainConfig, train
 from studio.training.losses import TrainingLoss
-from studio.training.run import TrainRequest, check
+from studio.training.request import TrainRequest, check
 from tests.training.test_loop import _images
 
 CONFIG = TrainConfig(

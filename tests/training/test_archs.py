@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from studio.models.archs import load_spandrel
-from studio.models.archs.baselines import ARCH_CODES, build, from_state_dict
+from studio.models.archs.baselines import ARCH_CODES, build, from_state_dict, hyper_defaults
 
 CASES = [("espcn", 2), ("espcn", 3), ("espcn", 4), ("dae", 1), ("deblurnet", 1), ("dmcnn", 1), ("dncnn", 1)]
 
@@ -70,3 +70,19 @@ def test_dynamic_convolution_keeps_a_flat_image_flat():
     flat = torch.full((1, 3, 32, 32), 0.4)
     with torch.inference_mode():
         np.testing.assert_allclose(model(flat).numpy(), 0.4, atol=1e-5)
+
+
+def test_a_deeper_espcn_keeps_the_papers_layout_and_its_old_files():
+    """depth/relu are stored only when set: the paper's three tanh layers have the keys they always had (so
+    weights saved before load unchanged), and a deeper ReLU stack travels with its weights."""
+    plain = build("espcn", scale=4)
+    assert not any(key in plain.state_dict() for key in ("hyper_depth", "hyper_relu"))
+    assert [type(m).__name__ for m in plain.body] == ["Conv2d", "Tanh", "Conv2d", "Tanh", "Conv2d"]
+    deep = build("espcn", scale=4, depth=3, relu=1).eval()
+    assert [type(m).__name__ for m in deep.body].count("Conv2d") == 6 and isinstance(deep.body[1], torch.nn.ReLU)
+    rebuilt = from_state_dict(deep.state_dict()).eval()
+    x = torch.rand(1, 3, 13, 9)
+    with torch.inference_mode():
+        assert torch.equal(rebuilt(x), deep(x))
+    assert hyper_defaults("espcn") == {"features": 64, "depth": 0, "relu": 0}
+    assert hyper_defaults("dncnn") == {"features": 48, "depth": 10}

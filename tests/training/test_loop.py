@@ -11,8 +11,9 @@ import torch
 from studio.core.errors import UsageError
 from studio.models.archs.baselines import build
 from studio.models.weights.store import WeightStore
+from studio.training.checkpoint import CHECKPOINT, check_resume, identity
 from studio.training.data import ImageSet
-from studio.training.loop import CHECKPOINT, TrainConfig, check_resume, train
+from studio.training.loop import TrainConfig, train
 from studio.training.losses import TrainingLoss, ssim_map
 
 
@@ -38,12 +39,12 @@ CONFIG = TrainConfig(
 )
 
 
-def _run(settings, tmp_path, config=CONFIG, saved=None, on_progress=None):
+def _run(settings, tmp_path, config=CONFIG, saved=None, on_progress=None, run=None):
     tmp_path.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)
     model = build(config.arch, scale=config.scale, **config.hyper)
     loss = TrainingLoss(WeightStore(settings), perceptual=False)
-    state = train(model, config, _images(), loss, tmp_path, saved, threads=1, on_progress=on_progress)
+    state = train(model, config, _images(), loss, tmp_path, saved, threads=1, on_progress=on_progress, run=run)
     return model, state
 
 
@@ -130,3 +131,47 @@ def test_perceptual_term_runs_when_vgg_weights_are_in_the_mirror(tmp_path, env):
     elsewhere = {**env, "STUDIO_WEIGHTS_DIR": str(tmp_path / "empty-weights")}
     offline = TrainingLoss(WeightStore(Settings.from_env(elsewhere)), perceptual=True)
     assert offline.report.skipped and "vgg16-397923af.pth" in offline.report.skipped
+
+
+def test_resume_checks_the_model_id_and_the_perceptual_term_as_it_ran(settings, tmp_path):
+    """Another --name is refused (the old name's files would be left stale), and the perceptual term compares as
+    it really ran: skipped then (its weights missing) and --no-perceptual now train the same loss."""
+    asked = TrainConfig(**{**CONFIG.__dict__, "perceptual": True})  # asked for, but VGG16 is missing: skipped
+    _run(settings, tmp_path, config=asked, run=identity("mine", perceptual=False))
+    assert check_resume(tmp_path, CONFIG, resume=True, run=identity("mine", perceptual=False))["step"] == 4
+    with pytest.raises(UsageError, match="trains 'mine', not 'other'.*--name mine"):
+        check_resume(tmp_path, CONFIG, resume=True, run=identity("other", perceptual=False))
+    with pytest.raises(UsageError, match="without the perceptual .VGG. term, which would now join"):
+        check_resume(tmp_path, asked, resume=True, run=identity("mine", perceptual=True))
+    _run(settings, tmp_path / "vgg", run=identity("mine", perceptual=True))
+    with pytest.raises(UsageError, match="trained with the perceptual .VGG. term, which is now off"):
+        check_resume(tmp_path / "vgg", CONFIG, resume=True, run=identity("mine", perceptual=False))
+
+
+def test_checkpoints_without_an_identity_compare_the_perceptual_setting_as_asked(settings, tmp_path):
+    _run(settings, tmp_path)  # as written before checkpoints carried the run's identity
+    with pytest.raises(UsageError, match="perceptual was False"):
+        check_resume(
+            tmp_path, TrainConfig(**{**CONFIG.__dict__, "perceptual": True}), resume=True, run=identity("x", False)
+        )
+
+
+def test_the_curve_knows_what_doing_nothing_scores_and_draws_it(settings, tmp_path):
+    """The floor is the noisy input's PSNR on the same crops (below a trained network's, never NaN), and the plot
+    draws it as a dashed grey line inside the PSNR axis, however few points the run has."""
+    from PIL import Image
+
+    from studio.training.curves import write_png
+    from studio.training.loop import floor, validation_set
+
+    config = TrainConfig(**{**CONFIG.__dict__, "steps": 2})
+    _, state = _run(settings, tmp_path, config=config)
+    name, level = state.curve.floor
+    assert name == "input" and (name, level) == floor(config, validation_set(config, _images()))
+    assert 10 < level < 40
+    sr = TrainConfig("espcn", "sr", scale=2, patch=16, perceptual=False)
+    assert floor(sr, validation_set(sr, _images()))[0] == "bicubic"
+    write_png(state.curve, tmp_path / "curve.png", "t", "PSNR (dB)")
+    pixels = np.asarray(Image.open(tmp_path / "curve.png").convert("RGB"))
+    grey_rows = {y for y, x in zip(*np.nonzero(np.all(pixels == (110, 110, 110), axis=2)), strict=True)}
+    assert grey_rows and all(48 < y < pixels.shape[0] - 44 for y in grey_rows)

@@ -80,7 +80,7 @@ def test_a_bad_entry_in_trained_yaml_names_the_file(env):
 def test_a_shipped_model_may_be_retrained_by_name_but_never_registered_over(env):
     """The cards' own reproduce commands train under the shipped id; --register would replace the shipped
     model for every later run, so that is refused (a user's earlier trained model may still be replaced)."""
-    from studio.training.run import TrainRequest, check
+    from studio.training.request import TrainRequest, check
 
     registry = load_registry(Settings.from_env(env))
     config = TrainConfig("dmcnn", "deblur")
@@ -91,3 +91,31 @@ def test_a_shipped_model_may_be_retrained_by_name_but_never_registered_over(env)
         check(TrainRequest(config, name="wiener-gaussian"), registry)
     mine = registry_entry(config, "my-dmcnn", Path("/tmp/elsewhere/my.safetensors"), "a" * 64, 5, "/photos")
     assert mine["license"] == "as the training images" and mine["options"]["architecture"] == "dmcnn"
+
+
+@pytest.mark.parametrize(
+    ("hyper", "message"),
+    [
+        ({"width": 8}, "^--hyper: espcn has no 'width' .it has features, depth, relu.$"),
+        ({"features": 300}, "^--hyper features must be between 0 and 256, got 300$"),
+        ({"features": 1}, "^--hyper features=1: "),  # halves to no channels: builds, cannot run
+        (
+            {"features": 256, "depth": 160},
+            "^--hyper depth=160 features=256 makes [0-9,]+ parameters, over the 10,000,000 a CPU run",
+        ),
+    ],
+)
+def test_bad_network_sizes_are_one_line_usage_errors(hyper, message):
+    from studio.models.registry import Registry
+    from studio.training.request import TrainRequest, check
+
+    with pytest.raises(UsageError, match=message):
+        check(TrainRequest(TrainConfig("espcn", "sr", scale=4, hyper=hyper)), Registry([]))
+
+
+def test_the_reproduce_command_names_the_network_sizes(tmp_path):
+    from studio.training.request import TrainRequest
+    from studio.training.run import command_line
+
+    config = TrainConfig("espcn", "sr", scale=4, hyper={"relu": 1, "depth": 6})
+    assert "--batch 16 --hyper depth=6 --hyper relu=1 --seed 0" in command_line(TrainRequest(config), tmp_path)

@@ -54,21 +54,35 @@ class _Tagged(nn.Module):
 
 
 class ESPCN(_Tagged):
-    """Sub-pixel convolution super-resolution (Shi et al. 2016), predicting the detail bicubic misses."""
+    """Sub-pixel convolution super-resolution (Shi et al. 2016), predicting the detail bicubic misses.
 
-    def __init__(self, scale: int = 2, features: int = 64):
+    `depth` adds that many full-width 3x3 layers after the first (0: the paper's three layers); `relu` swaps the
+    paper's tanh for ReLU, which a deeper stack trains faster with. Both are stored only when set, so weights
+    saved before they existed load unchanged.
+    """
+
+    def __init__(self, scale: int = 2, features: int = 64, depth: int = 0, relu: int = 0):
         super().__init__()
         if scale not in (2, 3, 4):
             raise ValueError(f"ESPCN is built for x2, x3 and x4, not x{scale}")
         self.scale = scale
-        self._tag("espcn", scale=scale, features=features)
-        self.body = nn.Sequential(
-            nn.Conv2d(3, features, 5, padding=2),
-            nn.Tanh(),
-            nn.Conv2d(features, features // 2, 3, padding=1),
-            nn.Tanh(),
-            nn.Conv2d(features // 2, 3 * scale * scale, 3, padding=1),
+        self._tag(
+            "espcn",
+            scale=scale,
+            features=features,
+            **({"depth": depth} if depth else {}),
+            **({"relu": 1} if relu else {}),
         )
+        activation = nn.ReLU if relu else nn.Tanh
+        layers: list[nn.Module] = [nn.Conv2d(3, features, 5, padding=2), activation()]
+        for _ in range(depth):
+            layers += [nn.Conv2d(features, features, 3, padding=1), activation()]
+        layers += [
+            nn.Conv2d(features, features // 2, 3, padding=1),
+            activation(),
+            nn.Conv2d(features // 2, 3 * scale * scale, 3, padding=1),
+        ]
+        self.body = nn.Sequential(*layers)
         self.shuffle = nn.PixelShuffle(scale)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -191,20 +205,27 @@ class DnCNN(_Tagged):
         return x - self.body(x)
 
 
+def _classes() -> dict[str, type[nn.Module]]:
+    return {"espcn": ESPCN, "dae": DenoisingAutoencoder, "deblurnet": DeblurNet, "dmcnn": DMCNN, "dncnn": DnCNN}
+
+
+def hyper_defaults(arch: str) -> dict[str, int]:
+    """The sizes `studio train --hyper NAME=N` may set for an architecture, with their defaults."""
+    import inspect
+
+    parameters = inspect.signature(_classes()[arch]).parameters
+    return {name: p.default for name, p in parameters.items() if name != "scale"}
+
+
 def build(arch: str, scale: int = 1, **hyper: int) -> nn.Module:
     """A fresh network by its `studio train` name; `hyper` overrides the default sizes."""
+    classes = _classes()
+    if arch not in classes:
+        raise ValueError(f"unknown architecture '{arch}' (known: {', '.join(ARCH_CODES)})")
     if arch == "espcn":
         return ESPCN(scale=scale, **hyper)
     if scale != 1:
         raise ValueError(f"{arch} is a scale-1 network")
-    classes: dict[str, type[nn.Module]] = {
-        "dae": DenoisingAutoencoder,
-        "deblurnet": DeblurNet,
-        "dmcnn": DMCNN,
-        "dncnn": DnCNN,
-    }
-    if arch not in classes:
-        raise ValueError(f"unknown architecture '{arch}' (known: {', '.join(ARCH_CODES)})")
     return classes[arch](**hyper)
 
 
