@@ -190,10 +190,14 @@ def test_realcugan_activations_are_not_kept_after_the_run(model_settings):
     assert found["added_mb"] <= found["predicted_mb"], found
 
 
-@pytest.mark.parametrize("model", ["studio-dmcnn-deblur", "studio-dncnn-denoise"])
-def test_our_trained_networks_are_budgeted_by_their_measured_family(model_settings, model):
+@pytest.mark.parametrize(
+    ("model", "scale"), [("studio-dmcnn-deblur", 1), ("studio-dncnn-denoise", 1), ("studio-espcn-x4", 4)]
+)
+def test_our_trained_networks_are_budgeted_by_their_measured_family(model_settings, model, scale):
     """Their entries name their architecture; without it a 768x576 frame was budgeted 24 GB (the heaviest
     network measured) and refused at full size."""
     found = measure(model_settings, model, 512, backend="torch")
-    assert found["ok"] and found["output"] == [512, 512]
-    assert found["added_mb"] <= found["predicted_mb"] <= 3 * found["added_mb"] + 64, found
+    assert found["ok"] and found["output"] == [512 * scale, 512 * scale]
+    # covered, and not wildly over: ESPCN x4 measured 175 MB against 574 predicted (the 2048 px output's planes
+    # dominate the estimate); the heaviest network's figure would have predicted 15 GB
+    assert found["added_mb"] <= found["predicted_mb"] <= 4 * found["added_mb"] + 64, found
