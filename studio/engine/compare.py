@@ -31,32 +31,28 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 
-import numpy as np
-
 from studio.core import telemetry
-from studio.core.degrade import Recipe, crop_to_multiple, degrade
 from studio.core.errors import StudioError, UsageError
 from studio.core.media import DecodedImage
 from studio.core.memory import PeakMemory
-from studio.core.resize import limit_long_side, resize_to
 from studio.core.vocabulary import FORMS
 from studio.engine.enhance import choose_tile, release_memory, run_enhancer, unexpected_failure
 from studio.engine.footprint import check_memory
 from studio.engine.form_notes import describe_form
+from studio.engine.inputs import check_aspect, prepare
 from studio.engine.provenance import machine_info
 from studio.engine.replay import pixels_sha256
 from studio.engine.request import CompareRequest
 from studio.engine.results import ModelResult, Results
+from studio.engine.scoring import comparability_flag, score_row
 from studio.engine.slot import compute_slot, time_until_free
 from studio.engine.timelimit import TimeLimit
-from studio.metrics import FULL_REFERENCE, MetricContext
 from studio.models.loader import Loader
 from studio.models.registry import Registry
 from studio.models.schema import ModelSpec
 
 Progress = Callable[[float, str], None]
 StopCheck = Callable[[], bool]
-ASPECT_TOLERANCE = 0.01  # a ground truth whose aspect ratio differs more is another picture
 WAITING = "waiting for another run to finish"  # progress text while another run holds the compute slot
 
 
@@ -78,89 +74,6 @@ def waiting_text() -> str:
 
 def _counting(time_limit: TimeLimit | None) -> AbstractContextManager[None]:
     return time_limit.counting() if time_limit is not None else nullcontext()
-
-
-def check_aspect(image: DecodedImage, reference: DecodedImage) -> None:
-    """Refuse a ground truth that cannot be the same picture as the input (aspect ratios >1% apart)."""
-    (width, height), (ref_width, ref_height) = image.size, reference.size
-    ratio = (ref_width / ref_height) / (width / height)
-    if abs(ratio - 1) > ASPECT_TOLERANCE:
-        raise UsageError(
-            f"the ground truth ({ref_width}x{ref_height}) does not match the input ({width}x{height}): "
-            f"their aspect ratios differ by {abs(ratio - 1):.0%}; give the sharp original of this image"
-        )
-
-
-def _scale_text(scale: float) -> str:
-    return f"x{round(scale)}" if abs(scale - round(scale)) < 0.01 else f"x{scale:.2f}"
-
-
-def comparability_flag(row: ModelResult, results: Results) -> str | None:
-    """Why `row`'s full-reference scores are not comparable with the main group, or None.
-
-    The reference is meant for outputs of its own size; an output more than 1% off (another scale)
-    is scored against a resized reference, which measures something else.
-    """
-    target = results.target_size
-    if target is None or row.output is None:
-        return None
-    width = row.output.size[0]
-    if abs(width / target[0] - 1) <= ASPECT_TOLERANCE:
-        return None
-    if results.recipe is not None:
-        against, main = f"a x{results.recipe.scale} degradation", f"x{results.recipe.scale}"
-    else:
-        main = _scale_text(target[0] / results.input.size[0])
-        against = f"a {main} ground truth"
-    return f"x{row.scale} output scored against {against}: not comparable with the {main} rows"
-
-
-def prepare(
-    image: DecodedImage, reference: DecodedImage | None, recipe: Recipe | None, preview: int | None
-) -> tuple[DecodedImage, np.ndarray | None, str | None]:
-    """The enhancers' input, the reference (or None), and a note when a preview size applied."""
-    original = image.rgb
-    limited = limit_long_side(original, preview)
-    note = None
-    if limited.shape != original.shape:
-        note = f"preview: {original.shape[1]}x{original.shape[0]} reduced to {limited.shape[1]}x{limited.shape[0]}"
-    if recipe is not None:
-        sharp = crop_to_multiple(limited, recipe.scale)
-        return DecodedImage(rgb=degrade(sharp, recipe)), sharp, note
-    ref = None
-    if reference is not None:
-        factor = limited.shape[1] / original.shape[1]
-        ref_rgb = reference.rgb
-        if factor != 1.0:
-            ref_rgb = resize_to(
-                ref_rgb, max(1, round(ref_rgb.shape[1] * factor)), max(1, round(ref_rgb.shape[0] * factor))
-            )
-        ref = ref_rgb
-    return image.with_rgb(limited), ref, note
-
-
-def _score(row: ModelResult, results: Results, loader: Loader, scale: int) -> None:
-    output = row.output.rgb
-    height, width = output.shape[:2]
-    context = MetricContext(scale=scale, store=loader.store)
-    baseline = None
-    reference = results.reference
-    if reference is not None and reference.shape[:2] != (height, width):
-        row.notes.append(f"reference resized {reference.shape[1]}x{reference.shape[0]} -> {width}x{height}")
-        reference = resize_to(reference, width, height)
-    for spec in results.metrics:
-        if spec.id in results.unavailable or (spec.kind == FULL_REFERENCE and reference is None):
-            row.metrics[spec.id] = None
-            continue
-        try:
-            row.metrics[spec.id] = spec(output, reference, context)
-            if spec.kind != FULL_REFERENCE:
-                if baseline is None:
-                    baseline = resize_to(results.input.rgb, width, height)
-                row.deltas[spec.id] = row.metrics[spec.id] - spec(baseline, None, context)
-        except StudioError as exc:
-            row.metrics[spec.id] = None
-            results.unavailable.setdefault(spec.id, str(exc))
 
 
 def _run_one(
@@ -246,7 +159,7 @@ def _compute(
             row.warm_ms = statistics.median(timings)
     finally:
         release_memory(enhancer)  # a cached model keeps no activations between runs
-    _score(row, results, loader, info.scale)
+    score_row(row, results, loader.store, info.scale)
     row.flag = comparability_flag(row, results)
     if row.ok and row.latency_ms > 0:  # /metrics' latency histogram, for every front end
         telemetry.emit("model_run", row.latency_ms / 1000, model=row.model_id, backend=row.backend)

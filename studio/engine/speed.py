@@ -39,7 +39,7 @@ def form_key(model_id: str, backend: str, precision: str, device: str = "cpu") -
 
 
 def model_input_size(width: int, height: int, preview: int | None, degrade_scale: int = 1) -> tuple[int, int]:
-    """The size the models see, as compare.prepare makes it: the preview limit, then a degradation's downscale."""
+    """The size the models see, as inputs.prepare makes it: the preview limit, then a degradation's downscale."""
     if preview and max(width, height) > preview:
         factor = preview / max(width, height)
         width, height = max(1, round(width * factor)), max(1, round(height * factor))

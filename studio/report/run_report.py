@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from studio.batch.tables import number, summary_table
 from studio.core.degrade import Recipe
 from studio.core.errors import StudioError
-from studio.engine.compare import prepare
+from studio.engine.inputs import prepare
 from studio.engine.replay import pixels_sha256
 from studio.metrics import get_metric
 from studio.report.images import Loaded, detail_crops, load, read, thumbnail
@@ -118,7 +118,7 @@ def run_inputs(data: RunData, image: str, max_pixels: int) -> tuple[list[Loaded]
 
     With --degrade: the degraded input the models received and the sharp original (cropped to the scale)
     they were scored against; with --pairs: the dataset image (the models' input) and its ground truth;
-    else the input alone. Each at the run's preview size, by `engine.compare.prepare` itself.
+    else the input alone. Each at the run's preview size, by `engine.inputs.prepare` itself.
     """
     text = data.run["request"].get("degrade")  # the recipe as the run wrote it (Recipe.to_text)
     inputs, reference = input_label(text), reference_label(text)

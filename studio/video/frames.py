@@ -1,4 +1,4 @@
-"""A frame on its way to the models: the image compare's preview and reference-mode rules (compare.prepare),
+"""A frame on its way to the models: the image compare's preview and reference-mode rules (inputs.prepare),
 and how many frames a run should expect when the header's claims cannot be trusted."""
 
 from __future__ import annotations

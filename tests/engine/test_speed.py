@@ -17,7 +17,8 @@ from studio.core.config import Settings
 from studio.core.degrade import Recipe
 from studio.core.errors import UsageError
 from studio.core.media import DecodedImage
-from studio.engine.compare import prepare, run
+from studio.engine.compare import run
+from studio.engine.inputs import prepare
 from studio.engine.request import CompareRequest
 from studio.engine.speed import SAMPLES, SpeedBook, model_input_size, preview_that_fits
 from studio.models.cache import EnhancerCache
