@@ -8,7 +8,8 @@ measured against fp32 when tuning measured it on this machine.
 from __future__ import annotations
 
 from studio.engine.results import ModelResult
-from studio.models.loader import Form, Loader
+from studio.models.forms import Form
+from studio.models.loader import Loader
 from studio.models.schema import ModelSpec
 
 EXACT = ("fp32", "")  # forms whose output is the model's own: no fidelity figure

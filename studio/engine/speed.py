@@ -25,7 +25,8 @@ from typing import Any
 from studio.core.files import VersionedJson
 from studio.core.vocabulary import FORMS
 from studio.engine.results import Results
-from studio.models.loader import Form, Loader
+from studio.models.forms import Form
+from studio.models.loader import Loader
 from studio.models.registry import Registry
 
 VERSION = 1

@@ -92,7 +92,7 @@ class Tuner:
             return self._tune(spec)
 
     def _tune(self, spec: ModelSpec) -> dict[str, Any]:
-        from studio.models.loader import choose_form
+        from studio.models.forms import choose_form
 
         found = self.candidates(spec)
         untuned = choose_form(spec, self.loader.machine())

@@ -22,7 +22,8 @@ from studio.engine.inputs import prepare
 from studio.engine.request import CompareRequest
 from studio.engine.speed import SAMPLES, SpeedBook, model_input_size, preview_that_fits
 from studio.models.cache import EnhancerCache
-from studio.models.loader import Form, Loader, Machine, choose_form
+from studio.models.forms import Form, Machine, choose_form
+from studio.models.loader import Loader
 from studio.models.registry import load_registry
 from studio.services import Services
 

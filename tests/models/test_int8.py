@@ -23,7 +23,8 @@ from studio.core.psnr import psnr
 from studio.core.vocabulary import MACHINE_CLASSES, PRECISIONS
 from studio.models.cache import EnhancerCache
 from studio.models.convert import quantize
-from studio.models.loader import Loader, Machine, choose_form
+from studio.models.forms import Machine, choose_form
+from studio.models.loader import Loader
 from studio.models.registry import load_registry
 from tests.cli.helpers import save_image, stderr_lines, studio
 from tests.models.forms import load_exactly

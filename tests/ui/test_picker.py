@@ -17,7 +17,8 @@ from studio.demo import presets
 from studio.demo.examples import EXAMPLES, plan_examples
 from studio.demo.presets import PRESETS
 from studio.engine.speed import RunPrediction
-from studio.models.loader import Form, fetch_problem, run_state
+from studio.models.forms import Form
+from studio.models.loader import fetch_problem, run_state
 from studio.models.weights.download import url_dest
 from studio.services import Services
 from studio.ui.choices import SYNTHETIC

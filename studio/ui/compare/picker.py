@@ -18,7 +18,8 @@ from studio.demo.examples import run_states
 from studio.demo.presets import PRESETS, Preset, counted, preset_models
 from studio.engine.request import MAX_MODELS
 from studio.engine.speed import RunPrediction, model_input_size, preview_that_fits
-from studio.models.loader import Form, model_state
+from studio.models.forms import Form
+from studio.models.loader import model_state
 from studio.models.schema import ModelSpec
 from studio.models.weights.store import NOT_DOWNLOADED, UNAVAILABLE
 from studio.services import Services
