@@ -25,7 +25,8 @@ from studio.engine.replay import pixels_sha256
 from studio.engine.request import CompareRequest
 from studio.report.page import render
 from studio.report.run_data import load_run
-from studio.report.run_report import recipe, run_inputs, run_report
+from studio.report.run_recipe import recipe
+from studio.report.run_report import run_inputs, run_report
 from studio.services import Services
 from tests.batch.data import MODELS, make_dataset, make_pairs, not_an_image
 from tests.cli.helpers import studio
