@@ -68,8 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         report_error(str(exc))
         return exc.exit_code
-    except KeyboardInterrupt:
-        report_error("interrupted")
+    except KeyboardInterrupt as exc:  # a command may say what was kept (studio train during its evaluation)
+        report_error(str(exc) or "interrupted")
         return 130
     except Exception as exc:
         if args.debug:

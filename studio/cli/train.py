@@ -49,6 +49,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="a network size, repeatable: espcn features, depth, relu; dae features; deblurnet features, blocks; "
         "dmcnn features, kernel; dncnn features, depth (README: studio train)",
     )
+    command.add_argument(
+        "--downscale",
+        choices=("matlab", "mixed"),
+        default="matlab",
+        help="super-resolution inputs: matlab (antialiased, as papers; the default) or mixed (half as the studio's "
+        "own xN degradation makes them: OpenCV bicubic, which aliases)",
+    )
     command.add_argument("--out", type=Path, help="output folder (default STUDIO_DATA_DIR/trained/NAME)")
     command.add_argument("--name", help="the model id (default ARCH-TASK[-xN])")
     command.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
@@ -79,6 +86,8 @@ def _hyper(values: list[str]) -> dict[str, int]:
         name, _, number = text.partition("=")
         if not name or not number.strip().lstrip("-").isdigit():
             raise UsageError(f"--hyper takes NAME=INTEGER (e.g. features=32), got '{text}'")
+        if name.strip() in hyper:
+            raise UsageError(f"--hyper {name.strip()} is given twice")
         hyper[name.strip()] = int(number)
     return hyper
 
@@ -108,6 +117,7 @@ def cmd_train(args: argparse.Namespace, services: Services) -> int:
         adversarial_weight=DEFAULT_WEIGHT if args.adversarial_weight is None else args.adversarial_weight,
         data=args.data,
         hyper=_hyper(args.hyper),
+        downscale=args.downscale,
     )
     request = TrainRequest(
         config=config,

@@ -34,6 +34,10 @@ RECIPES = {
     ),
     "sr": "bicubic downscale by the scale (MATLAB imresize, antialiased, as super-resolution papers)",
 }
+MIXED = (
+    " for half the samples; the other half as the studio's own xN degradation makes them (OpenCV INTER_CUBIC, "
+    "not antialiased), so the network also restores aliased inputs"
+)
 INTERRUPTED = " (interrupted: `--resume` continues it)"
 BUILTIN_NOTE = (
     "the built-in set: scikit-image's bundled photos (see skimage/data/README.txt for each one's source and "
@@ -99,7 +103,8 @@ def render(facts: CardFacts) -> str:
         f"| architecture | {config.arch} ({hyper}), {facts.parameters:,} parameters |",
         f"| data | {data}: {len(images.train)} training images, {len(images.held_out)} held out |",
         f"| held out (never trained on) | {', '.join(sorted(images.held_out))} |",
-        f"| degradations | {RECIPES[config.task]}; synthesised on the fly, seeded by (seed, step) |",
+        f"| degradations | {RECIPES[config.task]}{MIXED if config.downscale == 'mixed' else ''}; synthesised on "
+        "the fly, seeded by (seed, step) |",
         f"| patches | {config.batch} x {config.patch} px inputs per step, random flips and rotations |",
         f"| optimiser | AdamW (lr {config.lr:g}, weight decay {config.weight_decay:g}), 2 % warm-up, cosine decay |",
         f"| loss | {facts.loss} |",

@@ -23,6 +23,7 @@ CHECKPOINT = "checkpoint.pt"
 # Whether the perceptual term joins the loss is checked as it really was (see RunIdentity), not as asked for.
 RESUME_KEYS = (
     "arch", "task", "scale", "data", "patch", "batch", "lr", "seed", "hyper", "adversarial", "adversarial_weight",
+    "downscale",
 )  # fmt: skip
 
 
@@ -78,7 +79,7 @@ def check_resume(
     for key in keys:
         if before[key] != now[key]:
             raise UsageError(
-                f"--resume: {key} was {before[key]!r} in {path}, now {now[key]!r} "
+                f"--resume: {key} was {_shown(key, before[key])} in {path}, now {_shown(key, now[key])} "
                 "(resume with the same settings, or start another --out)"
             )
     if run is not None and "run" in saved:
@@ -88,6 +89,13 @@ def check_resume(
             f"--resume: the run in {out} already took {saved['step']} steps, more than --steps {config.steps}"
         )
     return saved  # at exactly --steps, nothing is trained: the run is finished (weights, evaluation, card)
+
+
+def _shown(key: str, value: Any) -> str:
+    """A setting as the command line gives it: network sizes as `--hyper` pairs, the rest as values."""
+    if key == "hyper":
+        return " ".join(f"--hyper {name}={size}" for name, size in sorted(value.items())) or "the default sizes"
+    return repr(value)
 
 
 def _check_identity(out: Path, before: dict[str, Any], now: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ from studio.training.loop import Curve
 FIELDS = ("step", "loss", "psnr", "ssim", "seconds")
 WIDTH, HEIGHT, MARGIN = 720, 420, 56
 COLOURS = {"psnr": (31, 119, 180), "ssim": (214, 39, 40)}
+LEAST_SPAN = {"psnr": 0.2, "ssim": 0.002}  # dB, SSIM: the smallest axis span, read to its printed decimals
 
 
 def write_csv(curve: Curve, path: Path) -> None:
@@ -27,9 +28,10 @@ def _dashed(draw: ImageDraw.ImageDraw, y: float, left: int, right: int, colour: 
         draw.line((x, y, min(x + 6, right), y), fill=colour, width=1)
 
 
-def _axis_range(values: list[float]) -> tuple[float, float]:
+def _axis_range(values: list[float], least: float) -> tuple[float, float]:
+    """The values with 8 % to spare, spanning at least `least` (a flat curve's ticks would all read the same)."""
     low, high = min(values), max(values)
-    pad = (high - low) * 0.08 or 0.5
+    pad = max((high - low) * 0.08, (least - (high - low)) / 2)
     return low - pad, high + pad
 
 
@@ -51,7 +53,7 @@ def write_png(curve: Curve, path: Path, title: str, psnr_label: str) -> None:
         values = [row[key] for row in rows]
         if key == "psnr" and curve.floor is not None:
             values.append(curve.floor[1])
-        low, high = _axis_range(values)
+        low, high = _axis_range(values, LEAST_SPAN[key])
         points = [
             (left + (right - left) * row["step"] / last_step, bottom - (bottom - top) * (row[key] - low) / (high - low))
             for row in rows

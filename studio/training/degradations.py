@@ -3,7 +3,9 @@
 - deblur: random camera-shake kernels (a random trajectory, rasterised),
   straight motion at any angle, or Gaussian defocus, then mild Gaussian noise;
 - denoise: Gaussian noise (sigma 5-50) or Poisson noise;
-- sr: bicubic downscale (MATLAB imresize, antialiased, as super-resolution papers).
+- sr: bicubic downscale (MATLAB imresize, antialiased, as super-resolution papers); with
+  `--downscale mixed`, half the samples are downscaled as the studio's own `xN` degradation does it
+  (OpenCV INTER_CUBIC, which does not filter first and aliases), so the network meets both.
 
 The held-out set is degraded with fixed seeds per image, so every evaluation of
 every model sees the same inputs.
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from studio.core.degrade import Recipe, degrade
 from studio.core.psf import gaussian_psf, motion_psf
 from studio.metrics.matlab import imresize
 
@@ -30,6 +33,7 @@ POISSON_PEAK = (10.0, 200.0)
 KERNEL_SHARES = {"trajectory": 0.2, "line": 0.7, "defocus": 0.1}
 EVAL_MOTION_LENGTH = (5.0, 15.0)  # px of straight motion at a random angle: the studio's `blur=motion` kernel
 EVAL_NOISE_SIGMA = 25.0
+DOWNSCALES = ("matlab", "mixed")  # --downscale: how super-resolution inputs are made (the held-out set: matlab)
 
 
 @dataclass(frozen=True)
@@ -119,11 +123,13 @@ def downscale(sharp: np.ndarray, scale: int) -> np.ndarray:
 
 
 def training_pair(
-    task: str, sharp: np.ndarray, scale: int, rng: np.random.Generator, margin: int
+    task: str, sharp: np.ndarray, scale: int, rng: np.random.Generator, margin: int, sr_downscale: str = "matlab"
 ) -> tuple[np.ndarray, np.ndarray]:
     """(degraded, target) from a sharp crop that carries `margin` extra px on each side for the blur to
     read; both are cut back to the central patch so no border effect is learned."""
     if task == "sr":
+        if sr_downscale == "mixed" and rng.random() < 0.5:  # "matlab" draws nothing: its runs stay as they were
+            return degrade(sharp, Recipe(scale=scale)), sharp  # the studio's own xN degradation, exactly
         return downscale(sharp, scale), sharp
     if task == "deblur":
         kernel, _ = blur_kernel(rng)

@@ -47,6 +47,7 @@ class TrainConfig:
     adversarial: bool = False  # a PatchGAN discriminator joins the loss (sr and deblur)
     adversarial_weight: float = DEFAULT_WEIGHT
     hyper: dict[str, int] = field(default_factory=dict)
+    downscale: str = "matlab"  # super-resolution inputs: "matlab" (antialiased), or "mixed" (half OpenCV's too)
     data: str = "builtin"  # a folder, or "builtin": part of the run (its held-out split), so --resume checks it
 
     @property
@@ -115,7 +116,7 @@ def sample_batch(config: TrainConfig, images: ImageSet, step: int) -> tuple[np.n
         if crop_side < side:  # an image only a little larger than the patch: pad the margin by reflection
             pad = (side - crop_side + 1) // 2
             crop = np.pad(crop, ((pad, pad), (pad, pad), (0, 0)), mode="reflect")[:side, :side]
-        degraded, target = training_pair(config.task, crop, config.scale, rng, margin)
+        degraded, target = training_pair(config.task, crop, config.scale, rng, margin, config.downscale)
         inputs.append(degraded)
         targets.append(target)
     to_tensor = np.float32(1 / 255)

@@ -12,6 +12,7 @@ from studio.core.vocabulary import TRAIN_TASKS
 from studio.models.archs.baselines import ARCH_CODES, TASKS_BY_ARCH
 from studio.models.schema import MODEL_ID_PATTERN, ModelSpec
 from studio.training.adversarial import ADVERSARIAL_TASKS
+from studio.training.degradations import DOWNSCALES
 from studio.training.loop import TrainConfig
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ LIMITS = {
     "validate_every": (1, 1_000_000),
 }
 HYPER_LIMIT = 256  # the largest size --hyper accepts (features, depth, blocks)
+SWITCHES = ("relu",)  # --hyper values that turn something on or off
 MAX_PARAMETERS = 10_000_000  # a network for CPU training; ours have tens to hundreds of thousands
 
 
@@ -67,6 +69,10 @@ def check(request: TrainRequest, registry: Registry) -> None:
         raise UsageError(f"--adversarial is for super-resolution and deblurring networks, not {config.task}")
     if not 0 < config.adversarial_weight <= 1:
         raise UsageError(f"--adversarial-weight must be above 0 and at most 1, got {config.adversarial_weight:g}")
+    if config.downscale not in DOWNSCALES:
+        raise UsageError(f"--downscale must be one of {', '.join(DOWNSCALES)}, got '{config.downscale}'")
+    if config.downscale != "matlab" and config.task != "sr":
+        raise UsageError("--downscale applies to super-resolution only")
     _check_hyper(config)
     if config.patch % 4:
         raise UsageError(f"--patch must be a multiple of 4 (the networks downsample twice), got {config.patch}")
@@ -91,8 +97,11 @@ def _check_hyper(config: TrainConfig) -> None:
     for name, value in config.hyper.items():
         if name not in known:
             raise UsageError(f"--hyper: {config.arch} has no '{name}' (it has {', '.join(known)})")
-        if not 0 <= value <= HYPER_LIMIT:
-            raise UsageError(f"--hyper {name} must be between 0 and {HYPER_LIMIT}, got {value}")
+        if name in SWITCHES and value not in (0, 1):
+            raise UsageError(f"--hyper {name} is a switch: 0 or 1, got {value}")
+        low = 0 if known[name] == 0 else 1  # a size whose default is 0 (an extra depth) may be 0; widths may not
+        if not low <= value <= HYPER_LIMIT:
+            raise UsageError(f"--hyper {name} must be between {low} and {HYPER_LIMIT}, got {value}")
     if not config.hyper:
         return
     import warnings
@@ -108,7 +117,10 @@ def _check_hyper(config: TrainConfig) -> None:
             with torch.no_grad():
                 network(torch.zeros(1, 3, 16, 16))
     except (ValueError, RuntimeError) as exc:
-        raise UsageError(f"--hyper {_hyper_text(config.hyper)}: {str(exc).splitlines()[0][:160]}") from None
+        raise UsageError(
+            f"--hyper {_hyper_text(config.hyper)}: {config.arch} cannot run at these sizes "
+            f"({str(exc).splitlines()[0][:120]})"
+        ) from None
     if parameters > MAX_PARAMETERS:
         raise UsageError(
             f"--hyper {_hyper_text(config.hyper)} makes {parameters:,} parameters, over the {MAX_PARAMETERS:,} "

@@ -59,6 +59,8 @@ def command_line(request: TrainRequest, out: Path) -> str:
         parts.append(f"--scale {config.scale}")
     parts += [f"--steps {config.steps}", f"--patch {config.patch}", f"--batch {config.batch}"]
     parts += [f"--hyper {name}={value}" for name, value in sorted(config.hyper.items())]
+    if config.downscale != TrainConfig.downscale:
+        parts.append(f"--downscale {config.downscale}")
     if config.lr != TrainConfig.lr:
         parts.append(f"--lr {config.lr:g}")
     parts.append(f"--seed {config.seed}")
@@ -122,7 +124,13 @@ def run_training(
     if request.evaluate and not state.interrupted:
         spec = ModelSpec.model_validate(entry)
         note(f"evaluating on {len(images.held_out)} held-out image(s) against the classical baselines")
-        evaluation = evaluate(spec, config.task, config.scale, images, registry, loader)
+        try:
+            evaluation = evaluate(spec, config.task, config.scale, images, registry, loader)
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt(
+                f"interrupted during the evaluation: the trained weights are saved in {out} (the same command with "
+                "--resume evaluates them and writes the card)"
+            ) from None
         save_evaluation(evaluation, out / EVALUATION_FILE, sha256)
     elif not state.interrupted:
         evaluation = load_evaluation(out / EVALUATION_FILE, sha256)

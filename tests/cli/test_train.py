@@ -242,6 +242,7 @@ def test_a_finished_run_resumed_keeps_its_evaluation_and_its_name(photos, tmp_pa
         (("--checkpoint-every", "0"), "--checkpoint-every must be"),
         (("--hyper", "features"), "--hyper takes NAME=INTEGER (e.g. features=32), got 'features'"),
         (("--hyper", "blocks=2"), "--hyper: dncnn has no 'blocks' (it has features, depth)"),
+        (("--hyper", "depth=4", "--hyper", "depth=5"), "--hyper depth is given twice"),
     ],
 )
 def test_bad_numbers_exit_2(photos, user_env, flag, message):

@@ -91,3 +91,25 @@ def test_held_out_inputs_are_fixed_per_seed():
         assert first.shape[0] * scale == reference.shape[0] and first.shape[1] * scale == reference.shape[1]
     noisy, reference, _ = degradations.held_out_input("denoise", sharp, 1, 0)
     assert np.std(noisy.astype(float) - reference) == pytest.approx(25, abs=3)  # clipping trims it a little
+
+
+def test_mixed_downscale_makes_half_the_inputs_as_the_studio_degrades():
+    """--downscale mixed: about half the samples are exactly the studio's own xN degradation (OpenCV bicubic, which
+    aliases), the rest MATLAB's antialiased imresize; "matlab" draws nothing from the generator, so a run made
+    before the option takes the same samples."""
+    from studio.core.degrade import Recipe, degrade
+    from studio.training.degradations import downscale, training_pair
+
+    sharp = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    studio, matlab = degrade(sharp, Recipe(scale=4)), downscale(sharp, 4)
+    assert not np.array_equal(studio, matlab)
+    rng = np.random.default_rng(1)
+    kinds = []
+    for _ in range(200):
+        degraded, target = training_pair("sr", sharp, 4, rng, 0, "mixed")
+        assert target is sharp and (np.array_equal(degraded, studio) or np.array_equal(degraded, matlab))
+        kinds.append(np.array_equal(degraded, studio))
+    assert 0.4 < np.mean(kinds) < 0.6
+    untouched = np.random.default_rng(1)
+    training_pair("sr", sharp, 4, untouched, 0)
+    assert untouched.random() == np.random.default_rng(1).random()

@@ -94,6 +94,9 @@ def test_resume_refuses_what_it_cannot_continue(settings, tmp_path):
         check_resume(tmp_path, CONFIG, resume=False)
     with pytest.raises(UsageError, match="patch was 16"):
         check_resume(tmp_path, TrainConfig(**{**CONFIG.__dict__, "patch": 24}), resume=True)
+    deeper = TrainConfig(**{**CONFIG.__dict__, "hyper": {"features": 8, "depth": 4}})
+    with pytest.raises(UsageError, match="hyper was --hyper depth=3 --hyper features=8 in .*, now --hyper depth=4 "):
+        check_resume(tmp_path, deeper, resume=True)
     (tmp_path / CHECKPOINT).write_bytes(b"garbage")
     with pytest.raises(UsageError, match="cannot read"):
         check_resume(tmp_path, CONFIG, resume=True)
@@ -175,3 +178,14 @@ def test_the_curve_knows_what_doing_nothing_scores_and_draws_it(settings, tmp_pa
     pixels = np.asarray(Image.open(tmp_path / "curve.png").convert("RGB"))
     grey_rows = {y for y, x in zip(*np.nonzero(np.all(pixels == (110, 110, 110), axis=2)), strict=True)}
     assert grey_rows and all(48 < y < pixels.shape[0] - 44 for y in grey_rows)
+
+
+def test_a_flat_curve_keeps_readable_axes():
+    """A curve flat to 0.0007 dB once printed the same PSNR at every tick; each axis now spans a readable least."""
+    from studio.training.curves import LEAST_SPAN, _axis_range
+
+    low, high = _axis_range([30.0301, 30.0303, 29.79], LEAST_SPAN["psnr"])
+    assert high - low >= 0.2 and f"{low:.2f}" != f"{(low + high) / 2:.2f}" != f"{high:.2f}"
+    low, high = _axis_range([0.79770, 0.79772], LEAST_SPAN["ssim"])
+    assert f"{low:.4f}" != f"{(low + high) / 2:.4f}" != f"{high:.4f}"
+    assert _axis_range([20.0, 30.0], 0.2) == pytest.approx((19.2, 30.8))

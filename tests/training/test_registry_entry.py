@@ -97,8 +97,12 @@ def test_a_shipped_model_may_be_retrained_by_name_but_never_registered_over(env)
     ("hyper", "message"),
     [
         ({"width": 8}, "^--hyper: espcn has no 'width' .it has features, depth, relu.$"),
-        ({"features": 300}, "^--hyper features must be between 0 and 256, got 300$"),
-        ({"features": 1}, "^--hyper features=1: "),  # halves to no channels: builds, cannot run
+        ({"features": 300}, "^--hyper features must be between 1 and 256, got 300$"),
+        ({"features": 0}, "^--hyper features must be between 1 and 256, got 0$"),
+        ({"depth": -1}, "^--hyper depth must be between 0 and 256, got -1$"),
+        ({"relu": 2}, "^--hyper relu is a switch: 0 or 1, got 2$"),
+        ({"features": 1}, "^--hyper features=1: espcn cannot run at these sizes .Given groups"),  # halves to none
+        ({"features": 8}, "^--downscale must be one of matlab, mixed, got 'area'$"),
         (
             {"features": 256, "depth": 160},
             "^--hyper depth=160 features=256 makes [0-9,]+ parameters, over the 10,000,000 a CPU run",
@@ -109,13 +113,20 @@ def test_bad_network_sizes_are_one_line_usage_errors(hyper, message):
     from studio.models.registry import Registry
     from studio.training.request import TrainRequest, check
 
+    downscale = "area" if "--downscale" in message else "matlab"
     with pytest.raises(UsageError, match=message):
-        check(TrainRequest(TrainConfig("espcn", "sr", scale=4, hyper=hyper)), Registry([]))
+        check(TrainRequest(TrainConfig("espcn", "sr", scale=4, hyper=hyper, downscale=downscale)), Registry([]))
+    if downscale == "matlab":
+        return
+    with pytest.raises(UsageError, match="^--downscale applies to super-resolution only$"):
+        check(TrainRequest(TrainConfig("dncnn", "denoise", downscale="mixed")), Registry([]))
 
 
 def test_the_reproduce_command_names_the_network_sizes(tmp_path):
     from studio.training.request import TrainRequest
     from studio.training.run import command_line
 
-    config = TrainConfig("espcn", "sr", scale=4, hyper={"relu": 1, "depth": 6})
-    assert "--batch 16 --hyper depth=6 --hyper relu=1 --seed 0" in command_line(TrainRequest(config), tmp_path)
+    config = TrainConfig("espcn", "sr", scale=4, hyper={"relu": 1, "depth": 6}, downscale="mixed")
+    command = command_line(TrainRequest(config), tmp_path)
+    assert "--batch 16 --hyper depth=6 --hyper relu=1 --downscale mixed --seed 0" in command
+    assert "--downscale" not in command_line(TrainRequest(TrainConfig("espcn", "sr", scale=4)), tmp_path)
