@@ -42,9 +42,13 @@ INTRO = (
 PAGE_CSS = """
 #model-details td, #model-details th { word-break: normal !important; overflow-wrap: normal !important; }
 #model-details td:last-child { overflow-wrap: break-word !important; min-width: 14em; }
-/* Result slots: a grid of equal tiles (a flex row stretched a lone wrapped tile across the page). */
-#slots { display: grid !important; grid-template-columns: repeat(auto-fit, minmax(260px, 1fr)); align-items: start; }
-#slots > .column { min-width: 0 !important; width: auto !important; }
+/* Result slots: a grid of equal tiles (a flex row stretched a lone wrapped tile across the page), each tile's
+   picture at the bottom of its row, so captions of one, two or three lines leave the pictures level. */
+#slots { display: grid !important; grid-template-columns: repeat(auto-fit, minmax(260px, 1fr));
+         align-items: stretch; }
+#slots > .column { min-width: 0 !important; width: auto !important; justify-content: flex-end !important; }
+/* Every column of the results table: headers wrap at spaces, never one letter per line ("f/l/a/g"). */
+#results-table-all th, #results-table-all th * { word-break: normal !important; overflow-wrap: normal !important; }
 """
 
 

@@ -23,6 +23,7 @@ from studio.models.weights.download import url_dest
 from studio.services import Services
 from studio.ui.choices import SYNTHETIC
 from studio.ui.compare import examples, picker
+from studio.ui.compare import prediction as timing
 from studio.ui.compare.handlers import describe
 from studio.ui.compare.request_form import RequestForm, request_from_form, upload_size
 from studio.ui.compare.wiring import build_compare_tab
@@ -255,33 +256,33 @@ def test_example_rows_give_each_list_its_models(services):
 def test_the_prediction_line_names_each_model_and_offers_a_preview_that_fits():
     prediction = RunPrediction({"a": 2.9, "b": 0.25}, ("c",))
     names = {"a": "Real-ESRGAN", "b": "Lanczos"}
-    text = picker.prediction_text(prediction, names, (192, 192), 192, None)
+    text = timing.prediction_text(prediction, names, (192, 192), 192, None)
     assert text == (
         "Predicted **more than 3.1 s** for a 192x192 input on this machine (Real-ESRGAN 2.9 s, Lanczos 0.2 s; "
         "1 model not measured yet)."
     )  # a sum that leaves a model out is a lower bound, and says so
-    measured = picker.prediction_text(RunPrediction({"a": 2.9}, ()), names, (192, 192), 192, None)
+    measured = timing.prediction_text(RunPrediction({"a": 2.9}, ()), names, (192, 192), 192, None)
     assert measured == "Predicted **2.9 s** for a 192x192 input on this machine (Real-ESRGAN 2.9 s)."
-    over = picker.prediction_text(prediction, names, (512, 384), 512, 1.5)
+    over = timing.prediction_text(prediction, names, (512, 384), 512, 1.5)
     # 3.15 s over 1.5 s: time follows the pixels, so a side of 512 * sqrt(1.5 / 3.15) = 353 -> 320 px fits.
     assert over.endswith("⚠️ Over this server's budget of 1.5 s: a preview of 320 px would fit.")
-    hopeless = picker.prediction_text(RunPrediction({"a": 90.0}, ()), names, (512, 512), 512, 1.0)
+    hopeless = timing.prediction_text(RunPrediction({"a": 90.0}, ()), names, (512, 512), 512, 1.0)
     assert hopeless.endswith("Over this server's budget of 1.0 s: pick fewer or faster models.")
-    assert picker.prediction_text(RunPrediction({}, ("a",)), names, (9, 9), 9, None).startswith("No prediction yet")
+    assert timing.prediction_text(RunPrediction({}, ("a",)), names, (9, 9), 9, None).startswith("No prediction yet")
 
 
 def test_more_models_than_a_run_takes_are_said_at_once(services):
-    assert picker.too_many_text(8) is None
-    assert picker.too_many_text(9) == "9 models chosen: at most 8 run; remove 1."
-    assert picker.too_many_text(11) == "11 models chosen: at most 8 run; remove 3."
+    assert timing.too_many_text(8) is None
+    assert timing.too_many_text(9) == "9 models chosen: at most 8 run; remove 1."
+    assert timing.too_many_text(11) == "11 models chosen: at most 8 run; remove 3."
     nine = [spec.id for spec in services.registry.by_task("super-resolution")][:9]
-    alone = picker.predict(services, None, True, 512, "none", 4, "auto", "auto", "auto", nine[:5], nine[5:])
+    alone = timing.predict(services, None, True, 512, "none", 4, "auto", "auto", "auto", nine[:5], nine[5:])
     assert alone == "⚠️ **9 models chosen: at most 8 run; remove 1.**"  # before any image is uploaded
     seed(services, {("lanczos-x4", "classical", "fp32"): 10.0})
-    with_image = picker.predict(services, str(ASTRONAUT), True, 512, "none", 4, "auto", "auto", "auto", nine)
+    with_image = timing.predict(services, str(ASTRONAUT), True, 512, "none", 4, "auto", "auto", "auto", nine)
     warning, prediction = with_image.split("\n\n")
     assert warning == alone and prediction.startswith("Predicted ")
-    eight = picker.predict(services, str(ASTRONAUT), True, 512, "none", 4, "auto", "auto", "auto", nine[:8])
+    eight = timing.predict(services, str(ASTRONAUT), True, 512, "none", 4, "auto", "auto", "auto", nine[:8])
     assert eight.startswith("Predicted ")
 
 
@@ -307,15 +308,15 @@ def seed(services: Services, speeds: dict[tuple[str, str, str], float]) -> None:
 def test_predict_uses_the_size_the_models_will_see(services):
     seed(services, {("lanczos-x4", "classical", "fp32"): 10.0, ("realesr-animevideov3-x4", "ncnn", "fp32"): 0.5})
     chosen = (["lanczos-x4", "realesr-animevideov3-x4"],)
-    text = picker.predict(services, str(ASTRONAUT), True, 512, "none", 4, "auto", "auto", "auto", *chosen)
+    text = timing.predict(services, str(ASTRONAUT), True, 512, "none", 4, "auto", "auto", "auto", *chosen)
     assert text.startswith("Predicted **1.2 s** for a 192x192 input")  # 0.59 MP out at 10 and 0.5 MP/s
     assert "(Lanczos x4 0.1 s, Real-ESRGAN animevideo v3 x4 1.2 s)" in text
-    degraded = picker.predict(services, str(ASTRONAUT), True, 128, SYNTHETIC, 2, "auto", "auto", "auto", *chosen)
+    degraded = timing.predict(services, str(ASTRONAUT), True, 128, SYNTHETIC, 2, "auto", "auto", "auto", *chosen)
     assert "for a 64x64 input" in degraded  # preview 128, then the x2 degradation
-    other_form = picker.predict(services, str(ASTRONAUT), True, 512, "none", 4, "torch", "auto", "auto", *chosen)
+    other_form = timing.predict(services, str(ASTRONAUT), True, 512, "none", 4, "torch", "auto", "auto", *chosen)
     assert "1 model not measured yet" in other_form  # the torch form was never measured
-    assert picker.predict(services, None, True, 512, "none", 4, "auto", "auto", "auto", *chosen) == ""
-    assert picker.predict(services, str(ASTRONAUT), True, 512, "none", 4, "auto", "auto", "auto", [], None) == ""
+    assert timing.predict(services, None, True, 512, "none", 4, "auto", "auto", "auto", *chosen) == ""
+    assert timing.predict(services, str(ASTRONAUT), True, 512, "none", 4, "auto", "auto", "auto", [], None) == ""
 
 
 def test_a_device_a_model_cannot_use_shows_in_its_label_and_in_the_prediction(services):
@@ -325,7 +326,7 @@ def test_a_device_a_model_cannot_use_shows_in_its_label_and_in_the_prediction(se
     lanczos = services.registry.get("lanczos-x4")
     assert picker.model_label(lanczos, "ready", "not on vulkan") == "Lanczos x4 · lanczos-x4 (x4, not on vulkan)"
     chosen = (["lanczos-x4", "realesr-animevideov3-x4"],)
-    text = picker.predict(services, str(ASTRONAUT), True, 512, "none", 4, "auto", "auto", "vulkan", *chosen)
+    text = timing.predict(services, str(ASTRONAUT), True, 512, "none", 4, "auto", "auto", "vulkan", *chosen)
     assert text == "⚠️ 'lanczos-x4' is a classical filter: it runs on the CPU, not on vulkan"
 
 

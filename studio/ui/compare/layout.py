@@ -250,7 +250,8 @@ def build_results() -> ResultsArea:
     table = gr.Dataframe(headers=empty, label=table_label, interactive=False, wrap=True, elem_id="results-table")
     table_all = gr.Dataframe(
         headers=empty,
-        label=f"{table_label}, every column",
+        label=f"{table_label}, every column (Δ vs input: a no-reference score minus the input's at the output's size,"
+        " upscaled by bicubic, so bicubic's own Δ is 0)",
         interactive=False,
         wrap=True,
         visible=False,
