@@ -53,8 +53,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--downscale",
         choices=("matlab", "mixed"),
         default="matlab",
-        help="super-resolution inputs: matlab (antialiased, as papers; the default) or mixed (half as the studio's "
-        "own xN degradation makes them: OpenCV bicubic, which aliases)",
+        help="super-resolution inputs: matlab (antialiased, as papers; the default) or mixed (half matlab, half "
+        "OpenCV bicubic as the studio's own xN degradation makes them, which aliases)",
     )
     command.add_argument("--out", type=Path, help="output folder (default STUDIO_DATA_DIR/trained/NAME)")
     command.add_argument("--name", help="the model id (default ARCH-TASK[-xN])")

@@ -101,7 +101,7 @@ def test_a_shipped_model_may_be_retrained_by_name_but_never_registered_over(env)
         ({"features": 0}, "^--hyper features must be between 1 and 256, got 0$"),
         ({"depth": -1}, "^--hyper depth must be between 0 and 256, got -1$"),
         ({"relu": 2}, "^--hyper relu is a switch: 0 or 1, got 2$"),
-        ({"features": 1}, "^--hyper features=1: espcn cannot run at these sizes .Given groups"),  # halves to none
+        ({"features": 1}, "^--hyper features=1: espcn cannot run at these sizes .ESPCN needs at least 2 features"),
         ({"features": 8}, "^--downscale must be one of matlab, mixed, got 'area'$"),
         (
             {"features": 256, "depth": 160},

@@ -65,6 +65,8 @@ class ESPCN(_Tagged):
         super().__init__()
         if scale not in (2, 3, 4):
             raise ValueError(f"ESPCN is built for x2, x3 and x4, not x{scale}")
+        if features < 2:
+            raise ValueError(f"ESPCN needs at least 2 features (its third layer has half as many), not {features}")
         self.scale = scale
         self._tag(
             "espcn",
