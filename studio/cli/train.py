@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from studio.cli.common import add_command
 from studio.core.errors import UsageError
-from studio.core.vocabulary import TRAIN_ARCHITECTURES, TRAIN_TASKS
+from studio.core.vocabulary import TRAIN_ARCHITECTURES, TRAIN_DOWNSCALES, TRAIN_TASKS
 from studio.training.adversarial import DEFAULT_WEIGHT
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     command.add_argument(
         "--downscale",
-        choices=("matlab", "mixed"),
+        choices=TRAIN_DOWNSCALES,
         default="matlab",
         help="super-resolution inputs: matlab (antialiased, as papers; the default) or mixed (half matlab, half "
         "OpenCV bicubic as the studio's own xN degradation makes them, which aliases)",

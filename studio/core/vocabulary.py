@@ -18,6 +18,7 @@ MACHINE_CLASSES = ("cpu", "cpu-bf16", "cuda")
 OUTPUT_FORMATS = ("png", "jpeg", "webp")
 TRAIN_ARCHITECTURES = ("espcn", "dae", "deblurnet", "dmcnn", "dncnn")  # `studio train`: our own networks
 TRAIN_TASKS = ("deblur", "denoise", "sr")  # what `studio train` trains for (sr: super-resolution)
+TRAIN_DOWNSCALES = ("matlab", "mixed")  # studio train --downscale: how super-resolution inputs are made
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")  # what a folder of images holds
 HF_LOGINS = ("off", "ratings", "all")  # STUDIO_HF_LOGIN: who must sign in with Hugging Face (on a Space)
 LOG_FORMATS = ("plain", "json")  # the web server's log: plain lines, or one JSON object per line
