@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 CHECKPOINT = "checkpoint.pt"
 # Settings that must match for --resume to continue a run (steps, checkpoint and validation intervals may change).
-# Whether the perceptual term joins the loss is checked as it really was (see RunIdentity), not as asked for.
+# Whether the perceptual term joins the loss is checked as it really was (see identity()), not as asked for.
 RESUME_KEYS = (
     "arch", "task", "scale", "data", "patch", "batch", "lr", "seed", "hyper", "adversarial", "adversarial_weight",
     "downscale",

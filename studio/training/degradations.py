@@ -20,7 +20,6 @@ import numpy as np
 
 from studio.core.degrade import Recipe, degrade
 from studio.core.psf import gaussian_psf, motion_psf
-from studio.core.vocabulary import TRAIN_DOWNSCALES
 from studio.metrics.matlab import imresize
 
 MOTION_LENGTH = (3.0, 17.0)  # px: travel of a training motion kernel (a trajectory, or a straight line)
@@ -34,7 +33,6 @@ POISSON_PEAK = (10.0, 200.0)
 KERNEL_SHARES = {"trajectory": 0.2, "line": 0.7, "defocus": 0.1}
 EVAL_MOTION_LENGTH = (5.0, 15.0)  # px of straight motion at a random angle: the studio's `blur=motion` kernel
 EVAL_NOISE_SIGMA = 25.0
-DOWNSCALES = TRAIN_DOWNSCALES  # --downscale: how super-resolution inputs are made (the held-out set: matlab)
 
 
 @dataclass(frozen=True)

@@ -142,28 +142,35 @@ def validation_set(config: TrainConfig, images: ImageSet) -> list[tuple[np.ndarr
     return pairs
 
 
+def _cropped(config: TrainConfig, output: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both images without the border the metrics leave out (the scale for super-resolution, none otherwise)."""
+    border = config.scale if config.scale > 1 else 0
+    return crop_border(output, border), crop_border(reference, border)
+
+
+def _psnr(config: TrainConfig, output: np.ndarray, target: np.ndarray) -> float:
+    """Luma PSNR for super-resolution, RGB otherwise, on cropped images."""
+    return psnr(to_y(output), to_y(target)) if config.task == "sr" else psnr(output, target)
+
+
 def floor(config: TrainConfig, pairs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[str, float]:
     """(name, mean PSNR) of doing nothing on the validation crops, scored as validate() scores the network."""
     from studio.models.backends.classical import resize
 
-    border = config.scale if config.scale > 1 else 0
     psnrs = []
     for degraded, reference in pairs:
-        output = crop_border(resize(degraded, config.scale) if config.task == "sr" else degraded, border)
-        target = crop_border(reference, border)
-        psnrs.append(psnr(to_y(output), to_y(target)) if config.task == "sr" else psnr(output, target))
+        baseline = resize(degraded, config.scale) if config.task == "sr" else degraded
+        psnrs.append(_psnr(config, *_cropped(config, baseline, reference)))
     return ("bicubic" if config.task == "sr" else "input"), float(np.mean(psnrs))
 
 
 def validate(model: Any, config: TrainConfig, pairs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[float, float]:
     """Mean PSNR (luma for super-resolution, RGB otherwise; border = scale) and mean SSIM over the crops."""
     model.eval()
-    border = config.scale if config.scale > 1 else 0
     psnrs, ssims = [], []
     for degraded, reference in pairs:
-        output = crop_border(run_eager(model, degraded), border)
-        target = crop_border(reference, border)
-        psnrs.append(psnr(to_y(output), to_y(target)) if config.task == "sr" else psnr(output, target))
+        output, target = _cropped(config, run_eager(model, degraded), reference)
+        psnrs.append(_psnr(config, output, target))
         ssims.append(ssim(output, target))
     model.train()
     return float(np.mean(psnrs)), float(np.mean(ssims))

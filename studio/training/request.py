@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from studio.core.errors import UsageError
-from studio.core.vocabulary import TRAIN_TASKS
+from studio.core.vocabulary import TRAIN_DOWNSCALES, TRAIN_TASKS
 from studio.models.archs.baselines import ARCH_CODES, TASKS_BY_ARCH
 from studio.models.schema import MODEL_ID_PATTERN, ModelSpec
 from studio.training.adversarial import ADVERSARIAL_TASKS
-from studio.training.degradations import DOWNSCALES
 from studio.training.loop import TrainConfig
 
 if TYPE_CHECKING:
@@ -69,8 +68,8 @@ def check(request: TrainRequest, registry: Registry) -> None:
         raise UsageError(f"--adversarial is for super-resolution and deblurring networks, not {config.task}")
     if not 0 < config.adversarial_weight <= 1:
         raise UsageError(f"--adversarial-weight must be above 0 and at most 1, got {config.adversarial_weight:g}")
-    if config.downscale not in DOWNSCALES:
-        raise UsageError(f"--downscale must be one of {', '.join(DOWNSCALES)}, got '{config.downscale}'")
+    if config.downscale not in TRAIN_DOWNSCALES:
+        raise UsageError(f"--downscale must be one of {', '.join(TRAIN_DOWNSCALES)}, got '{config.downscale}'")
     if config.downscale != "matlab" and config.task != "sr":
         raise UsageError("--downscale applies to super-resolution only")
     _check_hyper(config)
